@@ -1,0 +1,135 @@
+# okx-faultd — plain make + pkg-config. Quiet unless V=1.
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/sbin
+UBINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR ?= $(PREFIX)/share/doc/okx-faultd
+
+VERSION := 0.1.0
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+GIT_DIRTY := $(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+
+PKGS := libnftnl libmnl libnl-3.0 libnl-route-3.0 libcjson
+TEST_PKGS := criterion
+
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wformat=2 -Wundef -Wvla -Wcast-align
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude \
+	-DOKX_VERSION='"$(VERSION)"' -DOKX_GIT_COMMIT='"$(GIT_COMMIT)$(GIT_DIRTY)"' \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+MAINS := src/okx-faultd.c src/okx-faultctl.c
+LIB_SRC := $(filter-out $(MAINS),$(wildcard src/*.c))
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+LAB_SRC := $(wildcard tests/lab/*.c)
+
+B ?= build
+S ?= $(B)/san
+LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/%.o)
+SLIB_OBJ := $(LIB_SRC:src/%.c=$(S)/%.o)
+TESTS := $(TEST_SRC:tests/unit/%.c=$(S)/%)
+LABS := $(LAB_SRC:tests/lab/%.c=$(B)/lab/%)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+all: okx-faultd okx-faultctl
+
+okx-faultd okx-faultctl: %: $(B)/%.o $(B)/libokx.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/libokx.a: $(LIB_OBJ)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(S)/libokx.a: $(SLIB_OBJ)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/%.o: src/%.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(S)/%.o: src/%.c
+	@mkdir -p $(@D)
+	@echo "  CC [san] $<"
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) $(SAN) -MMD -MP -c -o $@ $<
+
+# sanitized daemon and ctl: the integration tests drive these
+$(S)/okx-faultd $(S)/okx-faultctl: $(S)/%: $(S)/%.o $(S)/libokx.a
+	@echo "  LD [san] $@"
+	$(Q)$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(S)/test_%: tests/unit/test_%.c $(S)/libokx.a
+	@mkdir -p $(@D)
+	@echo "  CC [test] $<"
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) $(SAN) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) -MMD -MP \
+		-o $@ $< $(S)/libokx.a $(LIBS) $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
+
+$(B)/lab/%: tests/lab/%.c
+	@mkdir -p $(@D)
+	@echo "  CC [lab] $<"
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LIBS)
+
+# the version stamp must follow HEAD
+$(B)/okx-faultd.o $(S)/okx-faultd.o $(B)/okx-faultctl.o $(S)/okx-faultctl.o: .git-stamp
+.git-stamp: FORCE
+	$(Q)echo '$(GIT_COMMIT)$(GIT_DIRTY)' | cmp -s - $@ || echo '$(GIT_COMMIT)$(GIT_DIRTY)' > $@
+FORCE:
+
+build-tests: all $(TESTS) $(S)/okx-faultd $(S)/okx-faultctl $(LABS)
+
+deps:
+	$(Q)tests/deps.sh install
+
+check: 
+	$(Q)tests/deps.sh ensure
+	$(Q)$(MAKE) --no-print-directory build-tests
+	$(Q)tests/run.sh
+
+check-unit:
+	$(Q)$(MAKE) --no-print-directory build-tests
+	$(Q)tests/run.sh unit
+
+check-vm:
+	$(Q)tests/deps.sh ensure vm
+	$(Q)$(MAKE) --no-print-directory build-tests
+	$(Q)tests/vm/run.sh
+
+bench:
+	$(Q)tests/deps.sh ensure
+	$(Q)$(MAKE) --no-print-directory build-tests
+	$(Q)tests/bench/run.sh
+
+demo:
+	$(Q)tests/deps.sh ensure
+	$(Q)$(MAKE) --no-print-directory all $(LABS) $(S)/okx-faultctl
+	$(Q)tests/lab/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(DOCDIR)/policies $(DESTDIR)$(SYSCONFDIR)/okx-faultd
+	install -m 0755 okx-faultd $(DESTDIR)$(BINDIR)/okx-faultd
+	install -m 0755 okx-faultctl $(DESTDIR)$(UBINDIR)/okx-faultctl
+	install -m 0644 dist/okx-faultd.8 $(DESTDIR)$(MANDIR)/man8/okx-faultd.8
+	install -m 0644 dist/okx-faultd.policy.5 $(DESTDIR)$(MANDIR)/man5/okx-faultd.policy.5
+	install -m 0644 dist/okx-faultctl.1 $(DESTDIR)$(MANDIR)/man1/okx-faultctl.1
+	sed 's|@BINDIR@|$(BINDIR)|g' dist/okx-faultd@.service.in > $(DESTDIR)$(UNITDIR)/okx-faultd@.service
+	install -m 0644 policies/*.policy $(DESTDIR)$(DOCDIR)/policies/
+
+clean:
+	rm -rf $(B) okx-faultd okx-faultctl .git-stamp demo-out
+
+.PHONY: all deps check check-unit check-vm bench demo install clean build-tests FORCE
+-include $(wildcard $(B)/*.d $(S)/*.d $(B)/lab/*.d)

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef OKX_POLICY_H
+#define OKX_POLICY_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "prefix.h"
+
+enum l4_proto { PROTO_TCP, PROTO_UDP, PROTO_ANY };
+enum direction { DIR_BOTH, DIR_EGRESS, DIR_INGRESS };
+enum fault_action { ACT_DROP, ACT_REJECT, ACT_LOSS, ACT_DELAY, ACT_PAUSE };
+/* REJ_DEFAULT is resolved by policy_finish(): tcp-reset for protocol tcp,
+ * icmp-port otherwise. After a successful parse it never appears. */
+enum reject_with { REJ_DEFAULT, REJ_TCP_RESET, REJ_ICMP_PORT, REJ_ICMP_HOST, REJ_ICMP_NET, REJ_ICMP_ADMIN };
+
+/* Percentages are kept as an integer in thousandths of a percent
+ * (30 % = 30000, 0.5 % = 500, 100 % = 100000): exact, and what the nft
+ * "numgen random mod 100000 < P" expression needs. */
+#define PCT_SCALE 1000u
+#define PCT_MAX (100u * PCT_SCALE)
+
+struct port_range {
+	uint16_t lo, hi; /* inclusive, 1..65535, lo <= hi */
+};
+
+struct fault {
+	enum fault_action action;
+	uint64_t duration_ms;   /* 1 .. 24 h */
+	enum reject_with with;  /* ACT_REJECT */
+	uint32_t percent;       /* ACT_LOSS: PCT units, required */
+	uint64_t latency_ms;    /* ACT_DELAY: required */
+	uint64_t jitter_ms;     /* ACT_DELAY: 0 = none */
+	uint32_t loss;          /* ACT_DELAY: PCT units, 0 = none */
+	int line;               /* policy line, for messages */
+};
+
+struct host_name {
+	char *name;
+	int line;
+};
+
+struct policy {
+	char *path;               /* as given on the command line */
+	char name[65];
+	struct prefix *targets;   /* literal target= values, file order */
+	size_t n_targets;
+	struct host_name *hosts;  /* target_host= values, file order */
+	size_t n_hosts;
+	struct port_range *ports; /* empty: all ports */
+	size_t n_ports;
+	enum l4_proto protocol;
+	struct prefix *exempt;
+	size_t n_exempt;
+	struct port_range *exempt_ports; /* default {22,22}; "none" empties it */
+	size_t n_exempt_ports;
+	enum direction direction;
+	char interface[IF_NAMESIZE]; /* "" : route to the first target */
+	uint64_t arm_min_flows;   /* default 1 */
+	uint64_t arm_min_packets; /* default 0 */
+	uint64_t arm_min_bytes;   /* default 0 */
+	uint64_t arm_window_ms;   /* 0 : unbounded */
+	uint64_t arm_delay_ms;    /* default 0 */
+	uint64_t arm_timeout_ms;  /* default 30 min */
+	struct fault *faults;     /* file order */
+	size_t n_faults;
+	uint64_t repeat;          /* default 1 */
+	char *journal;            /* NULL : default path */
+	bool allow_broad;
+};
+
+/* Parse a policy file. Every error is appended to *errors as a line
+ * "FILE:LINE: message\n" (all of them, not only the first); the caller
+ * prints them. Returns 0 on success, -EINVAL when the policy has errors
+ * (errors is then non-empty), or -errno when the file cannot be read
+ * (errors holds "FILE: strerror"). *errors is malloc'ed or NULL; free it.
+ * On success p is filled and must be released with policy_free(). */
+int policy_load(struct policy *p, const char *path, char **errors);
+
+/* The same over a buffer already in memory; `path` is only used for
+ * messages. `len` may include NUL bytes (they are errors). */
+int policy_parse_buffer(struct policy *p, const char *path, const char *buf, size_t len, char **errors);
+
+/* Print the normalized policy: one canonical "key = value" line per key in
+ * a fixed order, defaults spelled out, so that parsing the output and
+ * printing it again gives the same text. */
+void policy_print(const struct policy *p, FILE *out);
+
+void policy_free(struct policy *p); /* accepts a zeroed or NULL policy */
+
+/* Small helpers shared with other modules (and unit-tested). */
+const char *action_name(enum fault_action a);
+const char *proto_name(enum l4_proto p);
+const char *direction_name(enum direction d);
+const char *reject_with_name(enum reject_with w); /* "tcp-reset", "icmp-port", ... */
+
+/* Format a fault's options in policy syntax ("with=tcp-reset",
+ * "latency=100ms jitter=10ms loss=1.5") into buf; "" when none. */
+void fault_format_params(const struct fault *f, char *buf, size_t len);
+
+/* Total number of fault executions: n_faults * repeat (pauses included). */
+size_t policy_n_steps(const struct policy *p);
+
+#endif

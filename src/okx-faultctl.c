@@ -1,0 +1,7 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+int main(void)
+{
+	printf("okx-faultctl %s (%s)\n", OKX_VERSION, OKX_GIT_COMMIT);
+	return 0;
+}
