@@ -29,6 +29,7 @@ MAINS := src/okx-faultd.c src/okx-faultctl.c
 LIB_SRC := $(filter-out $(MAINS),$(wildcard src/*.c))
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 LAB_SRC := $(wildcard tests/lab/*.c)
+BENCH_SRC := $(wildcard tests/bench/*.c)
 
 B ?= build
 S ?= $(B)/san
@@ -36,6 +37,7 @@ LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/%.o)
 SLIB_OBJ := $(LIB_SRC:src/%.c=$(S)/%.o)
 TESTS := $(TEST_SRC:tests/unit/%.c=$(S)/%)
 LABS := $(LAB_SRC:tests/lab/%.c=$(B)/lab/%)
+BENCHES := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 
 ifeq ($(V),1)
 Q :=
@@ -81,13 +83,19 @@ $(B)/lab/%: tests/lab/%.c
 	@echo "  CC [lab] $<"
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LIBS)
 
+# benchmark and probe programs link the (unsanitized) library
+$(B)/bench/%: tests/bench/%.c $(B)/libokx.a
+	@mkdir -p $(@D)
+	@echo "  CC [bench] $<"
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(B)/libokx.a $(LIBS)
+
 # the version stamp must follow HEAD
 $(B)/okx-faultd.o $(S)/okx-faultd.o $(B)/okx-faultctl.o $(S)/okx-faultctl.o: .git-stamp
 .git-stamp: FORCE
 	$(Q)echo '$(GIT_COMMIT)$(GIT_DIRTY)' | cmp -s - $@ || echo '$(GIT_COMMIT)$(GIT_DIRTY)' > $@
 FORCE:
 
-build-tests: all $(TESTS) $(S)/okx-faultd $(S)/okx-faultctl $(LABS)
+build-tests: all $(TESTS) $(S)/okx-faultd $(S)/okx-faultctl $(LABS) $(BENCHES)
 
 deps:
 	$(Q)tests/deps.sh install
@@ -132,4 +140,4 @@ clean:
 	rm -rf $(B) okx-faultd okx-faultctl .git-stamp demo-out
 
 .PHONY: all deps check check-unit check-vm bench demo install clean build-tests FORCE
--include $(wildcard $(B)/*.d $(S)/*.d $(B)/lab/*.d)
+-include $(wildcard $(B)/*.d $(S)/*.d $(B)/lab/*.d $(B)/bench/*.d)
