@@ -3,9 +3,10 @@
 # from 198.18.0.0/15 only, with no route out; removes it on every exit path.
 #
 #   lab_init PREFIX         namespaces get names PREFIX-cli, PREFIX-srv; trap installed
-#   lab_two                 cli 198.18.0.1/24 <-> srv 198.18.0.2/24 (+ 2001:db8::1/64 <-> ::2)
+#   lab_two                 cli 198.18.0.1/24 <-> srv 198.18.0.2/24 (+ 2001:2::1/64 <-> ::2)
 #                           srv also gets 198.18.0.3 and 198.18.0.4 (non-target / exempt
-#                           addresses on the same link) and 2001:db8::3
+#                           addresses on the same link) and 2001:2::3 (2001:2::/48 is the
+#                           IPv6 benchmarking range, the counterpart of 198.18.0.0/15)
 #   in_cli CMD... / in_srv CMD...   run in a namespace
 #   lab_cleanup             idempotent; called by the trap
 #   need_root; skip REASON; fail MSG; note MSG
@@ -59,9 +60,9 @@ lab_two() {
 	ip -n "$s" addr add 198.18.0.2/24 dev veth-s
 	ip -n "$s" addr add 198.18.0.3/24 dev veth-s
 	ip -n "$s" addr add 198.18.0.4/24 dev veth-s
-	ip -n "$c" addr add 2001:db8::1/64 dev veth-c nodad
-	ip -n "$s" addr add 2001:db8::2/64 dev veth-s nodad
-	ip -n "$s" addr add 2001:db8::3/64 dev veth-s nodad
+	ip -n "$c" addr add 2001:2::1/64 dev veth-c nodad
+	ip -n "$s" addr add 2001:2::2/64 dev veth-s nodad
+	ip -n "$s" addr add 2001:2::3/64 dev veth-s nodad
 	ip -n "$c" link set veth-c up
 	ip -n "$s" link set veth-s up
 	# wait for the link (and v6 addresses) to be usable
