@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef OKX_TIMEPARSE_H
+#define OKX_TIMEPARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Times are int64 nanoseconds since 1970-01-01T00:00:00Z, leap seconds not
+ * counted (POSIX time). That covers 1677-09-21 .. 2262-04-11; anything
+ * outside is rejected as out of range.
+ *
+ * Parsers return true on success; on failure they return false and write a
+ * one-line message that quotes the offending token into err (errlen bytes,
+ * may be 0). */
+
+#define TIME_STRLEN 40 /* "2026-11-28T03:41:00.017123456Z" + NUL, with room */
+
+/* RFC 3339 date-time: YYYY-MM-DD('T'|'t'|' ')hh:mm:ss[.frac]('Z'|'z'|+hh:mm|-hh:mm).
+ * 0..9 fractional digits (more is an error: nothing finer than a
+ * nanosecond is kept, and silently dropping digits hides bad input). A leap
+ * second (ss = 60) is accepted only at 23:59 of the local offset and counts
+ * as the first second of the next day, as POSIX time does. */
+bool time_parse_rfc3339(const char *s, int64_t *ns, char *err, size_t errlen);
+
+/* An epoch time given as a JSON number. The unit is chosen by magnitude:
+ *   v < 1e11  seconds       (up to year 5138)
+ *   v < 1e14  milliseconds  (from 1973-03-03)
+ *   v < 1e17  microseconds  (from 1973-03-03)
+ *   otherwise nanoseconds   (from 1973-03-03)
+ * Fractions are kept down to what a double holds (about 0.25 us for
+ * seconds in this century). Negative, non-finite or out-of-range values are
+ * errors. */
+bool time_from_epoch(double v, int64_t *ns, char *err, size_t errlen);
+
+/* A duration as in policies: an unsigned integer and a unit, "ms", "s", "m"
+ * or "h" ("1500ms", "5s", "2m"); 0 .. 24 h. */
+bool duration_parse_ms(const char *s, int64_t *ms, char *err, size_t errlen);
+
+/* Format ns as UTC RFC 3339 with `digits` (0..9) fractional digits and "Z".
+ * Returns buf. */
+char *time_format_rfc3339(int64_t ns, int digits, char *buf, size_t len);
+
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
+void civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+
+#endif

@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/* The connector's error events: which container, and each event's time. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "events.h"
+#include "journal_read.h"
+#include "timeparse.h"
+
+#define MSGLEN 512
+#define PATHLEN 256
+
+static const char *const time_keys[] = { "ts", "timestamp", "time" };
+
+static bool msg(char *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool msg(char *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m, MSGLEN, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static bool event_time(const cJSON *obj, int64_t *ns, char *m)
+{
+	char err[MSGLEN - 64];
+
+	for (size_t i = 0; i < sizeof(time_keys) / sizeof(time_keys[0]); i++) {
+		const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, time_keys[i]);
+
+		if (!it || cJSON_IsNull(it))
+			continue;
+		if (cJSON_IsString(it)) {
+			if (!time_parse_rfc3339(it->valuestring, ns, err, sizeof(err)))
+				return msg(m, "\"%s\": %s", time_keys[i], err);
+			return true;
+		}
+		if (cJSON_IsNumber(it)) {
+			if (!time_from_epoch(it->valuedouble, ns, err, sizeof(err)))
+				return msg(m, "\"%s\": %s", time_keys[i], err);
+			return true;
+		}
+		return msg(m, "\"%s\" is neither an RFC 3339 string nor an epoch number", time_keys[i]);
+	}
+	return msg(m, "no time stamp (\"ts\", \"timestamp\" or \"time\")");
+}
+
+/* a string member copied, any other JSON value printed compactly */
+static int text_of(const cJSON *it, char **out)
+{
+	*out = cJSON_IsString(it) ? strdup(it->valuestring) : cJSON_PrintUnformatted(it);
+	return *out ? 0 : -ENOMEM;
+}
+
+/* Returns 0, -EINVAL (message in m) or -ENOMEM. */
+static int add_event(struct event_list *l, const cJSON *obj, int line, char *m)
+{
+	struct error_event *nv, *e;
+	const cJSON *it;
+	int64_t ns;
+
+	if (!cJSON_IsObject(obj))
+		return msg(m, "an event is not a JSON object"), -EINVAL;
+	if (!event_time(obj, &ns, m))
+		return -EINVAL;
+	nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	l->v = nv;
+	e = &l->v[l->n];
+	memset(e, 0, sizeof(*e));
+	e->ns = ns;
+	e->seq = l->n;
+	e->line = line;
+	l->n++;
+	it = cJSON_GetObjectItemCaseSensitive(obj, "type");
+	if (it && !cJSON_IsNull(it) && text_of(it, &e->type))
+		return -ENOMEM;
+	it = cJSON_GetObjectItemCaseSensitive(obj, "message");
+	if (!it || cJSON_IsNull(it))
+		it = cJSON_GetObjectItemCaseSensitive(obj, "error");
+	if (it && !cJSON_IsNull(it) && text_of(it, &e->text))
+		return -ENOMEM;
+	return 0;
+}
+
+static int add_array(struct event_list *l, const cJSON *arr, const char *path, char *m)
+{
+	const cJSON *it;
+	size_t i = 0;
+	int ret;
+
+	cJSON_ArrayForEach(it, arr) {
+		ret = add_event(l, it, 0, m);
+		if (ret == -EINVAL) {
+			char inner[MSGLEN];
+
+			memcpy(inner, m, MSGLEN);
+			msg(m, "%s[%zu]: %s", path, i, inner);
+		}
+		if (ret)
+			return ret;
+		i++;
+	}
+	return 0;
+}
+
+/* Depth-first search for "error_events" arrays; *found counts them. */
+static int find_nested(struct event_list *l, const cJSON *node, const char *path, int *found, char *m)
+{
+	const cJSON *it;
+	size_t i = 0;
+	int ret;
+
+	cJSON_ArrayForEach(it, node) {
+		char sub[PATHLEN];
+
+		if (cJSON_IsObject(node))
+			snprintf(sub, sizeof(sub), "%s.%s", path, it->string);
+		else
+			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+		i++;
+		if (cJSON_IsObject(node) && !strcmp(it->string, "error_events")) {
+			const cJSON *cnt = cJSON_GetObjectItemCaseSensitive(node, "error_count");
+
+			if (cJSON_IsNull(it))
+				continue;
+			if (!cJSON_IsArray(it))
+				return msg(m, "%s is not an array", sub), -EINVAL;
+			(*found)++;
+			if (cJSON_IsNumber(cnt) && cnt->valuedouble >= 0 && cnt->valuedouble < 1e15)
+				l->declared_count = (l->declared_count < 0 ? 0 : l->declared_count) + (int64_t)cnt->valuedouble;
+			ret = add_array(l, it, sub, m);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (cJSON_IsObject(it) || cJSON_IsArray(it)) {
+			ret = find_nested(l, it, sub, found, m);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int from_document(struct event_list *l, const cJSON *doc, char *m)
+{
+	int found = 0, ret;
+
+	if (cJSON_IsArray(doc)) {
+		l->form = EVENTS_ARRAY;
+		return add_array(l, doc, "$", m);
+	}
+	if (!cJSON_IsObject(doc))
+		return msg(m, "not a JSON array, an object with \"error_events\", or JSON Lines"), -EINVAL;
+	l->form = EVENTS_NESTED;
+	ret = find_nested(l, doc, "$", &found, m);
+	if (ret || found)
+		return ret;
+	/* no container: JSON Lines holding a single event */
+	l->form = EVENTS_LINES;
+	ret = add_event(l, doc, 1, m);
+	if (ret == -EINVAL) {
+		char inner[MSGLEN];
+
+		memcpy(inner, m, MSGLEN);
+		msg(m, "%s, and no \"error_events\" array", inner);
+	}
+	return ret;
+}
+
+static bool blank(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+			return false;
+	return true;
+}
+
+/* up to 20 characters of the rest of the line, for messages */
+static int near_len(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < 20 && p[i] != '\n' && p[i] != '\r'; i++)
+		;
+	return (int)i;
+}
+
+static int line_of(const char *buf, size_t off)
+{
+	int line = 1;
+
+	for (size_t i = 0; i < off; i++)
+		line += buf[i] == '\n';
+	return line;
+}
+
+/* Returns 0, -EINVAL (message in m, *line set when it has one) or -ENOMEM. */
+static int from_lines(struct event_list *l, const char *buf, size_t len, int *line, char *m)
+{
+	const char *p = buf, *end = buf + len;
+	int ret;
+
+	l->form = EVENTS_LINES;
+	*line = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+		cJSON *obj;
+
+		++*line;
+		if (!blank(p, n)) {
+			obj = json_parse_exact(p, n, NULL);
+			if (!obj)
+				return msg(m, "not JSON: '%.*s%s'", (int)(n > 40 ? 40 : n), p, n > 40 ? "..." : ""), -EINVAL;
+			ret = add_event(l, obj, *line, m);
+			cJSON_Delete(obj);
+			if (ret)
+				return ret;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return 0;
+}
+
+static int cmp_event(const void *a, const void *b)
+{
+	const struct error_event *x = a, *y = b;
+
+	if (x->ns != y->ns)
+		return x->ns < y->ns ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int events_buffer(struct event_list *l, const char *path, const char *buf, size_t len, char **error)
+{
+	char m[MSGLEN] = "";
+	size_t errpos = 0;
+	cJSON *doc;
+	int ret, line = 0;
+
+	memset(l, 0, sizeof(*l));
+	l->declared_count = -1;
+	*error = NULL;
+	l->path = strdup(path);
+	if (!l->path)
+		return -ENOMEM;
+	if (blank(buf, len)) {
+		ret = -EINVAL;
+		msg(m, "empty file, expected JSON error events");
+		goto cleanup;
+	}
+	doc = json_parse_exact(buf, len, &errpos);
+	if (doc) {
+		ret = from_document(l, doc, m);
+		cJSON_Delete(doc);
+		if (ret == -EINVAL && l->form == EVENTS_LINES)
+			line = 1;
+	} else {
+		/* JSON Lines when the first line is an object on its own */
+		const char *s = buf + strspn(buf, " \t\r\n");
+		const char *nl = memchr(s, '\n', (size_t)(buf + len - s));
+		cJSON *first = json_parse_exact(s, (size_t)((nl ? nl : buf + len) - s), NULL);
+
+		if (cJSON_IsObject(first)) {
+			ret = from_lines(l, buf, len, &line, m);
+		} else {
+			ret = -EINVAL;
+			line = line_of(buf, errpos);
+			msg(m, "not JSON (near '%.*s')", near_len(buf + errpos, len - errpos), buf + errpos);
+		}
+		cJSON_Delete(first);
+	}
+	if (ret == 0)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_event);
+cleanup:
+	if (ret == -EINVAL) {
+		int n = line ? asprintf(error, "%s:%d: %s", path, line, m) : asprintf(error, "%s: %s", path, m);
+
+		if (n < 0)
+			*error = NULL;
+	} else if (ret == -ENOMEM && asprintf(error, "%s: out of memory", path) < 0) {
+		*error = NULL;
+	}
+	return ret;
+}
+
+int events_file(struct event_list *l, const char *path, char **error)
+{
+	char *buf;
+	size_t len;
+	int ret;
+
+	memset(l, 0, sizeof(*l));
+	*error = NULL;
+	ret = read_whole_file(path, &buf, &len);
+	if (ret < 0) {
+		if (asprintf(error, "%s: %s", path, strerror(-ret)) < 0)
+			*error = NULL;
+		return ret;
+	}
+	ret = events_buffer(l, path, buf, len, error);
+	free(buf);
+	return ret;
+}
+
+void events_free(struct event_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].type);
+		free(l->v[i].text);
+	}
+	free(l->v);
+	free(l->path);
+	memset(l, 0, sizeof(*l));
+}
