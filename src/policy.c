@@ -1050,6 +1050,21 @@ static void check_required(struct parser *ps)
 		perr(ps, 0, "missing required key 'fault'");
 }
 
+static void parser_init(struct parser *ps, struct policy *p, const char *path)
+{
+	memset(ps, 0, sizeof(*ps));
+	memset(p, 0, sizeof(*p));
+	ps->p = p;
+	ps->path = path;
+	p->protocol = PROTO_TCP;
+	p->direction = DIR_BOTH;
+	p->arm_min_flows = 1;
+	p->arm_timeout_ms = 30 * 60 * 1000;
+	p->repeat = 1;
+	if (!(p->path = strdup(path)))
+		ps->oom = true;
+}
+
 static void errors_clear(struct parser *ps)
 {
 	size_t i;
