@@ -1,0 +1,844 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * connector_sim — a trading-connector simulator for the incident lab.
+ *
+ *   connector_sim --url http://ADDR:PORT/PATH --out FILE.json
+ *                 [--warmup DUR] [--rate-ms N] [--duration DUR] [--timeout-ms N]
+ *                 [--keepalive | --fresh] [--no-net-errors] [-v]
+ *
+ * It idles for the warm-up (the incident's 480 s, scaled down), then calls
+ * the URL on a fixed schedule, one call every rate-ms for `duration` (the
+ * calling phase, after the warm-up). A call that overruns its slot skips the
+ * slots it missed, like a ticker. Each call has one deadline (timeout-ms)
+ * covering connect, send and the whole answer.
+ *
+ * --fresh (default) opens a new connection per call and sends
+ * "Connection: close"; --keepalive reuses one connection, drops it after any
+ * error and silently replaces it when the server closed it while idle (as
+ * pooled HTTP clients do).
+ *
+ * Failed calls become error events: connection_refused (the connection could
+ * not be made: refused, unreachable, prohibited), connection_reset (reset or
+ * closed before a full answer), timeout, http_error (status other than 200),
+ * bad_response (200 without OKX's {"code":"0","data":[{"ts":...}]}).
+ * --no-net-errors leaves out the first three, like the connector in the
+ * incident: calls still count, and unrecorded_errors says how many were lost.
+ *
+ * At the end (or on SIGTERM/SIGINT) it writes
+ *   {"execution_fingerprint": {"connector": "connector_sim", "calls": N,
+ *    "ok": N, "error_count": N, "error_events": [{"type", "ts", "message"}],
+ *    "unrecorded_errors": N, "url", "mode", "first_call_ts", "last_call_ts"}}
+ * (ts: RFC 3339 UTC with microseconds), prints a one-line summary on stdout
+ * and exits 0. Exit 2 on usage errors, 1 when the file cannot be written.
+ */
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_EVENTS 100000
+#define RESP_MAX 65536
+
+enum ev_type { EV_REFUSED, EV_RESET, EV_TIMEOUT, EV_HTTP, EV_BAD, EV__COUNT };
+
+static const char *const ev_names[EV__COUNT] = {
+	[EV_REFUSED] = "connection_refused",
+	[EV_RESET] = "connection_reset",
+	[EV_TIMEOUT] = "timeout",
+	[EV_HTTP] = "http_error",
+	[EV_BAD] = "bad_response",
+};
+
+struct event {
+	enum ev_type type;
+	struct timespec ts;
+	char message[160];
+};
+
+struct opts {
+	const char *url, *out;
+	char host[256], port[8], path[1024];
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	uint64_t warmup_ms, duration_ms;
+	long rate_ms, timeout_ms;
+	bool keepalive, no_net_errors, verbose;
+};
+
+struct state {
+	struct event *events;
+	size_t nevents;
+	unsigned long calls, ok, error_count, unrecorded, truncated;
+	unsigned long by_type[EV__COUNT];
+	struct timespec first_call, last_call;
+	int fd;			/* the kept-alive connection, or -1 */
+};
+
+/* Outcome of one call: ok, or an error of a type with a message. */
+struct result {
+	bool ok;
+	bool aborted;		/* interrupted by SIGTERM/SIGINT: not a call */
+	enum ev_type type;
+	char message[160];
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void format_ts(const struct timespec *ts, char *buf, size_t size)
+{
+	struct tm tm;
+	char base[32];
+
+	gmtime_r(&ts->tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, size, "%s.%06dZ", base, (int)(ts->tv_nsec / 1000 % 1000000));
+}
+
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* "1500ms", "20s", "2m", "1h"; a bare number is seconds. At most 24 h. */
+static bool parse_duration(const char *s, uint64_t *ms)
+{
+	static const struct { const char *unit; uint64_t mult; } units[] = {
+		{ "", 1000 }, { "h", 3600000 }, { "m", 60000 }, { "ms", 1 }, { "s", 1000 },
+	};
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || v < 0 || *s == '-' || *s == '+')
+		return false;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].unit) == 0) {
+			if ((uint64_t)v > 86400000u / units[i].mult)
+				return false;
+			*ms = (uint64_t)v * units[i].mult;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* http://HOST[:PORT][/PATH]; HOST is a name, an IPv4 address or [IPv6]. */
+static bool parse_url(struct opts *o)
+{
+	const char *p = o->url, *hend, *pstart;
+	size_t hlen;
+
+	if (strncmp(p, "http://", 7) != 0)
+		return false;
+	p += 7;
+	if (*p == '[') {
+		const char *rb = strchr(p, ']');
+
+		if (!rb)
+			return false;
+		hlen = (size_t)(rb - p - 1);
+		if (hlen >= sizeof(o->host))
+			return false;
+		memcpy(o->host, p + 1, hlen);
+		hend = rb + 1;
+	} else {
+		hend = p + strcspn(p, ":/");
+		hlen = (size_t)(hend - p);
+		if (hlen >= sizeof(o->host))
+			return false;
+		memcpy(o->host, p, hlen);
+	}
+	o->host[hlen] = '\0';
+	if (hlen == 0)
+		return false;
+	pstart = strchr(hend, '/');
+	if (!pstart)
+		pstart = hend + strlen(hend);
+	if (*hend == ':') {
+		size_t plen = (size_t)(pstart - hend - 1);
+		long port;
+
+		if (plen == 0 || plen >= sizeof(o->port))
+			return false;
+		memcpy(o->port, hend + 1, plen);
+		o->port[plen] = '\0';
+		if (!parse_long(o->port, 1, 65535, &port))
+			return false;
+	} else if (hend == pstart) {
+		snprintf(o->port, sizeof(o->port), "80");
+	} else {
+		return false;
+	}
+	if (strlen(pstart) >= sizeof(o->path))
+		return false;
+	snprintf(o->path, sizeof(o->path), "%s", *pstart ? pstart : "/");
+	return true;
+}
+
+static int resolve(struct opts *o)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res;
+	int rc = getaddrinfo(o->host, o->port, &hints, &res);
+
+	if (rc != 0) {
+		fprintf(stderr, "connector_sim: %s: %s\n", o->host, gai_strerror(rc));
+		return -EINVAL;
+	}
+	memcpy(&o->addr, res->ai_addr, res->ai_addrlen);
+	o->addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+static const char *errno_name(int err)
+{
+	const char *n = strerrorname_np(err);
+
+	return n ? n : "EUNKNOWN";
+}
+
+static void set_result(struct result *r, enum ev_type type, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_result(struct result *r, enum ev_type type, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->ok = false;
+	r->type = type;
+	va_start(ap, fmt);
+	vsnprintf(r->message, sizeof(r->message), fmt, ap);
+	va_end(ap);
+}
+
+/* A socket error as a connector would report it. */
+static void set_errno_result(struct result *r, const char *op, int err)
+{
+	enum ev_type t;
+
+	switch (err) {
+	case ETIMEDOUT:
+		t = EV_TIMEOUT;
+		break;
+	case ECONNRESET:
+	case EPIPE:
+	case ECONNABORTED:
+		t = EV_RESET;
+		break;
+	default:		/* ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EACCES, EPERM... */
+		t = EV_REFUSED;
+		break;
+	}
+	set_result(r, t, "%s: %s (%s)", op, strerror(err), errno_name(err));
+}
+
+/* Waits for events on fd until deadline. Returns 1 ready, 0 timed out,
+ * -EINTR when a stop signal arrived, -errno on error. */
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = events };
+		uint64_t now = mono_ms();
+		int n;
+
+		if (stop_signal)
+			return -EINTR;
+		if (now >= deadline)
+			return 0;
+		n = poll(&pfd, 1, (int)(deadline - now));
+		if (n > 0)
+			return 1;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+static int do_connect(const struct opts *o, uint64_t deadline, struct result *r)
+{
+	int fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int err = 0, one = 1;
+	socklen_t elen = sizeof(err);
+
+	if (fd < 0) {
+		set_errno_result(r, "socket", errno);
+		return -1;
+	}
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) {
+		set_errno_result(r, "setsockopt", errno);
+		goto fail;
+	}
+	if (connect(fd, (const struct sockaddr *)&o->addr, o->addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS) {
+		set_errno_result(r, "connect", errno);
+		goto fail;
+	}
+	int w = wait_fd(fd, POLLOUT, deadline);
+
+	if (w == -EINTR) {
+		r->aborted = true;
+		goto fail;
+	}
+	if (w == 0) {
+		set_result(r, EV_TIMEOUT, "connect to %s:%s timed out after %ld ms", o->host,
+			   o->port, o->timeout_ms);
+		goto fail;
+	}
+	if (w < 0) {
+		set_errno_result(r, "poll", -w);
+		goto fail;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		err = errno;
+	if (err) {
+		set_errno_result(r, "connect", err);
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+static bool send_all(int fd, const char *buf, size_t len, uint64_t deadline,
+		     const struct opts *o, struct result *r)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+
+		if (n >= 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			set_errno_result(r, "send", errno);
+			return false;
+		}
+		int w = wait_fd(fd, POLLOUT, deadline);
+
+		if (w == -EINTR) {
+			r->aborted = true;
+			return false;
+		}
+		if (w == 0) {
+			set_result(r, EV_TIMEOUT, "send timed out after %ld ms", o->timeout_ms);
+			return false;
+		}
+		if (w < 0) {
+			set_errno_result(r, "poll", -w);
+			return false;
+		}
+	}
+	return true;
+}
+
+struct response {
+	char buf[RESP_MAX + 1];
+	size_t len;
+	int status;
+	size_t head_len;	/* through CRLFCRLF */
+	long content_length;	/* -1: until EOF */
+	bool conn_close;
+};
+
+/* Parses the status line and headers once they are complete. */
+static bool parse_head(struct response *resp)
+{
+	char *end = memmem(resp->buf, resp->len, "\r\n\r\n", 4);
+	long status;
+
+	if (!end)
+		return false;
+	resp->head_len = (size_t)(end + 4 - resp->buf);
+	resp->content_length = -1;
+	if (resp->len < 12 || strncmp(resp->buf, "HTTP/1.", 7) != 0 || resp->buf[8] != ' ')
+		return true;	/* status stays 0: bad_response */
+	char code[4] = { resp->buf[9], resp->buf[10], resp->buf[11], '\0' };
+
+	if (!parse_long(code, 100, 599, &status))
+		return true;
+	resp->status = (int)status;
+	for (char *p = strstr(resp->buf, "\r\n") + 2; p < end;) {
+		char *e = strstr(p, "\r\n");
+
+		*e = '\0';
+		if (strncasecmp(p, "Content-Length:", 15) == 0) {
+			char *v = p + 15;
+
+			while (*v == ' ')
+				v++;
+			if (!parse_long(v, 0, RESP_MAX, &resp->content_length))
+				resp->status = 0;
+		} else if (strncasecmp(p, "Connection:", 11) == 0 && strcasestr(p + 11, "close")) {
+			resp->conn_close = true;
+		}
+		*e = '\r';
+		p = e + 2;
+	}
+	return true;
+}
+
+/* Reads one answer. Returns true when a complete answer is in resp. */
+static bool read_response(int fd, struct response *resp, uint64_t deadline,
+			  const struct opts *o, struct result *r)
+{
+	for (;;) {
+		if (resp->head_len && resp->content_length >= 0 &&
+		    resp->len >= resp->head_len + (size_t)resp->content_length)
+			return true;
+		if (resp->len == RESP_MAX) {
+			set_result(r, EV_BAD, "answer larger than %d bytes", RESP_MAX);
+			return false;
+		}
+		ssize_t n = recv(fd, resp->buf + resp->len, RESP_MAX - resp->len, 0);
+
+		if (n > 0) {
+			resp->len += (size_t)n;
+			resp->buf[resp->len] = '\0';
+			if (!resp->head_len && parse_head(resp) && resp->status == 0) {
+				set_result(r, EV_BAD, "malformed status line or headers");
+				return false;
+			}
+			continue;
+		}
+		if (n == 0) {
+			if (resp->head_len && resp->content_length < 0)
+				return true;
+			if (resp->len == 0)
+				set_result(r, EV_RESET, "connection closed by the server before any answer");
+			else
+				set_result(r, EV_BAD, "connection closed in the middle of the answer "
+					   "(%zu bytes)", resp->len);
+			return false;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			set_errno_result(r, "recv", errno);
+			return false;
+		}
+		int w = wait_fd(fd, POLLIN, deadline);
+
+		if (w == -EINTR) {
+			r->aborted = true;
+			return false;
+		}
+		if (w == 0) {
+			set_result(r, EV_TIMEOUT, "read timed out after %ld ms (%zu bytes received)",
+				   o->timeout_ms, resp->len);
+			return false;
+		}
+		if (w < 0) {
+			set_errno_result(r, "poll", -w);
+			return false;
+		}
+	}
+}
+
+/* The body OKX sends: {"code":"0","msg":"","data":[{"ts":"<digits>"}]} */
+static bool body_is_okx_time(const char *body, size_t len)
+{
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	bool good = false;
+
+	if (!root)
+		return false;
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(root, "code");
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+	const cJSON *first = cJSON_IsArray(data) ? cJSON_GetArrayItem(data, 0) : NULL;
+	const cJSON *ts = first ? cJSON_GetObjectItemCaseSensitive(first, "ts") : NULL;
+
+	if (cJSON_IsString(code) && strcmp(code->valuestring, "0") == 0 && cJSON_IsString(ts) &&
+	    ts->valuestring[0] && strspn(ts->valuestring, "0123456789") == strlen(ts->valuestring))
+		good = true;
+	cJSON_Delete(root);
+	return good;
+}
+
+static void judge_response(const struct response *resp, struct result *r)
+{
+	const char *body = resp->buf + resp->head_len;
+	size_t blen = resp->len - resp->head_len;
+
+	if (resp->content_length >= 0)
+		blen = (size_t)resp->content_length;
+	if (resp->status != 200) {
+		int show = blen > 100 ? 100 : (int)blen;
+
+		set_result(r, EV_HTTP, "HTTP %d: %.*s", resp->status, show, body);
+		return;
+	}
+	if (!body_is_okx_time(body, blen)) {
+		int show = blen > 100 ? 100 : (int)blen;
+
+		set_result(r, EV_BAD, "unexpected body: %.*s", show, body);
+		return;
+	}
+	r->ok = true;
+}
+
+/* A kept-alive connection the server closed (or reset) while idle is
+ * replaced without an error, as urllib3 and aiohttp do. */
+static void drop_if_stale(struct state *st)
+{
+	char c;
+
+	if (st->fd < 0)
+		return;
+	ssize_t n = recv(st->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	close(st->fd);
+	st->fd = -1;
+}
+
+static void do_call(const struct opts *o, struct state *st, struct response *resp,
+		    struct result *r)
+{
+	uint64_t deadline = mono_ms() + (uint64_t)o->timeout_ms;
+	char req[1536];
+	int fd, n;
+
+	memset(r, 0, sizeof(*r));
+	if (o->keepalive)
+		drop_if_stale(st);
+	fd = st->fd;
+	if (fd < 0 && (fd = do_connect(o, deadline, r)) < 0)
+		return;
+	n = snprintf(req, sizeof(req),
+		     "GET %s HTTP/1.1\r\n"
+		     "Host: %s%s%s:%s\r\n"
+		     "User-Agent: connector_sim\r\n"
+		     "Accept: application/json\r\n"
+		     "Connection: %s\r\n"
+		     "\r\n",
+		     o->path, strchr(o->host, ':') ? "[" : "", o->host,
+		     strchr(o->host, ':') ? "]" : "", o->port, o->keepalive ? "keep-alive" : "close");
+	resp->len = resp->head_len = 0;
+	resp->status = 0;
+	resp->conn_close = false;
+	resp->buf[0] = '\0';
+	if (n > 0 && (size_t)n < sizeof(req) && send_all(fd, req, (size_t)n, deadline, o, r) &&
+	    read_response(fd, resp, deadline, o, r))
+		judge_response(resp, r);
+	if (o->keepalive && !r->aborted && (r->ok || r->type == EV_HTTP) && !resp->conn_close) {
+		st->fd = fd;
+		return;
+	}
+	close(fd);
+	st->fd = -1;
+}
+
+static void record(const struct opts *o, struct state *st, const struct result *r)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (o->verbose) {
+		char ts[48];
+
+		format_ts(&now, ts, sizeof(ts));
+		fprintf(stderr, "connector_sim: %s %s: %s%s\n", ts, ev_names[r->type], r->message,
+			o->no_net_errors && r->type <= EV_TIMEOUT ? " (not recorded)" : "");
+	}
+	st->by_type[r->type]++;
+	if (o->no_net_errors && r->type <= EV_TIMEOUT) {
+		st->unrecorded++;
+		return;
+	}
+	st->error_count++;
+	if (st->nevents == MAX_EVENTS) {
+		st->truncated++;
+		return;
+	}
+	struct event *e = &st->events[st->nevents++];
+
+	e->type = r->type;
+	e->ts = now;
+	snprintf(e->message, sizeof(e->message), "%s", r->message);
+}
+
+/* Sleeps until the monotonic instant ms; false when a stop signal came. */
+static bool sleep_until(uint64_t ms)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (!stop_signal) {
+		int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+
+		if (rc == 0)
+			return !stop_signal;
+		if (rc != EINTR)
+			return false;
+	}
+	return false;
+}
+
+static void run(const struct opts *o, struct state *st)
+{
+	static struct response resp;
+	uint64_t t0, k = 0;
+
+	if (!sleep_until(mono_ms() + o->warmup_ms))
+		return;
+	t0 = mono_ms();
+	for (;;) {
+		uint64_t slot = k * (uint64_t)o->rate_ms;
+		struct result r;
+
+		if (slot >= o->duration_ms || !sleep_until(t0 + slot))
+			return;
+		do_call(o, st, &resp, &r);
+		if (r.aborted)
+			return;
+		clock_gettime(CLOCK_REALTIME, st->calls ? &st->last_call : &st->first_call);
+		if (!st->calls)
+			st->last_call = st->first_call;
+		st->calls++;
+		if (r.ok)
+			st->ok++;
+		else
+			record(o, st, &r);
+		/* Next slot: the first one not already in the past. */
+		uint64_t elapsed = mono_ms() - t0;
+		uint64_t next = (elapsed + (uint64_t)o->rate_ms - 1) / (uint64_t)o->rate_ms;
+
+		k = next > k + 1 ? next : k + 1;
+	}
+}
+
+static cJSON *add_ts(cJSON *obj, const char *key, const struct timespec *ts)
+{
+	char buf[48];
+
+	if (!ts->tv_sec)
+		return cJSON_AddNullToObject(obj, key);
+	format_ts(ts, buf, sizeof(buf));
+	return cJSON_AddStringToObject(obj, key, buf);
+}
+
+static int write_output(const struct opts *o, const struct state *st)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *fp = cJSON_AddObjectToObject(root, "execution_fingerprint");
+	char *text = NULL, tmp[4096];
+	FILE *f = NULL;
+	int ret = -ENOMEM;
+
+	if (!fp)
+		goto out;
+	cJSON_AddStringToObject(fp, "connector", "connector_sim");
+	cJSON_AddNumberToObject(fp, "calls", (double)st->calls);
+	cJSON_AddNumberToObject(fp, "ok", (double)st->ok);
+	cJSON_AddNumberToObject(fp, "error_count", (double)st->error_count);
+	cJSON *arr = cJSON_AddArrayToObject(fp, "error_events");
+
+	if (!arr)
+		goto out;
+	for (size_t i = 0; i < st->nevents; i++) {
+		cJSON *e = cJSON_CreateObject();
+		char ts[48];
+
+		if (!e || !cJSON_AddItemToArray(arr, e))
+			goto out;
+		format_ts(&st->events[i].ts, ts, sizeof(ts));
+		cJSON_AddStringToObject(e, "type", ev_names[st->events[i].type]);
+		cJSON_AddStringToObject(e, "ts", ts);
+		cJSON_AddStringToObject(e, "message", st->events[i].message);
+	}
+	cJSON_AddNumberToObject(fp, "unrecorded_errors", (double)st->unrecorded);
+	if (st->truncated)
+		cJSON_AddNumberToObject(fp, "events_not_stored", (double)st->truncated);
+	cJSON_AddStringToObject(fp, "url", o->url);
+	cJSON_AddStringToObject(fp, "mode", o->keepalive ? "keepalive" : "fresh");
+	add_ts(fp, "first_call_ts", &st->first_call);
+	add_ts(fp, "last_call_ts", &st->last_call);
+	text = cJSON_Print(root);
+	if (!text)
+		goto out;
+
+	/* Write aside and rename, so a reader never sees half a file. */
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", o->out) >= sizeof(tmp)) {
+		ret = -ENAMETOOLONG;
+		goto out;
+	}
+	f = fopen(tmp, "w");
+	if (!f || fputs(text, f) == EOF || fputc('\n', f) == EOF) {
+		ret = -errno;
+		goto out;
+	}
+	if (fclose(f) != 0) {
+		f = NULL;
+		ret = -errno;
+		goto out;
+	}
+	f = NULL;
+	if (rename(tmp, o->out) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = 0;
+out:
+	if (f)
+		fclose(f);
+	if (ret < 0)
+		fprintf(stderr, "connector_sim: writing %s: %s\n", o->out, strerror(-ret));
+	free(text);
+	cJSON_Delete(root);
+	return ret;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: connector_sim --url http://ADDR:PORT/PATH --out FILE.json\n"
+		"                     [--warmup DUR] [--rate-ms N] [--duration DUR] [--timeout-ms N]\n"
+		"                     [--keepalive|--fresh] [--no-net-errors] [-v]\n"
+		"  DUR: N[ms|s|m|h] (bare N = seconds); defaults: warmup 0, rate-ms 1000,\n"
+		"  duration 10s (calling phase, after the warm-up), timeout-ms 2000\n");
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	o->rate_ms = 1000;
+	o->timeout_ms = 2000;
+	o->duration_ms = 10000;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool good = true;
+
+		if (!strcmp(a, "--keepalive")) {
+			o->keepalive = true;
+			continue;
+		} else if (!strcmp(a, "--fresh")) {
+			o->keepalive = false;
+			continue;
+		} else if (!strcmp(a, "--no-net-errors")) {
+			o->no_net_errors = true;
+			continue;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			o->verbose = true;
+			continue;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 1;
+		}
+		if (!v) {
+			fprintf(stderr, "connector_sim: unknown option or missing value: %s\n", a);
+			return -EINVAL;
+		}
+		if (!strcmp(a, "--url"))
+			o->url = v;
+		else if (!strcmp(a, "--out"))
+			o->out = v;
+		else if (!strcmp(a, "--warmup"))
+			good = parse_duration(v, &o->warmup_ms);
+		else if (!strcmp(a, "--duration"))
+			good = parse_duration(v, &o->duration_ms);
+		else if (!strcmp(a, "--rate-ms"))
+			good = parse_long(v, 1, 3600000, &o->rate_ms);
+		else if (!strcmp(a, "--timeout-ms"))
+			good = parse_long(v, 1, 600000, &o->timeout_ms);
+		else {
+			fprintf(stderr, "connector_sim: unknown option %s\n", a);
+			return -EINVAL;
+		}
+		if (!good) {
+			fprintf(stderr, "connector_sim: bad value for %s: '%s'\n", a, v);
+			return -EINVAL;
+		}
+		i++;
+	}
+	if (!o->url || !o->out) {
+		fprintf(stderr, "connector_sim: --url and --out are required\n");
+		return -EINVAL;
+	}
+	if (!parse_url(o)) {
+		fprintf(stderr, "connector_sim: bad --url '%s' (want http://HOST:PORT/PATH)\n", o->url);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct state st = { .fd = -1 };
+	int rc = parse_args(argc, argv, &o);
+
+	if (rc != 0) {
+		if (rc < 0)
+			usage(stderr);
+		return rc > 0 ? 0 : 2;
+	}
+	if (resolve(&o) < 0)
+		return 2;
+	st.events = calloc(MAX_EVENTS, sizeof(*st.events));
+	if (!st.events) {
+		fprintf(stderr, "connector_sim: out of memory\n");
+		return 1;
+	}
+
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0) {
+		fprintf(stderr, "connector_sim: sigaction: %s\n", strerror(errno));
+		free(st.events);
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	run(&o, &st);
+	if (st.fd >= 0)
+		close(st.fd);
+	rc = write_output(&o, &st);
+	printf("connector_sim: calls=%lu ok=%lu error_count=%lu unrecorded=%lu "
+	       "(refused=%lu reset=%lu timeout=%lu http_error=%lu bad_response=%lu)%s out=%s\n",
+	       st.calls, st.ok, st.error_count, st.unrecorded, st.by_type[EV_REFUSED],
+	       st.by_type[EV_RESET], st.by_type[EV_TIMEOUT], st.by_type[EV_HTTP], st.by_type[EV_BAD],
+	       stop_signal ? " stopped-by-signal" : "", o.out);
+	free(st.events);
+	return rc < 0 ? 1 : 0;
+}
