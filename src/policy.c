@@ -51,6 +51,7 @@ struct parser {
 	size_t cap_targets, cap_target_lines, cap_hosts, cap_ports, cap_exempt, cap_exempt_ports, cap_faults;
 	int *target_lines;  /* line of p->targets[i] */
 	int exempt_none_line, exempt_ports_line;
+	bool unparsed; /* a line was rejected before its key was known */
 };
 
 struct keyword {
@@ -389,20 +390,31 @@ static void parse_target_host(struct parser *ps, char *v)
 	p->hosts[p->n_hosts++].line = ps->lineno;
 }
 
-static bool parse_port_number(struct parser *ps, enum key_id key, const char *what, char *s, uint16_t *port)
+static bool parse_port_number(struct parser *ps, enum key_id key, const char *what, const char *s, uint16_t *port)
 {
 	uint64_t n;
 
-	if (!parse_dec(s, 999999, &n)) {
-		LERR(ps, key, "invalid %s '%s' (a number 1-65535, a range a-b, or a comma list of those)", what, s);
-		return false;
-	}
-	if (n < 1 || n > 65535) {
+	if (!parse_dec(s, 999999, &n) || n < 1 || n > 65535) {
 		LERR(ps, key, "%s '%s' out of range (1-65535)", what, s);
 		return false;
 	}
 	*port = (uint16_t)n;
 	return true;
+}
+
+/* "N" or "N-M", digits only */
+static bool port_item_syntax_ok(const char *s)
+{
+	size_t a = strspn(s, "0123456789"), b;
+
+	if (a == 0)
+		return false;
+	if (s[a] == '\0')
+		return true;
+	if (s[a] != '-')
+		return false;
+	b = strspn(s + a + 1, "0123456789");
+	return b > 0 && s[a + 1 + b] == '\0';
 }
 
 /* "a", "a-b" or a comma list of those; each bad item is reported. */
@@ -427,6 +439,11 @@ static void parse_port_list(struct parser *ps, enum key_id key, char *v, struct 
 		}
 		if (strcmp(item, "none") == 0 && key == K_EXEMPT_PORT) {
 			LERR(ps, key, "exempt_port 'none' cannot be combined with ports");
+			goto next;
+		}
+		if (!port_item_syntax_ok(item)) {
+			LERR(ps, key, "invalid %s '%s' (a number 1-65535, a range a-b, or a comma list of those)", what,
+			     item);
 			goto next;
 		}
 		dash = strchr(item, '-');
@@ -642,7 +659,7 @@ static void parse_fault(struct parser *ps, char *v)
 	const char *an, *jitter_tok = NULL, *latency_tok = NULL;
 	char *w, *rest = v;
 	unsigned given = 0;
-	bool ok = true;
+	bool ok = true, opt_error = false;
 	int a;
 	void *t;
 
@@ -665,19 +682,18 @@ static void parse_fault(struct parser *ps, char *v)
 
 		if (!action_opts[a].opts) {
 			LERR(ps, K_FAULT, "'%s' takes no options, got '%s'", an, w);
-			ok = false;
-			continue;
+			return;
 		}
 		if (!eq) {
-			LERR(ps, K_FAULT, "missing '=' in fault option '%s'", w);
-			ok = false;
-			continue;
+			/* the words after it are probably the rest of "opt = value" */
+			LERR(ps, K_FAULT, "missing '=' in fault option '%s' (write name=value, no spaces)", w);
+			return;
 		}
 		*eq = '\0';
 		o = lookup(opt_names, 0, ARRAY_SIZE(opt_names), w);
 		if (o < 0 || !(action_opts[a].opts & (1u << o))) {
 			LERR(ps, K_FAULT, "unknown option '%s' for '%s' (%s)", w, an, action_opts[a].expect);
-			ok = false;
+			opt_error = true;
 			continue;
 		}
 		if (given & (1u << o)) {
@@ -700,6 +716,9 @@ static void parse_fault(struct parser *ps, char *v)
 		if (o == O_LATENCY)
 			latency_tok = eq + 1;
 	}
+	/* a misspelt option may be the required one: say only that */
+	if (opt_error)
+		return;
 	if (f.action == ACT_LOSS && !(given & (1u << O_PERCENT))) {
 		LERR(ps, K_FAULT, "'loss' needs percent=P (e.g. percent=30)");
 		ok = false;
@@ -828,8 +847,10 @@ static void parse_line(struct parser *ps, char *s, size_t len)
 	char *key, *value, *eq;
 	size_t i;
 
-	if (!line_bytes_ok(ps, s, len))
+	if (!line_bytes_ok(ps, s, len)) {
+		ps->unparsed = true;
 		return;
+	}
 	s[len] = '\0';
 	/* '#' starts a comment at line start or after white space only, so
 	 * that a '#' inside a value (a path, say) is kept */
@@ -845,6 +866,7 @@ static void parse_line(struct parser *ps, char *s, size_t len)
 	eq = strchr(s, '=');
 	if (!eq) {
 		perr(ps, ps->lineno, "missing '=' in '%s' (expected 'key = value')", s);
+		ps->unparsed = true;
 		return;
 	}
 	*eq = '\0';
@@ -852,6 +874,7 @@ static void parse_line(struct parser *ps, char *s, size_t len)
 	value = trim(eq + 1);
 	if (!*key) {
 		perr(ps, ps->lineno, "missing key before '='");
+		ps->unparsed = true;
 		return;
 	}
 	kw = keyword_find(key);
@@ -886,9 +909,10 @@ static void end_line(struct parser *ps)
 	size_t content = ps->line_total - (ps->line_total && ps->line_last == '\r');
 
 	ps->lineno++;
-	if (content > LINE_LIMIT)
+	if (content > LINE_LIMIT) {
 		perr(ps, ps->lineno, "line too long (%zu bytes, limit %d)", content, LINE_LIMIT);
-	else
+		ps->unparsed = true;
+	} else
 		parse_line(ps, ps->line, content);
 	ps->line_len = ps->line_total = 0;
 	ps->line_last = '\0';
@@ -1000,7 +1024,7 @@ static void check_faults(struct parser *ps)
 			perr(ps, f->line, "'with=tcp-reset' needs protocol tcp, but protocol is '%s' (line %d)",
 			     proto_name(p->protocol), ps->seen[K_PROTOCOL]);
 	}
-	if (p->n_faults && pauses == p->n_faults && !ps->bad[K_FAULT]) {
+	if (p->n_faults && pauses == p->n_faults && !ps->bad[K_FAULT] && !ps->unparsed) {
 		if (p->n_faults == 1)
 			perr(ps, p->faults[0].line, "the only fault is a 'pause'; nothing would be injected");
 		else
@@ -1025,6 +1049,8 @@ static void check_ports(struct parser *ps)
 		p->n_exempt_ports = 1;
 	}
 	port_ranges_normalize(p->ports, &p->n_ports);
+	if (p->n_ports == 1 && p->ports[0].lo == 1 && p->ports[0].hi == 65535)
+		p->n_ports = 0; /* all ports: the same as no port key */
 	port_ranges_normalize(p->exempt_ports, &p->n_exempt_ports);
 	if (!p->n_ports || !p->n_exempt_ports || ps->bad[K_PORT] || ps->bad[K_EXEMPT_PORT])
 		return;
@@ -1042,6 +1068,8 @@ static void check_ports(struct parser *ps)
 
 static void check_required(struct parser *ps)
 {
+	if (ps->unparsed)
+		return; /* the key may be on a line that could not be read */
 	if (!ps->seen[K_NAME])
 		perr(ps, 0, "missing required key 'name'");
 	if (!ps->seen[K_TARGET] && !ps->seen[K_TARGET_HOST])
