@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef OKX_CTWATCH_H
+#define OKX_CTWATCH_H
+
+#include <linux/netlink.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "targets.h"
+
+/* The original-direction tuple of one conntrack entry. Addresses in network
+ * byte order (AF_INET: first 4 bytes), ports in host order (0 for protocols
+ * without ports, e.g. icmp). */
+struct ct_flow {
+	int family;
+	uint8_t proto;
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport;
+};
+
+/* The arming watch: conntrack NEW events for flows in the drill's scope.
+ *
+ * Remembers the flows it has reported (and the baseline) in a bounded set:
+ * at least the CTWATCH_SEEN_CAP most recent in-scope flows, at most twice
+ * that. A flow is identified by its tuple and conntrack id, so a new
+ * conntrack entry that reuses an old tuple counts again. */
+#define CTWATCH_SEEN_CAP 4096
+
+struct ctwatch;
+
+/* Subscribe to NFNLGRP_CONNTRACK_NEW (NETLINK_NETFILTER) on a non-blocking
+ * socket with a large receive buffer (SO_RCVBUFFORCE, else SO_RCVBUF), then
+ * take a baseline dump of the in-scope flows that already exist so they are
+ * never counted as new. p and ts are kept by reference and must outlive the
+ * watch. Flows created while the baseline dump runs (a few ms) are taken as
+ * baseline. Returns 0 or -errno (-EPERM without CAP_NET_ADMIN). */
+int ctwatch_open(struct ctwatch **out, const struct policy *p, const struct target_set *ts);
+
+/* For poll(): readable when events are pending. */
+int ctwatch_fd(const struct ctwatch *w);
+
+typedef void (*ctwatch_cb)(const struct ct_flow *f, void *data);
+
+/* Drain pending events (at most a bounded batch per call, so a flood cannot
+ * starve the caller; poll again when the fd stays readable) and call cb once
+ * per new in-scope flow not seen before. After an overflow (ENOBUFS) the
+ * events that were lost are recovered with a conntrack dump: cb is called for
+ * in-scope flows neither in the baseline nor already seen, and a warning
+ * tells how many the dump recovered. Flows that ended before the dump are
+ * lost. Returns 0 or -errno. */
+int ctwatch_read(struct ctwatch *w, ctwatch_cb cb, void *data);
+
+void ctwatch_close(struct ctwatch *w); /* accepts NULL */
+
+/* For tests only: replace the receive buffer size (bytes, as for
+ * SO_RCVBUF; the kernel doubles it). Returns 0 or -errno. */
+int ctwatch_set_rcvbuf(struct ctwatch *w, int bytes);
+
+struct ctwatch_stats {
+	uint64_t events;    /* NEW event messages received */
+	uint64_t in_scope;  /* flows reported through cb (events and recoveries) */
+	uint64_t overflows; /* ENOBUFS seen */
+	uint64_t recovered; /* flows reported by recovery dumps */
+	uint64_t baseline;  /* in-scope flows in the baseline dump */
+	int rcvbuf;         /* SO_RCVBUF as the kernel reports it */
+};
+void ctwatch_get_stats(const struct ctwatch *w, struct ctwatch_stats *st);
+
+/* Pure parsing, no kernel needed: a ctnetlink IPCTNL_MSG_CT_NEW message
+ * (an event or a dump entry) to its original tuple. Returns 0, -ENOENT when
+ * the message is well formed but not a usable flow (another message type, a
+ * tuple that is neither IPv4 nor IPv6), or -EINVAL when it is malformed
+ * (truncated, missing or bad tuple attributes, tcp/udp without ports). */
+int ct_parse_flow(const struct nlmsghdr *nlh, struct ct_flow *out);
+
+#endif

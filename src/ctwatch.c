@@ -1,0 +1,581 @@
+/* SPDX-License-Identifier: MIT */
+/* The arming watch: conntrack NEW events (NFNLGRP_CONNTRACK_NEW) over
+ * libmnl, reduced to "a new flow in the drill's scope".
+ *
+ * Two netlink sockets: `ev` only receives events (non-blocking, big receive
+ * buffer), `dump` only runs IPCTNL_MSG_CT_GET dumps (the baseline at open,
+ * and the recovery after an overflow), so dump replies never interleave
+ * with events.
+ *
+ * Wire format of what we read (events and dump entries alike):
+ *   nlmsghdr  type = NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_NEW
+ *   nfgenmsg  nfgen_family = AF_INET | AF_INET6
+ *   CTA_TUPLE_ORIG (nested)
+ *     CTA_TUPLE_IP (nested)     CTA_IP_V4_SRC/DST (4 bytes) | CTA_IP_V6_SRC/DST (16)
+ *     CTA_TUPLE_PROTO (nested)  CTA_PROTO_NUM (u8), CTA_PROTO_SRC/DST_PORT (be16)
+ *   CTA_ID (be32)               conntrack entry id, the same in events and dumps
+ *   ... (status, timeout, counters, ...: ignored)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "ctwatch.h"
+#include "log.h"
+
+#define CT_RCVBUF (8 << 20)       /* event socket; thousands of events of slack */
+#define CT_BUF_SIZE (64 << 10)    /* larger than any dump skb the kernel builds */
+#define CT_READ_BUDGET 1024       /* datagrams per ctwatch_read() */
+#define CT_DUMP_TIMEOUT_S 5
+#define SEEN_SLOTS (2 * CTWATCH_SEEN_CAP) /* per generation, load <= 1/2 */
+
+/* ---- parsing ---------------------------------------------------------- */
+
+struct attr_rule {
+	enum mnl_attr_data_type type; /* MNL_TYPE_UNSPEC: not wanted */
+	size_t len;                   /* exact payload length, 0: by type */
+};
+
+struct attr_table {
+	const struct attr_rule *rules;
+	uint16_t max;
+	const struct nlattr **tb;
+};
+
+static const struct attr_rule ct_rules[CTA_MAX + 1] = {
+	[CTA_TUPLE_ORIG] = { MNL_TYPE_NESTED, 0 },
+	[CTA_ID] = { MNL_TYPE_U32, 0 },
+};
+static const struct attr_rule tuple_rules[CTA_TUPLE_MAX + 1] = {
+	[CTA_TUPLE_IP] = { MNL_TYPE_NESTED, 0 },
+	[CTA_TUPLE_PROTO] = { MNL_TYPE_NESTED, 0 },
+};
+static const struct attr_rule ip_rules[CTA_IP_MAX + 1] = {
+	[CTA_IP_V4_SRC] = { MNL_TYPE_U32, 0 },
+	[CTA_IP_V4_DST] = { MNL_TYPE_U32, 0 },
+	[CTA_IP_V6_SRC] = { MNL_TYPE_BINARY, 16 },
+	[CTA_IP_V6_DST] = { MNL_TYPE_BINARY, 16 },
+};
+static const struct attr_rule proto_rules[CTA_PROTO_MAX + 1] = {
+	[CTA_PROTO_NUM] = { MNL_TYPE_U8, 0 },
+	[CTA_PROTO_SRC_PORT] = { MNL_TYPE_U16, 0 },
+	[CTA_PROTO_DST_PORT] = { MNL_TYPE_U16, 0 },
+};
+
+static int attr_table_cb(const struct nlattr *a, void *data)
+{
+	const struct attr_table *t = data;
+	uint16_t type = mnl_attr_get_type(a);
+	const struct attr_rule *r;
+	int rc;
+
+	if (type > t->max)
+		return MNL_CB_OK; /* attributes of newer kernels */
+	r = &t->rules[type];
+	if (r->type == MNL_TYPE_UNSPEC)
+		return MNL_CB_OK;
+	rc = r->len ? mnl_attr_validate2(a, r->type, r->len) : mnl_attr_validate(a, r->type);
+	if (rc < 0 || t->tb[type])
+		return MNL_CB_ERROR; /* bad length, or the attribute twice */
+	t->tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static int parse_nested(const struct nlattr *nest, const struct attr_rule *rules, uint16_t max,
+			const struct nlattr **tb)
+{
+	struct attr_table t = { rules, max, tb };
+
+	memset(tb, 0, (max + 1u) * sizeof(*tb));
+	return mnl_attr_parse_nested(nest, attr_table_cb, &t) == MNL_CB_ERROR ? -EINVAL : 0;
+}
+
+static int parse_msg(const struct nlmsghdr *nlh, struct ct_flow *f, uint32_t *id)
+{
+	const struct nlattr *ct[CTA_MAX + 1] = { 0 }, *tup[CTA_TUPLE_MAX + 1], *ip[CTA_IP_MAX + 1],
+			    *l4[CTA_PROTO_MAX + 1];
+	struct attr_table t = { ct_rules, CTA_MAX, ct };
+	const struct nfgenmsg *nfg;
+
+	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(*nfg)))
+		return -EINVAL;
+	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK ||
+	    NFNL_MSG_TYPE(nlh->nlmsg_type) != IPCTNL_MSG_CT_NEW)
+		return -ENOENT;
+	nfg = mnl_nlmsg_get_payload(nlh);
+	if (mnl_attr_parse(nlh, sizeof(*nfg), attr_table_cb, &t) == MNL_CB_ERROR || !ct[CTA_TUPLE_ORIG])
+		return -EINVAL;
+	if (parse_nested(ct[CTA_TUPLE_ORIG], tuple_rules, CTA_TUPLE_MAX, tup) < 0 || !tup[CTA_TUPLE_IP] ||
+	    !tup[CTA_TUPLE_PROTO])
+		return -EINVAL;
+	if (parse_nested(tup[CTA_TUPLE_IP], ip_rules, CTA_IP_MAX, ip) < 0 ||
+	    parse_nested(tup[CTA_TUPLE_PROTO], proto_rules, CTA_PROTO_MAX, l4) < 0 || !l4[CTA_PROTO_NUM])
+		return -EINVAL;
+
+	memset(f, 0, sizeof(*f));
+	if (ip[CTA_IP_V4_SRC] && ip[CTA_IP_V4_DST] && !ip[CTA_IP_V6_SRC] && !ip[CTA_IP_V6_DST]) {
+		f->family = AF_INET;
+		memcpy(f->src, mnl_attr_get_payload(ip[CTA_IP_V4_SRC]), 4);
+		memcpy(f->dst, mnl_attr_get_payload(ip[CTA_IP_V4_DST]), 4);
+	} else if (ip[CTA_IP_V6_SRC] && ip[CTA_IP_V6_DST] && !ip[CTA_IP_V4_SRC] && !ip[CTA_IP_V4_DST]) {
+		f->family = AF_INET6;
+		memcpy(f->src, mnl_attr_get_payload(ip[CTA_IP_V6_SRC]), 16);
+		memcpy(f->dst, mnl_attr_get_payload(ip[CTA_IP_V6_DST]), 16);
+	} else if (ip[CTA_IP_V4_SRC] || ip[CTA_IP_V4_DST] || ip[CTA_IP_V6_SRC] || ip[CTA_IP_V6_DST]) {
+		return -EINVAL; /* half a tuple, or both families */
+	} else {
+		return -ENOENT;
+	}
+	if (nfg->nfgen_family != AF_UNSPEC && nfg->nfgen_family != f->family)
+		return -EINVAL;
+
+	f->proto = mnl_attr_get_u8(l4[CTA_PROTO_NUM]);
+	if (l4[CTA_PROTO_SRC_PORT] && l4[CTA_PROTO_DST_PORT]) {
+		f->sport = ntohs(mnl_attr_get_u16(l4[CTA_PROTO_SRC_PORT]));
+		f->dport = ntohs(mnl_attr_get_u16(l4[CTA_PROTO_DST_PORT]));
+	} else if (f->proto == IPPROTO_TCP || f->proto == IPPROTO_UDP) {
+		return -EINVAL;
+	}
+	*id = ct[CTA_ID] ? ntohl(mnl_attr_get_u32(ct[CTA_ID])) : 0;
+	return 0;
+}
+
+int ct_parse_flow(const struct nlmsghdr *nlh, struct ct_flow *out)
+{
+	uint32_t id;
+
+	return parse_msg(nlh, out, &id);
+}
+
+/* ---- the set of flows already reported ------------------------------- */
+
+/* Two generations: when the current one holds CTWATCH_SEEN_CAP keys the
+ * older one is forgotten wholesale. Lookups stay O(1), nothing is ever
+ * deleted from an open-addressing table, and the newest CAP flows are
+ * always remembered. */
+struct ct_key {
+	uint32_t id;
+	uint16_t sport, dport;
+	uint8_t family, proto, pad[2];
+	uint8_t src[16], dst[16];
+};
+
+struct seen_slot {
+	struct ct_key k;
+	bool used;
+};
+
+struct seen {
+	struct seen_slot *gen[2];
+	size_t n[2];
+	int cur;
+};
+
+static void key_from_flow(struct ct_key *k, const struct ct_flow *f, uint32_t id)
+{
+	memset(k, 0, sizeof(*k));
+	k->id = id;
+	k->sport = f->sport;
+	k->dport = f->dport;
+	k->family = (uint8_t)f->family;
+	k->proto = f->proto;
+	memcpy(k->src, f->src, 16);
+	memcpy(k->dst, f->dst, 16);
+}
+
+static size_t key_hash(const struct ct_key *k)
+{
+	const uint8_t *b = (const uint8_t *)k;
+	uint32_t h = 2166136261u; /* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < sizeof(*k); i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+static bool gen_find(const struct seen_slot *g, const struct ct_key *k, size_t *slot)
+{
+	size_t i = key_hash(k) & (SEEN_SLOTS - 1);
+
+	while (g[i].used) {
+		if (!memcmp(&g[i].k, k, sizeof(*k)))
+			return true;
+		i = (i + 1) & (SEEN_SLOTS - 1);
+	}
+	*slot = i;
+	return false;
+}
+
+/* true when k was known; otherwise it is remembered now */
+static bool seen_check_add(struct seen *s, const struct ct_key *k)
+{
+	size_t slot = 0;
+
+	if (gen_find(s->gen[!s->cur], k, &slot) || gen_find(s->gen[s->cur], k, &slot))
+		return true;
+	if (s->n[s->cur] >= CTWATCH_SEEN_CAP) {
+		s->cur = !s->cur;
+		memset(s->gen[s->cur], 0, SEEN_SLOTS * sizeof(*s->gen[s->cur]));
+		s->n[s->cur] = 0;
+		gen_find(s->gen[s->cur], k, &slot);
+	}
+	s->gen[s->cur][slot].k = *k;
+	s->gen[s->cur][slot].used = true;
+	s->n[s->cur]++;
+	return false;
+}
+
+/* ---- sockets ---------------------------------------------------------- */
+
+struct ctwatch {
+	struct mnl_socket *ev;
+	struct mnl_socket *dump;
+	const struct policy *p;
+	const struct target_set *ts;
+	struct seen seen;
+	void *buf; /* malloc'ed: aligned for nlmsghdr */
+	uint32_t seq;
+	struct ctwatch_stats st;
+};
+
+struct dump_ctx {
+	struct ctwatch *w;
+	bool baseline;
+	ctwatch_cb cb;
+	void *data;
+	uint64_t n; /* in-scope flows not seen before */
+};
+
+static int set_rcvbuf(int fd, int bytes)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) == 0)
+		return 0;
+	log_debug("conntrack: SO_RCVBUFFORCE %d: %s, trying SO_RCVBUF", bytes, strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) < 0)
+		return -errno;
+	return 0;
+}
+
+static int get_rcvbuf(int fd)
+{
+	socklen_t len;
+	int v = 0;
+
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len) < 0)
+		return -errno;
+	return v;
+}
+
+static bool flow_in_scope(const struct ctwatch *w, const struct ct_flow *f)
+{
+	return target_scope_match(w->p, w->ts, f->family, f->dst, f->proto, f->sport, f->dport);
+}
+
+/* Report f unless already seen; returns true when reported (or, for the
+ * baseline, remembered). */
+static bool flow_offer(struct ctwatch *w, const struct ct_flow *f, uint32_t id, bool baseline, ctwatch_cb cb,
+		       void *data)
+{
+	struct ct_key k;
+
+	key_from_flow(&k, f, id);
+	if (seen_check_add(&w->seen, &k))
+		return false;
+	if (!baseline) {
+		w->st.in_scope++;
+		if (cb)
+			cb(f, data);
+	}
+	return true;
+}
+
+static void dump_entry(struct dump_ctx *d, const struct nlmsghdr *nlh)
+{
+	struct ct_flow f;
+	uint32_t id;
+
+	if (parse_msg(nlh, &f, &id) < 0 || !flow_in_scope(d->w, &f))
+		return;
+	if (flow_offer(d->w, &f, id, d->baseline, d->cb, d->data))
+		d->n++;
+}
+
+/* Read one dump to its NLMSG_DONE; replies of an earlier dump that was
+ * abandoned (timeout) carry another sequence number and are skipped. */
+static int dump_recv(struct ctwatch *w, struct dump_ctx *d, uint32_t seq)
+{
+	unsigned int portid = mnl_socket_get_portid(w->dump);
+
+	for (;;) {
+		const struct nlmsghdr *nlh;
+		ssize_t n = mnl_socket_recvfrom(w->dump, w->buf, CT_BUF_SIZE);
+		int len;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+		}
+		len = (int)n;
+		for (nlh = w->buf; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid)
+				continue;
+			if (nlh->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+				if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e))
+					return -EBADMSG;
+				return e->error; /* 0: a plain ACK ends it too */
+			}
+			dump_entry(d, nlh);
+		}
+	}
+}
+
+static int ct_dump(struct ctwatch *w, struct dump_ctx *d)
+{
+	uint32_t req[(MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg))) / 4];
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfg;
+	uint8_t family;
+
+	if (w->ts->n_v4 && w->ts->n_v6)
+		family = AF_UNSPEC;
+	else if (w->ts->n_v4)
+		family = AF_INET;
+	else if (w->ts->n_v6)
+		family = AF_INET6;
+	else
+		return 0; /* nothing can be in scope */
+
+	memset(req, 0, sizeof(req));
+	nlh = mnl_nlmsg_put_header(req);
+	nlh->nlmsg_type = NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_GET;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = ++w->seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = family;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	if (mnl_socket_sendto(w->dump, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	return dump_recv(w, d, nlh->nlmsg_seq);
+}
+
+static void check_events_sysctl(void)
+{
+	char c = 0;
+	int fd = open("/proc/sys/net/netfilter/nf_conntrack_events", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return; /* conntrack not loaded yet: it is when the ct rule goes in */
+	if (read(fd, &c, 1) == 1 && c == '0')
+		log_warnx("net.netfilter.nf_conntrack_events is 0: no conntrack events, new flows will not be seen");
+	(void)close(fd);
+}
+
+static int open_socket(struct mnl_socket **out, int flags)
+{
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, flags | SOCK_CLOEXEC);
+
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int ret = -errno;
+
+		(void)mnl_socket_close(nl);
+		return ret;
+	}
+	*out = nl;
+	return 0;
+}
+
+int ctwatch_open(struct ctwatch **out, const struct policy *p, const struct target_set *ts)
+{
+	struct timeval tv = { .tv_sec = CT_DUMP_TIMEOUT_S };
+	int grp = NFNLGRP_CONNTRACK_NEW;
+	struct dump_ctx d = { 0 };
+	struct ctwatch *w;
+	int ret;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->p = p;
+	w->ts = ts;
+	w->buf = malloc(CT_BUF_SIZE);
+	w->seen.gen[0] = calloc(SEEN_SLOTS, sizeof(struct seen_slot));
+	w->seen.gen[1] = calloc(SEEN_SLOTS, sizeof(struct seen_slot));
+	if (!w->buf || !w->seen.gen[0] || !w->seen.gen[1]) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+
+	ret = open_socket(&w->ev, SOCK_NONBLOCK);
+	if (ret < 0) {
+		log_warnx("conntrack: netlink socket: %s", strerror(-ret));
+		goto fail;
+	}
+	ret = set_rcvbuf(mnl_socket_get_fd(w->ev), CT_RCVBUF);
+	if (ret < 0) {
+		log_warnx("conntrack: SO_RCVBUF: %s", strerror(-ret));
+		goto fail;
+	}
+	w->st.rcvbuf = get_rcvbuf(mnl_socket_get_fd(w->ev));
+	if (w->st.rcvbuf < CT_RCVBUF)
+		log_warnx("conntrack: event receive buffer is %d bytes (wanted %d): overflows more likely",
+			  w->st.rcvbuf, CT_RCVBUF);
+	if (mnl_socket_setsockopt(w->ev, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) < 0) {
+		ret = -errno;
+		log_warnx("conntrack: subscribing to new-flow events: %s", strerror(-ret));
+		goto fail;
+	}
+
+	ret = open_socket(&w->dump, 0);
+	if (ret < 0) {
+		log_warnx("conntrack: netlink socket: %s", strerror(-ret));
+		goto fail;
+	}
+	if (setsockopt(mnl_socket_get_fd(w->dump), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	check_events_sysctl();
+
+	/* subscribed first, dumped second: a flow is either in the baseline or
+	 * in the queued events (or both, then deduplicated), never lost */
+	d.w = w;
+	d.baseline = true;
+	ret = ct_dump(w, &d);
+	if (ret < 0) {
+		log_warnx("conntrack: baseline dump: %s", strerror(-ret));
+		goto fail;
+	}
+	w->st.baseline = d.n;
+	if (d.n > CTWATCH_SEEN_CAP)
+		log_warnx("conntrack: %llu in-scope flows already exist, more than the %d remembered",
+			  (unsigned long long)d.n, CTWATCH_SEEN_CAP);
+	log_debug("conntrack: watching new flows, %llu existing in-scope flows ignored", (unsigned long long)d.n);
+	*out = w;
+	return 0;
+fail:
+	ctwatch_close(w);
+	return ret;
+}
+
+int ctwatch_fd(const struct ctwatch *w)
+{
+	return mnl_socket_get_fd(w->ev);
+}
+
+static void handle_events(struct ctwatch *w, const void *buf, size_t n, ctwatch_cb cb, void *data)
+{
+	const struct nlmsghdr *nlh;
+	int len = (int)n;
+
+	for (nlh = buf; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+		struct ct_flow f;
+		uint32_t id;
+
+		if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
+			continue;
+		w->st.events++;
+		if (parse_msg(nlh, &f, &id) < 0 || !flow_in_scope(w, &f))
+			continue;
+		flow_offer(w, &f, id, false, cb, data);
+	}
+}
+
+static int recover(struct ctwatch *w, ctwatch_cb cb, void *data)
+{
+	struct dump_ctx d = { .w = w, .cb = cb, .data = data };
+	int ret = ct_dump(w, &d);
+
+	w->st.recovered += d.n;
+	if (ret < 0)
+		log_warnx("conntrack: event overflow (ENOBUFS), recovery dump failed after %llu flows: %s",
+			  (unsigned long long)d.n, strerror(-ret));
+	else
+		log_warnx("conntrack: event overflow (ENOBUFS), recovery dump recovered %llu flows",
+			  (unsigned long long)d.n);
+	return ret;
+}
+
+int ctwatch_read(struct ctwatch *w, ctwatch_cb cb, void *data)
+{
+	bool overflow = false;
+	int i, ret = 0;
+
+	for (i = 0; i < CT_READ_BUDGET; i++) {
+		ssize_t n = mnl_socket_recvfrom(w->ev, w->buf, CT_BUF_SIZE);
+
+		if (n >= 0) {
+			handle_events(w, w->buf, (size_t)n, cb, data);
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			break;
+		if (errno == ENOBUFS) {
+			/* the kernel dropped events; the queue after this
+			 * point is intact, so keep draining, then dump once */
+			overflow = true;
+			w->st.overflows++;
+		} else if (errno == ENOSPC || errno == ESRCH) {
+			/* libmnl: truncated datagram / not from the kernel */
+			log_debug("conntrack: datagram skipped: %s", strerror(errno));
+		} else if (errno != EINTR) {
+			ret = -errno;
+			break;
+		}
+	}
+	if (overflow) {
+		int r = recover(w, cb, data);
+
+		if (ret == 0)
+			ret = r;
+	}
+	return ret;
+}
+
+int ctwatch_set_rcvbuf(struct ctwatch *w, int bytes)
+{
+	int fd = mnl_socket_get_fd(w->ev);
+	int ret = set_rcvbuf(fd, bytes);
+
+	if (ret < 0)
+		return ret;
+	w->st.rcvbuf = get_rcvbuf(fd);
+	return 0;
+}
+
+void ctwatch_get_stats(const struct ctwatch *w, struct ctwatch_stats *st)
+{
+	*st = w->st;
+}
+
+void ctwatch_close(struct ctwatch *w)
+{
+	if (!w)
+		return;
+	if (w->ev)
+		(void)mnl_socket_close(w->ev);
+	if (w->dump)
+		(void)mnl_socket_close(w->dump);
+	free(w->seen.gen[0]);
+	free(w->seen.gen[1]);
+	free(w->buf);
+	free(w);
+}

@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: MIT */
+/* ct_parse_flow over messages built as the kernel's ctnetlink builds them
+ * (ctnetlink_conntrack_event / ctnetlink_fill_info), and the scope decision
+ * on the parsed tuple. No kernel needed. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctwatch.h"
+
+static uint32_t msgbuf[4096 / 4];
+
+struct spec {
+	int family;      /* nfgen_family */
+	uint8_t proto;
+	const char *src, *dst;
+	uint16_t sport, dport;
+	/* deviations */
+	uint16_t msg_type;   /* 0: CT_NEW */
+	bool no_orig;
+	bool no_ports;
+	bool only_src;
+	bool v4_len16;       /* V4 address with 16 bytes */
+	bool both_families;
+	bool no_ip;
+	bool dup_proto_num;
+	bool extra_unknown;
+};
+
+static void put_addr(struct nlmsghdr *nlh, int family, uint16_t type4, uint16_t type6, const char *s)
+{
+	uint8_t a[16];
+
+	if (family == AF_INET) {
+		cr_assert_eq(inet_pton(AF_INET, s, a), 1);
+		mnl_attr_put(nlh, type4, 4, a);
+	} else {
+		cr_assert_eq(inet_pton(AF_INET6, s, a), 1);
+		mnl_attr_put(nlh, type6, 16, a);
+	}
+}
+
+static void put_tuple(struct nlmsghdr *nlh, uint16_t which, const struct spec *s, bool reply)
+{
+	struct nlattr *t = mnl_attr_nest_start(nlh, which), *ip, *pr;
+	const char *src = reply ? s->dst : s->src, *dst = reply ? s->src : s->dst;
+	uint16_t sp = reply ? s->dport : s->sport, dp = reply ? s->sport : s->dport;
+
+	if (!s->no_ip) {
+		ip = mnl_attr_nest_start(nlh, CTA_TUPLE_IP);
+		if (s->v4_len16) {
+			uint8_t z[16] = { 198, 18, 0, 1 };
+
+			mnl_attr_put(nlh, CTA_IP_V4_SRC, 16, z);
+			mnl_attr_put(nlh, CTA_IP_V4_DST, 16, z);
+		} else {
+			put_addr(nlh, s->family, CTA_IP_V4_SRC, CTA_IP_V6_SRC, src);
+			if (!s->only_src)
+				put_addr(nlh, s->family, CTA_IP_V4_DST, CTA_IP_V6_DST, dst);
+		}
+		if (s->both_families) {
+			uint8_t z[16] = { 0x20, 0x01, 0, 2 };
+
+			mnl_attr_put(nlh, CTA_IP_V6_SRC, 16, z);
+			mnl_attr_put(nlh, CTA_IP_V6_DST, 16, z);
+		}
+		mnl_attr_nest_end(nlh, ip);
+	}
+	pr = mnl_attr_nest_start(nlh, CTA_TUPLE_PROTO);
+	mnl_attr_put_u8(nlh, CTA_PROTO_NUM, s->proto);
+	if (s->dup_proto_num)
+		mnl_attr_put_u8(nlh, CTA_PROTO_NUM, s->proto);
+	if (s->proto == IPPROTO_ICMP || s->proto == IPPROTO_ICMPV6) {
+		mnl_attr_put_u16(nlh, s->proto == IPPROTO_ICMP ? CTA_PROTO_ICMP_ID : CTA_PROTO_ICMPV6_ID, htons(77));
+		mnl_attr_put_u8(nlh, s->proto == IPPROTO_ICMP ? CTA_PROTO_ICMP_TYPE : CTA_PROTO_ICMPV6_TYPE, 8);
+		mnl_attr_put_u8(nlh, s->proto == IPPROTO_ICMP ? CTA_PROTO_ICMP_CODE : CTA_PROTO_ICMPV6_CODE, 0);
+	} else if (!s->no_ports) {
+		mnl_attr_put_u16(nlh, CTA_PROTO_SRC_PORT, htons(sp));
+		mnl_attr_put_u16(nlh, CTA_PROTO_DST_PORT, htons(dp));
+	}
+	mnl_attr_nest_end(nlh, pr);
+	mnl_attr_put_u16(nlh, CTA_TUPLE_ZONE, 0);
+	mnl_attr_nest_end(nlh, t);
+}
+
+static struct nlmsghdr *build(const struct spec *s)
+{
+	struct nlmsghdr *nlh;
+	struct nfgenmsg *nfg;
+	struct nlattr *pi;
+
+	memset(msgbuf, 0, sizeof(msgbuf));
+	nlh = mnl_nlmsg_put_header(msgbuf);
+	nlh->nlmsg_type = NFNL_SUBSYS_CTNETLINK << 8 | (s->msg_type ? s->msg_type : IPCTNL_MSG_CT_NEW);
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	nfg->nfgen_family = (uint8_t)s->family;
+	nfg->version = NFNETLINK_V0;
+	if (!s->no_orig)
+		put_tuple(nlh, CTA_TUPLE_ORIG, s, false);
+	put_tuple(nlh, CTA_TUPLE_REPLY, s, true);
+	mnl_attr_put_u32(nlh, CTA_STATUS, htonl(8));
+	mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(120));
+	if (s->proto == IPPROTO_TCP) {
+		pi = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
+		mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP, 1);
+		mnl_attr_nest_end(nlh, pi);
+	}
+	mnl_attr_put_u32(nlh, CTA_ID, htonl(0x12345678));
+	mnl_attr_put_u32(nlh, CTA_USE, htonl(1));
+	if (s->extra_unknown) {
+		mnl_attr_put_u32(nlh, CTA_MAX + 5, 7);
+		mnl_attr_put_u32(nlh, 0x7fff & ~NLA_F_NESTED, 7);
+	}
+	return nlh;
+}
+
+static void expect_addr(const uint8_t *got, int family, const char *want)
+{
+	uint8_t a[16] = { 0 };
+
+	cr_assert_eq(inet_pton(family, want, a), 1);
+	cr_assert_arr_eq(got, a, family == AF_INET ? 4 : 16, "address differs from %s", want);
+}
+
+Test(ct_parse, v4_tcp)
+{
+	struct spec s = { .family = AF_INET, .proto = IPPROTO_TCP, .src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40001, .dport = 443 };
+	struct ct_flow f;
+
+	cr_assert_eq(ct_parse_flow(build(&s), &f), 0);
+	cr_assert_eq(f.family, AF_INET);
+	cr_assert_eq(f.proto, IPPROTO_TCP);
+	expect_addr(f.src, AF_INET, "198.18.0.1");
+	expect_addr(f.dst, AF_INET, "198.18.0.2");
+	cr_assert_eq(f.sport, 40001);
+	cr_assert_eq(f.dport, 443);
+}
+
+Test(ct_parse, v6_udp)
+{
+	struct spec s = { .family = AF_INET6, .proto = IPPROTO_UDP, .src = "2001:2::1", .dst = "2001:2::2", .sport = 5353, .dport = 53 };
+	struct ct_flow f;
+
+	cr_assert_eq(ct_parse_flow(build(&s), &f), 0);
+	cr_assert_eq(f.family, AF_INET6);
+	cr_assert_eq(f.proto, IPPROTO_UDP);
+	expect_addr(f.src, AF_INET6, "2001:2::1");
+	expect_addr(f.dst, AF_INET6, "2001:2::2");
+	cr_assert_eq(f.sport, 5353);
+	cr_assert_eq(f.dport, 53);
+}
+
+Test(ct_parse, icmp_has_no_ports)
+{
+	struct spec s = { .family = AF_INET, .proto = IPPROTO_ICMP, .src = "198.18.0.1", .dst = "198.18.0.2", .sport = 0, .dport = 0 };
+	struct ct_flow f;
+
+	cr_assert_eq(ct_parse_flow(build(&s), &f), 0);
+	cr_assert_eq(f.proto, IPPROTO_ICMP);
+	cr_assert_eq(f.sport, 0);
+	cr_assert_eq(f.dport, 0);
+}
+
+Test(ct_parse, icmpv6)
+{
+	struct spec s = { .family = AF_INET6, .proto = IPPROTO_ICMPV6, .src = "2001:2::1", .dst = "2001:2::3", .sport = 0, .dport = 0 };
+	struct ct_flow f;
+
+	cr_assert_eq(ct_parse_flow(build(&s), &f), 0);
+	cr_assert_eq(f.proto, IPPROTO_ICMPV6);
+	expect_addr(f.dst, AF_INET6, "2001:2::3");
+}
+
+Test(ct_parse, other_protocol_without_ports)
+{
+	struct spec s = { .family = AF_INET, .proto = 47 /* gre */, .src = "198.18.0.1", .dst = "198.18.0.2", .sport = 0, .dport = 0, .no_ports = true };
+	struct ct_flow f;
+
+	cr_assert_eq(ct_parse_flow(build(&s), &f), 0);
+	cr_assert_eq(f.proto, 47);
+}
+
+Test(ct_parse, dump_entry_with_unspec_family_header)
+{
+	struct spec s = { .family = AF_INET, .proto = IPPROTO_TCP, .src = "198.18.0.1", .dst = "198.18.0.2", .sport = 1, .dport = 2 };
+	struct nlmsghdr *nlh = build(&s);
+	struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
+	struct ct_flow f;
+
+	nfg->nfgen_family = AF_UNSPEC;
+	cr_assert_eq(ct_parse_flow(nlh, &f), 0);
+	cr_assert_eq(f.family, AF_INET);
+}
+
+Test(ct_parse, unknown_attributes_ignored)
+{
+	struct spec s = { .family = AF_INET, .proto = IPPROTO_TCP, .src = "198.18.0.1", .dst = "198.18.0.2", .sport = 1, .dport = 2, .extra_unknown = true };
+	struct ct_flow f;
+
+	cr_assert_eq(ct_parse_flow(build(&s), &f), 0);
+}
+
+Test(ct_parse, other_message_types)
+{
+	struct spec s = { .family = AF_INET, .proto = IPPROTO_TCP, .src = "198.18.0.1", .dst = "198.18.0.2", .sport = 1, .dport = 2, .msg_type = IPCTNL_MSG_CT_DELETE };
+	struct nlmsghdr *nlh;
+	struct ct_flow f;
+
+	cr_assert_eq(ct_parse_flow(build(&s), &f), -ENOENT);
+	s.msg_type = 0;
+	nlh = build(&s);
+	nlh->nlmsg_type = NFNL_SUBSYS_CTNETLINK_EXP << 8 | IPCTNL_MSG_EXP_NEW;
+	cr_assert_eq(ct_parse_flow(nlh, &f), -ENOENT);
+	nlh->nlmsg_type = NLMSG_DONE;
+	cr_assert_eq(ct_parse_flow(nlh, &f), -ENOENT);
+}
+
+Test(ct_parse, no_ip_attributes)
+{
+	struct spec s = { .family = AF_INET, .proto = IPPROTO_TCP, .src = "198.18.0.1", .dst = "198.18.0.2", .sport = 1, .dport = 2, .no_ip = true };
+	struct ct_flow f;
+
+	cr_assert_eq(ct_parse_flow(build(&s), &f), -EINVAL); /* no CTA_TUPLE_IP at all */
+}
+
+Test(ct_parse, malformed)
+{
+	struct spec base = { .family = AF_INET, .proto = IPPROTO_TCP, .src = "198.18.0.1", .dst = "198.18.0.2", .sport = 1, .dport = 2 };
+	struct spec s;
+	struct ct_flow f;
+
+	s = base;
+	s.no_orig = true;
+	cr_assert_eq(ct_parse_flow(build(&s), &f), -EINVAL, "no orig tuple");
+	s = base;
+	s.no_ports = true;
+	cr_assert_eq(ct_parse_flow(build(&s), &f), -EINVAL, "tcp without ports");
+	s = base;
+	s.proto = IPPROTO_UDP;
+	s.no_ports = true;
+	cr_assert_eq(ct_parse_flow(build(&s), &f), -EINVAL, "udp without ports");
+	s = base;
+	s.only_src = true;
+	cr_assert_eq(ct_parse_flow(build(&s), &f), -EINVAL, "half a tuple");
+	s = base;
+	s.v4_len16 = true;
+	cr_assert_eq(ct_parse_flow(build(&s), &f), -EINVAL, "v4 address of 16 bytes");
+	s = base;
+	s.both_families = true;
+	cr_assert_eq(ct_parse_flow(build(&s), &f), -EINVAL, "v4 and v6 in one tuple");
+	s = base;
+	s.dup_proto_num = true;
+	cr_assert_eq(ct_parse_flow(build(&s), &f), -EINVAL, "attribute twice");
+}
+
+Test(ct_parse, family_mismatch)
+{
+	struct spec s = { .family = AF_INET, .proto = IPPROTO_TCP, .src = "198.18.0.1", .dst = "198.18.0.2", .sport = 1, .dport = 2 };
+	struct nlmsghdr *nlh = build(&s);
+	struct nfgenmsg *nfg = mnl_nlmsg_get_payload(nlh);
+	struct ct_flow f;
+
+	nfg->nfgen_family = AF_INET6;
+	cr_assert_eq(ct_parse_flow(nlh, &f), -EINVAL);
+}
+
+Test(ct_parse, too_short_for_nfgenmsg)
+{
+	struct spec s = { .family = AF_INET, .proto = IPPROTO_TCP, .src = "198.18.0.1", .dst = "198.18.0.2", .sport = 1, .dport = 2 };
+	struct nlmsghdr *nlh = build(&s);
+	struct ct_flow f;
+
+	nlh->nlmsg_len = MNL_NLMSG_HDRLEN + 2;
+	cr_assert_eq(ct_parse_flow(nlh, &f), -EINVAL);
+	nlh->nlmsg_len = MNL_NLMSG_HDRLEN + 4; /* header only: no attributes */
+	cr_assert_eq(ct_parse_flow(nlh, &f), -EINVAL);
+}
+
+Test(ct_parse, truncated_inside_the_tuple)
+{
+	struct spec s = { .family = AF_INET6, .proto = IPPROTO_TCP, .src = "2001:2::1", .dst = "2001:2::2", .sport = 1, .dport = 2 };
+	struct nlmsghdr *nlh = build(&s);
+	uint32_t full = nlh->nlmsg_len, cut;
+	struct ct_flow f;
+
+	/* every cut inside the orig tuple must fail cleanly, never read past */
+	for (cut = MNL_NLMSG_HDRLEN + 4; cut < MNL_NLMSG_HDRLEN + 4 + 80; cut += 4) {
+		nlh->nlmsg_len = cut;
+		cr_assert_eq(ct_parse_flow(nlh, &f), -EINVAL, "cut at %u of %u", cut, full);
+	}
+}
+
+Test(ct_parse, nested_length_overruns_parent)
+{
+	struct spec s = { .family = AF_INET, .proto = IPPROTO_TCP, .src = "198.18.0.1", .dst = "198.18.0.2", .sport = 1, .dport = 2 };
+	struct nlmsghdr *nlh = build(&s);
+	struct nlattr *orig = (struct nlattr *)mnl_nlmsg_get_payload_offset(nlh, sizeof(struct nfgenmsg));
+	struct nlattr *ip = mnl_attr_get_payload(orig);
+	struct ct_flow f;
+
+	cr_assert_eq(mnl_attr_get_type(orig), CTA_TUPLE_ORIG);
+	cr_assert_eq(mnl_attr_get_type(ip), CTA_TUPLE_IP);
+	ip->nla_len = (uint16_t)(orig->nla_len + 8);
+	cr_assert_eq(ct_parse_flow(nlh, &f), -EINVAL);
+}
+
+/* Random corruption: whatever the bytes, a defined answer and no bad read
+ * (ASan watches). */
+Test(ct_parse, mutations_never_crash)
+{
+	struct spec s = { .family = AF_INET6, .proto = IPPROTO_TCP, .src = "2001:2::1", .dst = "2001:2::2", .sport = 1, .dport = 2 };
+	static uint32_t copy[sizeof(msgbuf) / 4];
+	unsigned seed = 7, i;
+	struct ct_flow f;
+
+	for (i = 0; i < 20000; i++) {
+		struct nlmsghdr *nlh = build(&s);
+		uint32_t len = nlh->nlmsg_len, k, nflip = 1 + (unsigned)rand_r(&seed) % 4;
+		uint8_t *b;
+		int rc;
+
+		/* the message sits at the end of an exact-size heap block so any
+		 * read past nlmsg_len is caught */
+		b = malloc(len);
+		cr_assert_not_null(b);
+		memcpy(b, nlh, len);
+		for (k = 0; k < nflip; k++) {
+			uint32_t at = MNL_NLMSG_HDRLEN + (uint32_t)rand_r(&seed) % (len - MNL_NLMSG_HDRLEN);
+
+			b[at] = (uint8_t)rand_r(&seed);
+		}
+		memcpy(copy, b, len);
+		free(b);
+		b = malloc(len);
+		cr_assert_not_null(b);
+		memcpy(b, copy, len);
+		rc = ct_parse_flow((const struct nlmsghdr *)(void *)b, &f);
+		cr_assert(rc == 0 || rc == -EINVAL || rc == -ENOENT, "rc %d", rc);
+		free(b);
+	}
+}
+
+/* The scope decision the watch makes on each parsed flow. */
+static struct policy pol;
+static struct prefix tgt[2];
+static struct port_range ports[1] = { { 443, 443 } };
+static struct port_range xports[1] = { { 22, 22 } };
+static struct target_set ts;
+
+static void scope_setup(void)
+{
+	char *errors = NULL;
+
+	memset(&pol, 0, sizeof(pol));
+	memset(tgt, 0, sizeof(tgt));
+	memset(&ts, 0, sizeof(ts));
+	tgt[0].family = AF_INET;
+	cr_assert_eq(inet_pton(AF_INET, "198.18.0.2", tgt[0].addr), 1);
+	tgt[0].len = 32;
+	tgt[1].family = AF_INET6;
+	cr_assert_eq(inet_pton(AF_INET6, "2001:2::2", tgt[1].addr), 1);
+	tgt[1].len = 128;
+	pol.path = (char *)"t.policy";
+	pol.targets = tgt;
+	pol.n_targets = 2;
+	pol.ports = ports;
+	pol.n_ports = 1;
+	pol.exempt_ports = xports;
+	pol.n_exempt_ports = 1;
+	pol.protocol = PROTO_TCP;
+	cr_assert_eq(targets_resolve(&pol, &ts, &errors), 0);
+	cr_assert_eq(targets_build(&ts, &pol, NULL, 0), 0);
+}
+
+static void scope_teardown(void) { target_set_free(&ts); }
+
+static bool in_scope(const struct spec *s)
+{
+	struct ct_flow f;
+
+	cr_assert_eq(ct_parse_flow(build(s), &f), 0);
+	return target_scope_match(&pol, &ts, f.family, f.dst, f.proto, f.sport, f.dport);
+}
+
+Test(ct_scope, decisions, .init = scope_setup, .fini = scope_teardown)
+{
+	struct spec t4 = { .family = AF_INET, .proto = IPPROTO_TCP, .src = "198.18.0.1", .dst = "198.18.0.2", .sport = 40000, .dport = 443 };
+	struct spec t6 = { .family = AF_INET6, .proto = IPPROTO_TCP, .src = "2001:2::1", .dst = "2001:2::2", .sport = 40000, .dport = 443 };
+	struct spec s;
+
+	cr_assert(in_scope(&t4));
+	cr_assert(in_scope(&t6));
+	s = t4;
+	s.dst = "198.18.0.3";
+	cr_assert_not(in_scope(&s), "non-target address");
+	s = t6;
+	s.dst = "2001:2::3";
+	cr_assert_not(in_scope(&s), "non-target v6 address");
+	s = t4;
+	s.dport = 80;
+	cr_assert_not(in_scope(&s), "other port");
+	s = t4;
+	s.proto = IPPROTO_UDP;
+	cr_assert_not(in_scope(&s), "udp, policy says tcp");
+	s = t4;
+	s.sport = 22;
+	cr_assert_not(in_scope(&s), "exempt source port");
+	s = t4;
+	s.src = "198.18.0.2";
+	s.dst = "198.18.0.1";
+	s.sport = 443;
+	s.dport = 40000;
+	cr_assert_not(in_scope(&s), "a connection from the target is not a call to it");
+}
