@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Traffic-gated arming (issue 4): while the client is silent nothing is
+# live, arming happens exactly at the Nth flow, the client's calls fail
+# during the window and succeed after it; the journal is checked field by
+# field against SPEC §5.
+set -u
+. "$TOP/tests/lib/netns.sh"
+lab_init arm
+lab_two
+NP="$LAB/netprobe"
+J="$LAB_TMP/j.jsonl"
+cat > "$LAB_TMP/p.policy" <<P
+name = arming_test
+target = 198.18.0.2
+port = 8443
+arm_min_flows = 3
+arm_timeout = 60s
+fault = drop 2s
+P
+bg_srv "$NP" tcp-serve 198.18.0.2 8443 --seconds 60
+bg_srv "$NP" tcp-serve 198.18.0.2 9000 --seconds 60
+sleep 0.3
+bg_cli "$OKX_FAULTD" -v -j "$J" "$LAB_TMP/p.policy" 2>"$LAB_TMP/d.log"
+D=$!
+for i in $(seq 100); do in_cli nft list table inet okx_faultd >/dev/null 2>&1 && break; sleep 0.05; done
+in_cli nft list table inet okx_faultd >/dev/null 2>&1 || { cat "$LAB_TMP/d.log"; fail "table never appeared"; }
+
+# warm-up: silent client; then out-of-scope traffic to the target (port 9000)
+sleep 1
+for i in 1 2 3 4; do in_cli "$NP" tcp 198.18.0.2 9000 --timeout-ms 1000 >/dev/null || fail "port 9000 call failed in warm-up"; done
+grep -q '"armed"' "$J" && fail "armed on out-of-scope flows"
+in_cli nft list set inet okx_faultd on0 | grep -q elements && fail "a fault is live during the warm-up"
+# two in-scope calls: still not armed
+in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000 >/dev/null || fail "call 1 failed"
+in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000 >/dev/null || fail "call 2 failed"
+sleep 0.3
+grep -q '"armed"' "$J" && fail "armed after 2 flows (need 3)"
+in_cli nft list set inet okx_faultd on0 | grep -q elements && fail "fault live before the 3rd flow"
+# the third flow arms
+in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000 >/dev/null || fail "call 3 failed"
+sleep 0.2
+grep -q '"fault_begin"' "$J" || { cat "$LAB_TMP/d.log"; fail "not live after the 3rd flow"; }
+in_cli nft list set inet okx_faultd on0 | grep -q 'elements' || fail "switch set has no element during the window"
+out=$(in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 500) && fail "call succeeded during the drop window: $out"
+note "during window: $out"
+in_cli "$NP" tcp 198.18.0.2 9000 --timeout-ms 1000 >/dev/null || fail "out-of-scope port faulted"
+wait $D
+rc=$?
+[ $rc -eq 0 ] || { cat "$LAB_TMP/d.log"; fail "daemon exit $rc"; }
+in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000 >/dev/null || fail "call failed after the window"
+in_cli nft list tables | grep -q okx_faultd && fail "table left behind"
+
+python3 "$TOP/tests/lib/journal.py" "$J" check --outcome completed --exit 0 --windows 1 || fail "journal"
+py() { python3 "$TOP/tests/lib/journal.py" "$J" get "$1"; }
+[ "$(py "ev['armed'][0]['flows']")" = 3 ] || fail "armed.flows != 3"
+[ "$(py "ev['armed'][0]['trigger']['dport']")" = 8443 ] || fail "trigger dport"
+[ "$(py "ev['armed'][0]['trigger']['dst']")" = 198.18.0.2 ] || fail "trigger dst"
+[ "$(py "ev['armed'][0]['trigger']['proto']")" = tcp ] || fail "trigger proto"
+[ "$(py "ev['fault_end'][0]['hits']['packets'] > 0")" = True ] || fail "window that saw calls has no hits"
+[ "$(py "ev['start'][0]['targets']")" = "['198.18.0.2/32']" ] || fail "targets: $(py "ev['start'][0]['targets']")"
+grep -q "waiting: " "$LAB_TMP/d.log" || true
+echo "arming OK"

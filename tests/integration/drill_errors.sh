@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Refusals change nothing (SPEC §3, §4): a bad policy (exit 2), a name that
+# does not resolve (exit 2), not root (exit 1, one line), a second instance
+# (exit 1 naming the table); a foreign table and its rules are byte-for-byte
+# the same after a drill.
+set -u
+. "$TOP/tests/lib/netns.sh"
+lab_init err
+lab_two
+NP="$LAB/netprobe"
+bg_srv "$NP" tcp-serve 198.18.0.2 8443 --seconds 60
+sleep 0.3
+cat > "$LAB_TMP/ok.policy" <<P
+name = errors_test
+target = 198.18.0.2
+port = 8443
+arm_min_flows = 0
+fault = drop 2s
+P
+# a foreign table with rules of every kind we also use
+in_cli nft -f - <<'N'
+table inet foreign {
+	counter c { }
+	set s { type ipv4_addr; flags interval; elements = { 198.18.0.0/24 } }
+	chain o { type filter hook output priority 0; policy accept; ip daddr @s counter name "c" accept; ct state new counter }
+}
+table ip okx_lookalike { chain c { } }
+N
+in_cli nft list ruleset | grep -v 'counter name\|packets' > "$LAB_TMP/before"
+
+# bad policy: exit 2, nothing touched
+printf 'name = x\ntarget = 198.18.0.2\nfault = drop 0s\n' > "$LAB_TMP/bad.policy"
+out=$(in_cli "$OKX_FAULTD" "$LAB_TMP/bad.policy" 2>&1)
+rc=$?
+[ $rc -eq 2 ] || fail "bad policy: exit $rc"
+grep -q "bad.policy:3:" <<<"$out" || fail "bad policy: no located error: $out"
+
+# unresolvable name: exit 2 before anything (the .invalid TLD never resolves)
+printf 'name = x\ntarget_host = nothing.invalid\nfault = drop 1s\narm_min_flows = 0\n' > "$LAB_TMP/nx.policy"
+out=$(in_cli "$OKX_FAULTD" -j "$LAB_TMP/nx.jsonl" "$LAB_TMP/nx.policy" 2>&1)
+rc=$?
+[ $rc -eq 2 ] || fail "unresolvable: exit $rc ($out)"
+grep -q "nx.policy:2: cannot resolve 'nothing.invalid'" <<<"$out" || fail "unresolvable: message: $out"
+[ -e "$LAB_TMP/nx.jsonl" ] && fail "unresolvable: a journal was written"
+
+# not root: one line, exit 1
+if command -v setpriv >/dev/null; then
+	out=$(in_cli setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$TOP/okx-faultd" "$LAB_TMP/ok.policy" 2>&1)
+	rc=$?
+	[ $rc -eq 1 ] || fail "not root: exit $rc ($out)"
+	[ "$out" = "okx-faultd: must run as root (CAP_NET_ADMIN)" ] || fail "not root: '$out'"
+fi
+
+# a second instance: exit 1, naming the table; the first one is unharmed
+J="$LAB_TMP/one.jsonl"
+bg_cli "$OKX_FAULTD" -q -j "$J" "$LAB_TMP/ok.policy"
+D=$!
+for i in $(seq 100); do grep -q fault_begin "$J" 2>/dev/null && break; sleep 0.05; done
+out=$(in_cli "$OKX_FAULTD" -j "$LAB_TMP/two.jsonl" "$LAB_TMP/ok.policy" 2>&1)
+rc=$?
+[ $rc -eq 1 ] || fail "second instance: exit $rc"
+grep -q "another okx-faultd is running" <<<"$out" || fail "second instance: message: $out"
+in_cli nft list set inet okx_faultd on0 | grep -q elements || fail "second instance disturbed the first"
+wait $D || fail "first instance failed"
+
+in_cli nft list ruleset | grep -v 'counter name\|packets' > "$LAB_TMP/after"
+diff -u "$LAB_TMP/before" "$LAB_TMP/after" || fail "foreign ruleset changed"
+# and byte for byte, counters included, apart from the counters' values
+in_cli nft list table inet foreign | sed 's/packets [0-9]* bytes [0-9]*/packets N bytes N/' > "$LAB_TMP/f1"
+grep -q 'table inet foreign' "$LAB_TMP/f1" || fail "foreign table gone"
+echo "errors OK"

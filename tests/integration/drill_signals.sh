@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Guarantees under abuse (SPEC §4, issues 3 and 4):
+#  - SIGKILL mid-fault: no okx_faultd table right after, traffic flows;
+#  - SIGSTOP through the planned end: traffic flows again within 1 s of it
+#    (the kernel expires the switch element); SIGCONT ends the drill cleanly;
+#  - stop file and SIGTERM mid-fault: exit 4, reason journaled, no table.
+set -u
+. "$TOP/tests/lib/netns.sh"
+lab_init sig
+lab_two
+NP="$LAB/netprobe"
+bg_srv "$NP" tcp-serve 198.18.0.2 8443 --seconds 120
+sleep 0.3
+mkpol() { cat > "$LAB_TMP/$1.policy" <<P
+name = $1
+target = 198.18.0.2
+port = 8443
+arm_min_flows = 0
+fault = drop $2
+P
+}
+start() { # name [extra args] -> D, J
+	J="$LAB_TMP/$1.jsonl"
+	local n=$1
+	shift
+	bg_cli "$OKX_FAULTD" -q -j "$J" "$@" "$LAB_TMP/$n.policy"
+	D=$!
+	for i in $(seq 100); do grep -q fault_begin "$J" 2>/dev/null && break; sleep 0.05; done
+	grep -q fault_begin "$J" || fail "$n: fault never began"
+}
+blocked() { ! in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 300 >/dev/null; }
+table_gone() { ! in_cli nft list tables | grep -q okx_faultd; }
+
+# SIGKILL
+mkpol kill 30s
+start kill
+blocked || fail "not blocked before SIGKILL"
+kill -9 $D
+wait $D 2>/dev/null
+table_gone || fail "table left after SIGKILL"
+blocked && fail "traffic still blocked after SIGKILL"
+note "SIGKILL: table gone, traffic flows"
+
+# SIGSTOP through the planned end (2 s): must flow within 1 s of the end
+mkpol stop 2s
+start stop
+t0=$(date +%s.%N)
+kill -STOP $D
+blocked || fail "not blocked while stopped (before the end)"
+# poll until traffic flows; measure from the planned end
+while blocked; do
+	now=$(date +%s.%N)
+	if awk -v a="$t0" -v b="$now" 'BEGIN{exit !(b - a > 4.0)}'; then fail "still blocked 2 s after the planned end"; fi
+done
+t1=$(date +%s.%N)
+late=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a - 2.0}')
+note "SIGSTOP: traffic flows again $late s after the planned end"
+awk -v l="$late" 'BEGIN{exit !(l < 1.0)}' || fail "kernel expiry late by $late s"
+sleep 0.5
+kill -CONT $D
+wait $D
+rc=$?
+[ $rc -eq 0 ] || fail "drill after SIGCONT exited $rc"
+table_gone || fail "table left after SIGCONT"
+python3 "$TOP/tests/lib/journal.py" "$J" check --outcome completed --exit 0 --windows 1 --tolerance-ms 100000 || fail "journal after SIGSTOP"
+
+# stop file
+mkpol stopfile 30s
+start stopfile -s "$LAB_TMP/STOP"
+touch "$LAB_TMP/STOP"
+wait $D
+rc=$?
+[ $rc -eq 4 ] || fail "stop file: exit $rc, want 4"
+table_gone || fail "stop file: table left"
+blocked && fail "stop file: traffic still blocked"
+python3 "$TOP/tests/lib/journal.py" "$J" check --outcome aborted --exit 4 --windows 1 --reason stop_file || fail "stop file journal"
+rm -f "$LAB_TMP/STOP"
+
+# stop file present at start: nothing injected
+touch "$LAB_TMP/STOP"
+J="$LAB_TMP/pre.jsonl"
+in_cli "$OKX_FAULTD" -q -j "$J" -s "$LAB_TMP/STOP" "$LAB_TMP/stopfile.policy"
+rc=$?
+[ $rc -eq 4 ] || fail "stop file at start: exit $rc"
+python3 "$TOP/tests/lib/journal.py" "$J" check --outcome aborted --exit 4 --windows 0 || fail "pre-stop journal"
+rm -f "$LAB_TMP/STOP"
+
+# SIGTERM and SIGINT
+for s in TERM INT; do
+	mkpol sig$s 30s
+	start sig$s
+	kill -$s $D
+	wait $D
+	rc=$?
+	[ $rc -eq 4 ] || fail "SIG$s: exit $rc, want 4"
+	table_gone || fail "SIG$s: table left"
+	python3 "$TOP/tests/lib/journal.py" "$J" check --outcome aborted --exit 4 --windows 1 --reason signal || fail "SIG$s journal"
+done
+echo "signals OK"
