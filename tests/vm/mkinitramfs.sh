@@ -121,9 +121,12 @@ if [ "$want_python" = 1 ]; then
 	ln -sf "$(basename "$py")" "$stage/usr/bin/python3"
 	pylib=/usr/lib/$(basename "$py")
 	mkdir -p "$stage$pylib"
-	tar -C "$pylib" --exclude=test --exclude=tests --exclude=idlelib --exclude=tkinter \
-		--exclude=ensurepip --exclude=lib2to3 --exclude=pydoc_data --exclude=__pycache__ \
-		--exclude=config-\* --exclude=turtledemo -cf - . | tar -C "$stage$pylib" -xf -
+	# with the compiled modules (compiling under TCG costs seconds per run),
+	# without what no test needs
+	tar -C "$pylib" --exclude=./test --exclude=tests --exclude=idlelib --exclude=tkinter \
+		--exclude=ensurepip --exclude=lib2to3 --exclude=pydoc_data --exclude=distutils \
+		--exclude='*.opt-[12].pyc' --exclude='./config-*' --exclude=turtledemo \
+		--exclude=site-packages --exclude=dist-packages -cf - . | tar -C "$stage$pylib" -xf -
 	for so in "$stage$pylib"/lib-dynload/*.so; do copy_libs "$so"; done
 fi
 # busybox for everything else (ping, mount, poweroff, stty, ...)
@@ -163,6 +166,8 @@ done
 # tests/ without the VM harness itself (the guest does not nest)
 tar -C "$TOP" --exclude=tests/vm --exclude='*.o' --exclude='*.d' -cf - tests policies 2>/dev/null |
 	tar -C "$stage/okx" -xf -
+mkdir -p "$stage/okx/tests/vm"
+cp "$TOP/tests/vm/smoke.sh" "$stage/okx/tests/vm/"
 [ -d "$TOP/dist" ] && cp -a "$TOP/dist" "$stage/okx/"
 if [ -n "${OKX_VM_ONLY:-}" ]; then
 	for f in "$stage"/okx/tests/integration/*.sh; do

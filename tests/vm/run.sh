@@ -10,7 +10,8 @@
 #   --only GLOB     keep only the integration scripts matching GLOB (e.g. 'netem_*')
 #   --timeout SECS  guest budget for all suites (default 240); QEMU gets 60 s more
 #   --keep          keep build/vm/run.* (console log, results) for inspection
-# Environment: KVER, QEMU (binary), OKX_VM_MEM (default 1G), OKX_VM_SMP (default 2).
+# Environment: KVER, QEMU (binary), OKX_VM_MEM (default 1G), OKX_VM_SMP (default 2),
+# OKX_VM_BZIMAGE=1 (boot the bzImage, not the cached ELF vmlinux).
 # Built with `make build-tests` first (`make check-vm` does both).
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,7 +26,7 @@ while [ $# -gt 0 ]; do
 	--only) only=${2:?}; shift ;;
 	--timeout) budget=${2:?}; shift ;;
 	--keep) keep=1 ;;
-	-h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "usage: $0 [--smoke|--shell] [--suites LIST] [--only GLOB] [--timeout SECS] [--keep]" >&2; exit 2 ;;
 	esac
 	shift
@@ -88,7 +89,7 @@ if [ ! -s "$cached" ] || [ "$cached" -ot "$bz" ]; then
 	extract_vmlinux "$bz" "$cached" || rm -f "$cached"
 fi
 # PVH entry: the "Xen" ELF note of type 18 (XEN_ELFNOTE_PHYS32_ENTRY)
-if [ -s "$cached" ] && { ! command -v readelf >/dev/null || readelf -n "$cached" 2>/dev/null | grep -q 'Xen.*0x00000012\|Unknown note type: (0x00000012)\|PHYS32_ENTRY'; }; then
+if [ "${OKX_VM_BZIMAGE:-0}" != 1 ] && [ -s "$cached" ] && { ! command -v readelf >/dev/null || readelf -n "$cached" 2>/dev/null | grep -q 'Xen.*0x00000012\|Unknown note type: (0x00000012)\|PHYS32_ENTRY'; }; then
 	kernel=$cached
 fi
 
@@ -136,8 +137,11 @@ setsid timeout -k 10 "$limit" "${qemu[@]}" -serial "file:$work/console.log" -ser
 	</dev/null >"$work/qemu.log" 2>&1 &
 qpid=$!
 # progress lines while it runs; tail ends with QEMU
-tail --pid="$qpid" -n +1 -f "$work/console.log" 2>/dev/null | grep --line-buffered '^okx-vm:' |
-	sed -u 's/^okx-vm:/vm:  guest:/' &
+tail --pid="$qpid" -n +1 -f "$work/console.log" 2>/dev/null |
+	while IFS= read -r l; do
+		l=${l%$'\r'}
+		case $l in okx-vm:*) echo "vm: [+$(elapsed "$t_boot")s] guest:${l#okx-vm:}" ;; esac
+	done &
 tpid=$!
 wait "$qpid"
 qrc=$?
@@ -158,7 +162,7 @@ logs=("$work"/out/suite-*.log)
 for log in "${logs[@]}"; do
 	s=${log##*/suite-}
 	s=${s%.log}
-	echo "===== guest: tests/run.sh $s ====="
+	echo "===== guest: $s ====="
 	cat "$log"
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -n1 || true)
 	if [ -z "$line" ]; then
