@@ -16,7 +16,9 @@
  *       attempt); exit 0 when all succeeded, 1 otherwise; totals on stderr.
  *   netprobe udp-send ADDR PORT --count N [--interval-us N] [--size N]
  *       sends N datagrams (default interval 100 us, 64 bytes); prints the
- *       number sent; exit 0 when all were sent, 1 otherwise.
+ *       number the kernel took, counting those a local netfilter rule
+ *       dropped on output (sendto fails with EPERM: sent, and faulted; their
+ *       number goes to stderr); exit 0 when all were sent, 1 otherwise.
  *   netprobe udp-sink ADDR PORT --seconds N [--expect N]
  *       counts datagrams for N seconds (or until N expected ones) and prints
  *       the count.
@@ -301,7 +303,7 @@ static int cmd_udp_send(struct target *t, const struct opts *o)
 {
 	int fd = socket(t->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	char buf[65536] = { 0 };
-	long sent = 0, failed = 0, last_err = 0;
+	long sent = 0, failed = 0, nf_dropped = 0, last_err = 0;
 	uint64_t t0 = mono_ns();
 
 	if (fd < 0) {
@@ -313,16 +315,22 @@ static int cmd_udp_send(struct target *t, const struct opts *o)
 			break;
 		snprintf(buf, sizeof(buf), "netprobe %ld", i);
 		/* unconnected: ICMP errors from earlier datagrams do not fail later sends */
-		if (sendto(fd, buf, (size_t)o->size, 0, (const struct sockaddr *)&t->ss, t->len) < 0) {
+		if (sendto(fd, buf, (size_t)o->size, 0, (const struct sockaddr *)&t->ss, t->len) >= 0) {
+			sent++;
+		} else if (errno == EPERM) {
+			/* A local netfilter drop: the datagram was sent and faulted. */
+			sent++;
+			nf_dropped++;
+		} else {
 			failed++;
 			last_err = errno;
-		} else {
-			sent++;
 		}
 	}
 	close(fd);
+	if (nf_dropped)
+		fprintf(stderr, "udp-send: %ld dropped on output by netfilter (EPERM)\n", nf_dropped);
 	if (failed)
-		fprintf(stderr, "udp-send: %ld failed (last: %s)\n", failed, errno_name((int)last_err));
+		fprintf(stderr, "udp-send: %ld not sent (last: %s)\n", failed, errno_name((int)last_err));
 	printf("%ld\n", sent);
 	return sent == o->count ? 0 : 1;
 }
