@@ -33,10 +33,6 @@ bool time_parse_rfc3339(const char *s, int64_t *ns, char *err, size_t errlen);
  * errors. */
 bool time_from_epoch(double v, int64_t *ns, char *err, size_t errlen);
 
-/* A duration as in policies: an unsigned integer and a unit, "ms", "s", "m"
- * or "h" ("1500ms", "5s", "2m"); 0 .. 24 h. */
-bool duration_parse_ms(const char *s, int64_t *ms, char *err, size_t errlen);
-
 /* Format ns as UTC RFC 3339 with `digits` (0..9) fractional digits and "Z".
  * Returns buf. */
 char *time_format_rfc3339(int64_t ns, int digits, char *buf, size_t len);

@@ -185,12 +185,12 @@ static bool blank(const char *p, size_t n)
 	return true;
 }
 
-/* up to 20 characters of the rest of the line, for messages */
+/* up to 60 characters of the rest of the line, for messages */
 static int near_len(const char *p, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n && i < 20 && p[i] != '\n' && p[i] != '\r'; i++)
+	for (i = 0; i < n && i < 60 && p[i] != '\n' && p[i] != '\r'; i++)
 		;
 	return (int)i;
 }
@@ -275,12 +275,17 @@ int events_buffer(struct event_list *l, const char *path, const char *buf, size_
 			ret = from_lines(l, buf, len, &line, m);
 		} else {
 			ret = -EINVAL;
+			const char *ls = buf + errpos;
+
+			while (ls > buf && ls[-1] != '\n')
+				ls--;
 			line = line_of(buf, errpos);
-			msg(m, "not JSON (near '%.*s')", near_len(buf + errpos, len - errpos), buf + errpos);
+			msg(m, "not JSON at column %zu: '%.*s'", (size_t)(buf + errpos - ls) + 1,
+			    near_len(ls, (size_t)(buf + len - ls)), ls);
 		}
 		cJSON_Delete(first);
 	}
-	if (ret == 0)
+	if (ret == 0 && l->n)
 		qsort(l->v, l->n, sizeof(*l->v), cmp_event);
 cleanup:
 	if (ret == -EINVAL) {

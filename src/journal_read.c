@@ -73,7 +73,7 @@ cleanup:
 static bool is_blank(const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
 			return false;
 	return true;
 }
@@ -465,6 +465,7 @@ void jread_free(struct jread *j)
 	free(j->host);
 	free(j->version);
 	free(j->git_commit);
+	free(j->outcome);
 	free(j->trigger_src);
 	free(j->trigger_dst);
 	free(j->trigger_proto);

@@ -1,7 +1,673 @@
 /* SPDX-License-Identifier: MIT */
+/* okx-faultctl: read a drill journal back and correlate it with the
+ * connector's error events (SPEC §6). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "correlate.h"
+#include "duration.h"
+#include "events.h"
+#include "journal_read.h"
+#include "log.h"
+#include "svg.h"
+#include "timeparse.h"
+
+#define EXIT_PASS 0
+#define EXIT_GATE_FAIL 1
+#define EXIT_BAD_INPUT 2
+#define REPORT_VERSION 1
+#define DEFAULT_GRACE_MS 5000
+
+/* --- a plain text table, columns sized to their widest cell --- */
+
+#define MAX_COLS 10
+
+struct table {
+	size_t cols, rows;
+	char **cell; /* rows * cols, malloc'ed strings */
+	unsigned right; /* bit i: column i right-aligned */
+};
+
+static int table_row(struct table *t, ...)
 {
-	printf("okx-faultctl %s (%s)\n", OKX_VERSION, OKX_GIT_COMMIT);
-	return 0;
+	char **nc = realloc(t->cell, (t->rows + 1) * t->cols * sizeof(*nc));
+	va_list ap;
+	int ret = 0;
+
+	if (!nc)
+		return -ENOMEM;
+	t->cell = nc;
+	va_start(ap, t);
+	for (size_t c = 0; c < t->cols; c++) {
+		const char *s = va_arg(ap, const char *);
+
+		nc[t->rows * t->cols + c] = strdup(s ? s : "");
+		if (!nc[t->rows * t->cols + c])
+			ret = -ENOMEM;
+	}
+	va_end(ap);
+	t->rows++;
+	return ret;
+}
+
+static void table_print(const struct table *t, FILE *f)
+{
+	size_t width[MAX_COLS] = { 0 };
+
+	for (size_t i = 0; i < t->rows * t->cols; i++) {
+		size_t n = t->cell[i] ? strlen(t->cell[i]) : 0;
+
+		if (n > width[i % t->cols])
+			width[i % t->cols] = n;
+	}
+	for (size_t r = 0; r < t->rows; r++) {
+		for (size_t c = 0; c < t->cols; c++) {
+			const char *s = t->cell[r * t->cols + c] ? t->cell[r * t->cols + c] : "";
+			bool last = c + 1 == t->cols;
+
+			if (t->right & (1u << c))
+				fprintf(f, "%*s%s", (int)width[c], s, last ? "" : "  ");
+			else if (last)
+				fputs(s, f);
+			else
+				fprintf(f, "%-*s  ", (int)width[c], s);
+		}
+		fputc('\n', f);
+	}
+}
+
+static void table_free(struct table *t)
+{
+	if (!t || !t->cell)
+		return;
+	for (size_t i = 0; i < t->rows * t->cols; i++)
+		free(t->cell[i]);
+	free(t->cell);
+	t->cell = NULL;
+}
+
+/* --- shared report pieces --- */
+
+static const char *fmt_time(int64_t ns, char *buf)
+{
+	return time_format_rfc3339(ns, 6, buf, TIME_STRLEN);
+}
+
+static void print_warnings(const struct jread *j)
+{
+	for (size_t i = 0; i < j->n_warnings; i++)
+		log_warnx("%s", j->warnings[i]);
+}
+
+static void print_armed(const struct jread *j, FILE *f)
+{
+	char when[TIME_STRLEN];
+
+	if (!j->armed) {
+		fprintf(f, "armed    never\n");
+		return;
+	}
+	fprintf(f, "armed    %s", fmt_time(j->armed_ns, when));
+	if (j->trigger_dst) {
+		fprintf(f, " on flow %s -> %s", j->trigger_src ? j->trigger_src : "?", j->trigger_dst);
+		if (j->trigger_dport >= 0)
+			fprintf(f, ":%lld", (long long)j->trigger_dport);
+		if (j->trigger_proto)
+			fprintf(f, "/%s", j->trigger_proto);
+	}
+	fprintf(f, " (%llu flows, %llu packets, %llu bytes seen)\n", (unsigned long long)j->armed_flows,
+		(unsigned long long)j->armed_packets, (unsigned long long)j->armed_bytes);
+}
+
+static void print_outcome(const struct jread *j, FILE *f)
+{
+	static const struct {
+		const char *outcome, *meaning;
+	} meanings[] = {
+		{ "aborted", "stopped by the stop file or a signal; faults removed, windows closed" },
+		{ "arm_timeout", "the drill never armed: no traffic to the targets, nothing was injected" },
+		{ "completed", "every fault ran" },
+		{ "error", "runtime failure; faults removed" },
+	};
+	const char *meaning = "";
+
+	if (!j->outcome) {
+		fprintf(f, "outcome  unknown: no end event (the daemon was killed?)%s\n",
+			j->truncated ? "; last line truncated" : "");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(meanings) / sizeof(meanings[0]); i++)
+		if (!strcmp(meanings[i].outcome, j->outcome))
+			meaning = meanings[i].meaning;
+	fprintf(f, "outcome  %s", j->outcome);
+	if (j->exit_code >= 0)
+		fprintf(f, " (exit %lld)", (long long)j->exit_code);
+	fprintf(f, "%s%s\n", meaning[0] ? ": " : "", meaning);
+}
+
+static void print_drill(const struct jread *j, FILE *f)
+{
+	char when[TIME_STRLEN];
+
+	fprintf(f, "drill    %s", j->name);
+	if (j->version)
+		fprintf(f, " (okx-faultd %s%s%s)", j->version, j->git_commit ? " " : "", j->git_commit ? j->git_commit : "");
+	if (j->host)
+		fprintf(f, " on %s", j->host);
+	fprintf(f, "\njournal  %s\nstarted  %s\n", j->path, fmt_time(j->start_ns, when));
+}
+
+static int load_journal(struct jread *j, const char *path)
+{
+	char *error = NULL;
+	int ret = jread_file(j, path, &error);
+
+	if (ret < 0)
+		log_errx("%s", error ? error : "out of memory");
+	else
+		print_warnings(j);
+	free(error);
+	return ret;
+}
+
+/* --- okx-faultctl windows JOURNAL --- */
+
+static int windows_table(const struct jread *j, FILE *f)
+{
+	struct table t = { .cols = 9, .right = 1u << 0 | 1u << 5 | 1u << 6 | 1u << 7 };
+	int ret;
+
+	ret = table_row(&t, "#", "ACTION", "PARAMS", "BEGIN", "END", "ACTUAL/PLANNED MS", "PACKETS", "BYTES", "REASON");
+	for (size_t i = 0; i < j->n_windows && !ret; i++) {
+		const struct jwindow *w = &j->windows[i];
+		char idx[24], b[TIME_STRLEN], e[TIME_STRLEN + 8], ms[48], pk[24], by[24];
+
+		snprintf(idx, sizeof(idx), "%lld", (long long)w->index);
+		fmt_time(w->begin_ns, b);
+		fmt_time(w->end_ns, e);
+		if (w->open) {
+			strcat(e, " (open)");
+			snprintf(ms, sizeof(ms), ">=%lld/%lld", (long long)((w->end_ns - w->begin_ns) / 1000000),
+				 (long long)w->planned_ms);
+			snprintf(pk, sizeof(pk), "?");
+			snprintf(by, sizeof(by), "?");
+		} else {
+			snprintf(ms, sizeof(ms), "%lld/%lld", (long long)w->actual_ms, (long long)w->planned_ms);
+			snprintf(pk, sizeof(pk), "%llu", (unsigned long long)w->hit_packets);
+			snprintf(by, sizeof(by), "%llu", (unsigned long long)w->hit_bytes);
+		}
+		ret = table_row(&t, idx, w->action, w->params[0] ? w->params : "-", b, e, ms, pk, by,
+				w->open ? "open" : w->reason ? w->reason : "-");
+	}
+	if (!ret)
+		table_print(&t, f);
+	table_free(&t);
+	return ret;
+}
+
+static int cmd_windows(int argc, char **argv)
+{
+	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	struct jread j;
+	int c, ret;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			printf("usage: okx-faultctl windows JOURNAL\n");
+			return EXIT_PASS;
+		}
+		return EXIT_BAD_INPUT;
+	}
+	if (argc - optind != 1) {
+		log_errx("usage: okx-faultctl windows JOURNAL");
+		return EXIT_BAD_INPUT;
+	}
+	ret = load_journal(&j, argv[optind]);
+	if (ret < 0) {
+		jread_free(&j);
+		return EXIT_BAD_INPUT;
+	}
+	print_drill(&j, stdout);
+	putchar('\n');
+	if (j.n_windows)
+		ret = windows_table(&j, stdout);
+	else
+		printf("(no fault windows)\n");
+	putchar('\n');
+	for (size_t i = 0; i < j.n_windows; i++)
+		if (j.windows[i].open)
+			printf("window %lld is open: no fault_end (daemon killed?); its end is taken as the journal's last time stamp\n",
+			       (long long)j.windows[i].index);
+	print_armed(&j, stdout);
+	print_outcome(&j, stdout);
+	jread_free(&j);
+	if (ret < 0) {
+		log_errx("out of memory");
+		return EXIT_BAD_INPUT;
+	}
+	return EXIT_PASS;
+}
+
+/* --- okx-faultctl correlate --- */
+
+struct correlate_opts {
+	const char *journal, *events, *svg;
+	int64_t grace_ms;
+	bool json;
+};
+
+static const char *correlate_usage =
+	"usage: okx-faultctl correlate --journal JOURNAL --events EVENTS [--grace DUR] [--json] [--svg FILE]\n";
+
+/* A policy duration (duration.h), or zero ("0s": no grace at all). */
+static bool parse_grace(const char *s, int64_t *ms)
+{
+	uint64_t v = 0;
+
+	switch (duration_check(s, &v)) {
+	case DUR_OK:
+		*ms = (int64_t)v;
+		return true;
+	case DUR_RANGE:
+		if (strspn(s, "0") && strspn(s, "0") == strspn(s, "0123456789")) {
+			*ms = 0;
+			return true;
+		}
+		log_errx("--grace: bad duration '%s': longer than 24h", s);
+		return false;
+	case DUR_NO_UNIT:
+		log_errx("--grace: bad duration '%s': missing unit (ms, s, m, h)", s);
+		return false;
+	case DUR_BAD_UNIT:
+		log_errx("--grace: bad duration '%s': unknown unit '%s' (ms, s, m, h)", s, s + strspn(s, "0123456789"));
+		return false;
+	default:
+		log_errx("--grace: bad duration '%s': expected an integer and a unit (ms, s, m, h)", s);
+		return false;
+	}
+}
+
+/* Returns -1 to go on, or an exit code. */
+static int correlate_parse(int argc, char **argv, struct correlate_opts *o)
+{
+	static const struct option opts[] = {
+		{ "events", required_argument, NULL, 'e' }, { "grace", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },         { "journal", required_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, 'J' },         { "svg", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	o->grace_ms = DEFAULT_GRACE_MS;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "e:g:hj:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'e': o->events = optarg; break;
+		case 'j': o->journal = optarg; break;
+		case 'J': o->json = true; break;
+		case 's': o->svg = optarg; break;
+		case 'g':
+			if (!parse_grace(optarg, &o->grace_ms))
+				return EXIT_BAD_INPUT;
+			break;
+		case 'h': fputs(correlate_usage, stdout); return EXIT_PASS;
+		default: fputs(correlate_usage, stderr); return EXIT_BAD_INPUT;
+		}
+	}
+	if (optind < argc) {
+		log_errx("correlate: unexpected argument '%s'", argv[optind]);
+		return EXIT_BAD_INPUT;
+	}
+	if (!o->journal || !o->events) {
+		log_errx("correlate: --journal and --events are required");
+		fputs(correlate_usage, stderr);
+		return EXIT_BAD_INPUT;
+	}
+	return -1;
+}
+
+static const char *form_name(enum events_form f)
+{
+	return f == EVENTS_ARRAY ? "array" : f == EVENTS_LINES ? "lines" : "nested";
+}
+
+static void print_correlation(const struct jread *j, const struct event_list *ev, const struct corr_report *r, FILE *f)
+{
+	struct table t = { .cols = 8, .right = 1u << 0 | 1u << 4 | 1u << 5 | 1u << 6 };
+	int ret;
+
+	print_drill(j, f);
+	fprintf(f, "events   %s (%zu error events, %s form), grace %lldms\n", ev->path, ev->n, form_name(ev->form),
+		(long long)(r->grace_ns / 1000000));
+	print_armed(j, f);
+	fputc('\n', f);
+	ret = table_row(&t, "#", "ACTION", "BEGIN", "END", "PACKETS", "ERRORS", "FIRST ERROR", "DIAGNOSIS");
+	for (size_t i = 0; i < r->n && !ret; i++) {
+		const struct corr_window *cw = &r->w[i];
+		const struct jwindow *w = cw->w;
+		char idx[24], b[TIME_STRLEN], e[TIME_STRLEN + 8], pk[24], n[24], d[32];
+
+		snprintf(idx, sizeof(idx), "%lld", (long long)w->index);
+		fmt_time(w->begin_ns, b);
+		fmt_time(w->end_ns, e);
+		if (w->open)
+			strcat(e, " (open)");
+		if (w->open)
+			snprintf(pk, sizeof(pk), "?");
+		else
+			snprintf(pk, sizeof(pk), "%llu", (unsigned long long)w->hit_packets);
+		snprintf(n, sizeof(n), "%zu", cw->n_errors);
+		if (cw->n_errors)
+			snprintf(d, sizeof(d), "+%.3fs", (double)cw->first_delay_ns / 1e9);
+		else
+			snprintf(d, sizeof(d), "-");
+		ret = table_row(&t, idx, w->action, b, e, pk, n, d, diagnosis_name(cw->diag));
+	}
+	if (r->n && !ret)
+		table_print(&t, f);
+	else if (!r->n)
+		fprintf(f, "(no fault windows)\n");
+	table_free(&t);
+	fputc('\n', f);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct corr_window *cw = &r->w[i];
+		long long idx = (long long)cw->w->index;
+
+		if (cw->diag == DIAG_TELEMETRY_GAP)
+			fprintf(f, "window %lld: telemetry gap: the %s hit %llu packets, no error recorded within the grace\n", idx,
+				cw->w->action, (unsigned long long)cw->w->hit_packets);
+		else if (cw->diag == DIAG_NO_TRAFFIC)
+			fprintf(f, "window %lld: no traffic: the %s hit 0 packets (the connector made no calls then)\n", idx,
+				cw->w->action);
+		else if (cw->diag == DIAG_UNKNOWN)
+			fprintf(f, "window %lld: open (no fault_end): end taken as the journal's last time stamp, hits unknown\n",
+				idx);
+	}
+	fprintf(f, "errors outside every window: %zu of %zu\n", r->outside, ev->n);
+	if (ev->declared_count >= 0 && (size_t)ev->declared_count != ev->n)
+		fprintf(f, "note: error_count says %lld, but %zu error events were found\n", (long long)ev->declared_count,
+			ev->n);
+	print_outcome(j, f);
+	fprintf(f, "verdict  %s: %s\n", r->pass ? "PASS" : "FAIL", r->reason);
+}
+
+/* cJSON_Add* return NULL on allocation failure; one check at the end
+ * (cJSON_Print of a partial tree) would hide it, so count failures. */
+struct jb {
+	bool oom;
+};
+
+static cJSON *jb_check(struct jb *b, cJSON *it)
+{
+	if (!it)
+		b->oom = true;
+	return it;
+}
+
+static void jb_str(struct jb *b, cJSON *o, const char *k, const char *v)
+{
+	jb_check(b, v ? cJSON_AddStringToObject(o, k, v) : cJSON_AddNullToObject(o, k));
+}
+
+static void jb_num(struct jb *b, cJSON *o, const char *k, double v)
+{
+	jb_check(b, cJSON_AddNumberToObject(o, k, v));
+}
+
+static void jb_time(struct jb *b, cJSON *o, const char *k, int64_t ns)
+{
+	char buf[TIME_STRLEN];
+
+	jb_str(b, o, k, time_format_rfc3339(ns, 6, buf, sizeof(buf)));
+}
+
+static cJSON *json_journal(struct jb *b, const struct jread *j)
+{
+	cJSON *o = jb_check(b, cJSON_CreateObject()), *a, *t, *w;
+
+	if (!o)
+		return NULL;
+	jb_str(b, o, "path", j->path);
+	jb_str(b, o, "name", j->name);
+	jb_str(b, o, "host", j->host);
+	jb_str(b, o, "policy", j->policy);
+	jb_str(b, o, "okx_faultd_version", j->version);
+	jb_str(b, o, "git_commit", j->git_commit);
+	jb_time(b, o, "start", j->start_ns);
+	jb_time(b, o, "last_ts", j->last_ns);
+	if (j->armed && (a = jb_check(b, cJSON_AddObjectToObject(o, "armed")))) {
+		jb_time(b, a, "ts", j->armed_ns);
+		jb_num(b, a, "flows", (double)j->armed_flows);
+		jb_num(b, a, "packets", (double)j->armed_packets);
+		jb_num(b, a, "bytes", (double)j->armed_bytes);
+		if (j->trigger_dst && (t = jb_check(b, cJSON_AddObjectToObject(a, "trigger")))) {
+			jb_str(b, t, "src", j->trigger_src);
+			jb_str(b, t, "dst", j->trigger_dst);
+			if (j->trigger_dport >= 0)
+				jb_num(b, t, "dport", (double)j->trigger_dport);
+			else
+				jb_check(b, cJSON_AddNullToObject(t, "dport"));
+			jb_str(b, t, "proto", j->trigger_proto);
+		}
+	} else if (!j->armed) {
+		jb_check(b, cJSON_AddNullToObject(o, "armed"));
+	}
+	jb_str(b, o, "outcome", j->outcome);
+	if (j->outcome && j->exit_code >= 0)
+		jb_num(b, o, "exit_code", (double)j->exit_code);
+	else
+		jb_check(b, cJSON_AddNullToObject(o, "exit_code"));
+	jb_check(b, cJSON_AddBoolToObject(o, "complete", j->outcome && !j->truncated));
+	jb_check(b, cJSON_AddBoolToObject(o, "truncated", j->truncated));
+	if ((w = jb_check(b, cJSON_AddArrayToObject(o, "warnings"))))
+		for (size_t i = 0; i < j->n_warnings; i++)
+			jb_check(b, cJSON_AddItemToArray(w, jb_check(b, cJSON_CreateString(j->warnings[i]))) ? w : NULL);
+	return o;
+}
+
+static cJSON *json_window(struct jb *b, const struct corr_window *cw, const struct event_list *ev)
+{
+	const struct jwindow *w = cw->w;
+	cJSON *o = jb_check(b, cJSON_CreateObject()), *h, *list;
+
+	if (!o)
+		return NULL;
+	jb_num(b, o, "index", (double)w->index);
+	jb_str(b, o, "action", w->action);
+	jb_str(b, o, "params", w->params);
+	jb_time(b, o, "begin", w->begin_ns);
+	jb_time(b, o, "end", w->end_ns);
+	jb_check(b, cJSON_AddBoolToObject(o, "open", w->open));
+	jb_num(b, o, "planned_ms", (double)w->planned_ms);
+	if (w->open) {
+		jb_check(b, cJSON_AddNullToObject(o, "actual_ms"));
+		jb_check(b, cJSON_AddNullToObject(o, "hits"));
+	} else {
+		jb_num(b, o, "actual_ms", (double)w->actual_ms);
+		if ((h = jb_check(b, cJSON_AddObjectToObject(o, "hits")))) {
+			jb_num(b, h, "packets", (double)w->hit_packets);
+			jb_num(b, h, "bytes", (double)w->hit_bytes);
+		}
+	}
+	jb_str(b, o, "reason", w->reason);
+	jb_num(b, o, "errors", (double)cw->n_errors);
+	if (cw->n_errors)
+		jb_num(b, o, "first_error_delay_ms", (double)(cw->first_delay_ns / 1000) / 1000.0);
+	else
+		jb_check(b, cJSON_AddNullToObject(o, "first_error_delay_ms"));
+	jb_str(b, o, "diagnosis", diagnosis_name(cw->diag));
+	if ((list = jb_check(b, cJSON_AddArrayToObject(o, "error_events")))) {
+		for (size_t i = cw->first; i < cw->first + cw->n_errors; i++) {
+			cJSON *e = jb_check(b, cJSON_CreateObject());
+			char when[TIME_STRLEN];
+
+			if (!e)
+				break;
+			jb_str(b, e, "ts", time_format_rfc3339(ev->v[i].ns, 9, when, sizeof(when)));
+			jb_str(b, e, "type", ev->v[i].type);
+			jb_str(b, e, "message", ev->v[i].text);
+			jb_num(b, e, "delay_ms", (double)((ev->v[i].ns - w->begin_ns) / 1000) / 1000.0);
+			cJSON_AddItemToArray(list, e);
+		}
+	}
+	return o;
+}
+
+/* The --json report; its schema is documented in okx-faultctl(1). */
+static char *json_report(const struct jread *j, const struct event_list *ev, const struct corr_report *r)
+{
+	struct jb b = { false };
+	cJSON *root = jb_check(&b, cJSON_CreateObject()), *e, *ws, *g;
+	char *text = NULL;
+
+	if (!root)
+		return NULL;
+	jb_num(&b, root, "version", REPORT_VERSION);
+	if (!cJSON_AddItemToObject(root, "journal", json_journal(&b, j)))
+		b.oom = true;
+	if ((e = jb_check(&b, cJSON_AddObjectToObject(root, "events")))) {
+		jb_str(&b, e, "path", ev->path);
+		jb_str(&b, e, "form", form_name(ev->form));
+		jb_num(&b, e, "count", (double)ev->n);
+		if (ev->declared_count >= 0)
+			jb_num(&b, e, "declared_count", (double)ev->declared_count);
+		else
+			jb_check(&b, cJSON_AddNullToObject(e, "declared_count"));
+	}
+	jb_num(&b, root, "grace_ms", (double)(r->grace_ns / 1000000));
+	if ((ws = jb_check(&b, cJSON_AddArrayToObject(root, "windows"))))
+		for (size_t i = 0; i < r->n; i++)
+			if (!cJSON_AddItemToArray(ws, json_window(&b, &r->w[i], ev)))
+				b.oom = true;
+	jb_num(&b, root, "errors_outside", (double)r->outside);
+	if ((g = jb_check(&b, cJSON_AddObjectToObject(root, "gate")))) {
+		jb_check(&b, cJSON_AddBoolToObject(g, "pass", r->pass));
+		jb_str(&b, g, "reason", r->reason);
+	}
+	if (!b.oom)
+		text = cJSON_Print(root);
+	cJSON_Delete(root);
+	return text;
+}
+
+static int cmd_correlate(int argc, char **argv)
+{
+	struct correlate_opts o = { 0 };
+	struct jread j = { 0 };
+	struct event_list ev = { 0 };
+	struct corr_report r = { 0 };
+	char *error = NULL, *text;
+	int ret, code;
+
+	code = correlate_parse(argc, argv, &o);
+	if (code >= 0)
+		return code;
+	code = EXIT_BAD_INPUT;
+	if (load_journal(&j, o.journal) < 0)
+		goto cleanup;
+	ret = events_file(&ev, o.events, &error);
+	if (ret < 0) {
+		log_errx("%s", error ? error : "out of memory");
+		goto cleanup;
+	}
+	if (correlate(&j, &ev, o.grace_ms * 1000000, &r) < 0) {
+		log_errx("out of memory");
+		goto cleanup;
+	}
+	if (o.svg && (ret = svg_write_file(o.svg, &j, &ev, &r)) < 0) {
+		log_errx("%s: %s", o.svg, strerror(-ret));
+		goto cleanup;
+	}
+	if (o.json) {
+		text = json_report(&j, &ev, &r);
+		if (!text) {
+			log_errx("out of memory");
+			goto cleanup;
+		}
+		puts(text);
+		free(text);
+	} else {
+		print_correlation(&j, &ev, &r, stdout);
+	}
+	code = r.pass ? EXIT_PASS : EXIT_GATE_FAIL;
+cleanup:
+	free(error);
+	corr_report_free(&r);
+	events_free(&ev);
+	jread_free(&j);
+	return code;
+}
+
+/* --- main --- */
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	/* sorted */
+	{ "correlate", cmd_correlate },
+	{ "windows", cmd_windows },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: okx-faultctl windows JOURNAL\n"
+		   "       okx-faultctl correlate --journal JOURNAL --events EVENTS [--grace DUR] [--json] [--svg FILE]\n"
+		   "       okx-faultctl -h | --help | -V | --version\n"
+		   "\n"
+		   "  windows     table of the fault windows of a drill journal\n"
+		   "  correlate   match the connector's error events against the windows; exit 0 when the\n"
+		   "              gate passes, 1 when it fails, 2 on bad input\n"
+		   "See okx-faultctl(1).\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 }
+	};
+	int c, code;
+
+	log_init("okx-faultctl", LOG_LVL_INFO);
+	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return EXIT_PASS;
+		case 'V':
+			printf("okx-faultctl %s (git %s)\n", OKX_VERSION, OKX_GIT_COMMIT);
+			return EXIT_PASS;
+		default:
+			usage(stderr);
+			return EXIT_BAD_INPUT;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_BAD_INPUT;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[optind], commands[i].name))
+			continue;
+		code = commands[i].fn(argc - optind, argv + optind);
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			log_warn("writing the output");
+			code = EXIT_BAD_INPUT;
+		}
+		return code;
+	}
+	if (!strcmp(argv[optind], "help")) {
+		usage(stdout);
+		return EXIT_PASS;
+	}
+	log_errx("unknown command '%s'", argv[optind]);
+	usage(stderr);
+	return EXIT_BAD_INPUT;
 }

@@ -173,36 +173,6 @@ bool time_from_epoch(double v, int64_t *ns, char *err, size_t errlen)
 	return true;
 }
 
-bool duration_parse_ms(const char *s, int64_t *ms, char *err, size_t errlen)
-{
-	static const struct {
-		const char *unit;
-		int64_t ms;
-	} units[] = { { "h", 3600000 }, { "m", 60000 }, { "ms", 1 }, { "s", 1000 } };
-	const int64_t max = 24 * 3600000LL;
-	const char *p = s;
-	int64_t v = 0;
-
-	if (*p < '0' || *p > '9')
-		return fail(err, errlen, "bad duration '%s': expected a number and a unit (ms, s, m, h)", s);
-	while (*p >= '0' && *p <= '9') {
-		v = v * 10 + (*p++ - '0');
-		if (v > max)
-			return fail(err, errlen, "bad duration '%s': longer than 24h", s);
-	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(p, units[i].unit))
-			continue;
-		if (v * units[i].ms > max)
-			return fail(err, errlen, "bad duration '%s': longer than 24h", s);
-		*ms = v * units[i].ms;
-		return true;
-	}
-	if (!*p)
-		return fail(err, errlen, "bad duration '%s': missing unit (ms, s, m, h)", s);
-	return fail(err, errlen, "bad duration '%s': unknown unit '%s' (ms, s, m, h)", s, p);
-}
-
 char *time_format_rfc3339(int64_t ns, int digits, char *buf, size_t len)
 {
 	int64_t secs = ns / NS_PER_S, sub = ns % NS_PER_S, days, tod, y;

@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: MIT */
+/* The drill as an SVG timeline (SVG 1.1, no scripts, no external files). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "svg.h"
+#include "timeparse.h"
+
+#define W 1200
+#define X0 90.0
+#define X1 1170.0
+#define Y_BAND0 112
+#define Y_BAND1 176
+#define Y_EV0 218
+#define Y_EV1 258
+#define Y_AXIS 278
+#define Y_LEGEND 348
+#define FONT "DejaVu Sans, Helvetica, Arial, sans-serif"
+#define N_TYPE_COLORS 7
+
+struct view {
+	int64_t t0, t1;     /* drawn range */
+	int64_t origin;     /* "+0s": the journal's start */
+	const char *types[N_TYPE_COLORS]; /* error types in order of appearance */
+	size_t n_types;
+	bool other_types, untyped;
+};
+
+static const struct {
+	const char *action, *color;
+} action_colors[] = {
+	{ "delay", "#1f77b4" }, { "drop", "#d62728" }, { "loss", "#9467bd" }, { "reject", "#ff7f0e" },
+};
+static const char *const type_colors[N_TYPE_COLORS] = {
+	"#222222", "#e377c2", "#8c564b", "#17becf", "#bcbd22", "#7570b3", "#e6ab02",
+};
+#define OTHER_COLOR "#7f7f7f"
+#define UNTYPED_COLOR "#555555"
+#define ARMED_COLOR "#009e73"
+
+/* Length of a valid UTF-8 sequence at p, 0 if invalid. */
+static size_t utf8_len(const unsigned char *p)
+{
+	unsigned char c = p[0];
+	size_t n, i;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	/* no overlong forms, no surrogates, nothing above U+10FFFF */
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+void svg_escape(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		size_t n;
+
+		if (*p < 0x80) {
+			switch (*p) {
+			case '&': fputs("&amp;", f); break;
+			case '<': fputs("&lt;", f); break;
+			case '>': fputs("&gt;", f); break;
+			case '"': fputs("&quot;", f); break;
+			case '\'': fputs("&apos;", f); break;
+			default: fputc(*p < 0x20 && *p != '\t' ? '?' : *p, f); break;
+			}
+			p++;
+			continue;
+		}
+		n = utf8_len(p);
+		if (!n) {
+			fputc('?', f);
+			p++;
+			continue;
+		}
+		fwrite(p, 1, n, f);
+		p += n;
+	}
+}
+
+static const char *action_color(const char *action)
+{
+	for (size_t i = 0; i < sizeof(action_colors) / sizeof(action_colors[0]); i++)
+		if (!strcmp(action, action_colors[i].action))
+			return action_colors[i].color;
+	return OTHER_COLOR;
+}
+
+static const char *type_color(const struct view *v, const char *type)
+{
+	if (!type)
+		return UNTYPED_COLOR;
+	for (size_t i = 0; i < v->n_types; i++)
+		if (!strcmp(v->types[i], type))
+			return type_colors[i];
+	return OTHER_COLOR;
+}
+
+static double xpos(const struct view *v, int64_t t)
+{
+	return X0 + (double)(t - v->t0) * (X1 - X0) / (double)(v->t1 - v->t0);
+}
+
+static void view_init(struct view *v, const struct jread *j, const struct event_list *ev, const struct corr_report *r)
+{
+	int64_t t1 = j->last_ns, pad;
+
+	memset(v, 0, sizeof(*v));
+	v->origin = v->t0 = j->start_ns;
+	for (size_t i = 0; i < j->n_windows; i++)
+		if (j->windows[i].end_ns + r->grace_ns > t1)
+			t1 = j->windows[i].end_ns + r->grace_ns;
+	if (t1 <= v->t0)
+		t1 = v->t0 + 1000000000LL;
+	pad = (t1 - v->t0) / 40;
+	v->t0 -= pad;
+	v->t1 = t1 + pad;
+	for (size_t e = 0; e < ev->n; e++) {
+		const char *type = ev->v[e].type;
+		bool known = false;
+
+		if (!type) {
+			v->untyped = true;
+			continue;
+		}
+		for (size_t i = 0; i < v->n_types && !known; i++)
+			known = !strcmp(v->types[i], type);
+		if (known)
+			continue;
+		if (v->n_types < N_TYPE_COLORS)
+			v->types[v->n_types++] = type;
+		else
+			v->other_types = true;
+	}
+}
+
+/* "+90s", "+1.5s", "+12m", "+1h30m" */
+static void rel_label(int64_t ms, char *buf, size_t len)
+{
+	if (ms % 1000)
+		snprintf(buf, len, "+%.3gs", (double)ms / 1000.0);
+	else if (ms < 600000 || ms % 60000)
+		snprintf(buf, len, "+%llds", (long long)(ms / 1000));
+	else if (ms < 3600000 * 2LL || ms % 3600000)
+		snprintf(buf, len, "+%lldm", (long long)(ms / 60000));
+	else
+		snprintf(buf, len, "+%lldh", (long long)(ms / 3600000));
+}
+
+static void draw_axis(FILE *f, const struct view *v)
+{
+	static const int64_t steps_ms[] = { 1,      2,      5,       10,      20,      50,      100,      200,
+					    500,    1000,   2000,    5000,    10000,   15000,   30000,    60000,
+					    120000, 300000, 600000,  900000,  1800000, 3600000, 7200000,  10800000,
+					    21600000, 43200000, 86400000 };
+	int64_t span_ms = (v->t1 - v->t0) / 1000000, step = steps_ms[0], t;
+	char when[TIME_STRLEN], label[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(steps_ms) / sizeof(steps_ms[0]); i++) {
+		step = steps_ms[i];
+		if (span_ms / step <= 10)
+			break;
+	}
+	fprintf(f, "<g id=\"axis\" font-size=\"11\" fill=\"#333\">\n");
+	fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\"/>\n", X0, Y_AXIS, X1, Y_AXIS);
+	/* first tick at or after t0, on a multiple of step from the origin */
+	t = v->origin + ((v->t0 - v->origin) / (step * 1000000)) * step * 1000000;
+	for (; t <= v->t1; t += step * 1000000) {
+		double x;
+
+		if (t < v->t0)
+			continue;
+		x = xpos(v, t);
+		rel_label((t - v->origin) / 1000000, label, sizeof(label));
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\"/>\n", x, Y_AXIS, x, Y_AXIS + 5);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>\n", x, Y_BAND0 - 24, x, Y_AXIS);
+		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x, Y_AXIS + 18,
+			t == v->origin ? "0" : label);
+	}
+	fprintf(f, "<text x=\"%.1f\" y=\"%d\">t0 = %s (journal start, UTC); ticks every %s</text>\n", X0, Y_AXIS + 38,
+		time_format_rfc3339(v->origin, 3, when, sizeof(when)), (rel_label(step, label, sizeof(label)), label + 1));
+	fprintf(f, "</g>\n");
+}
+
+static void draw_windows(FILE *f, const struct view *v, const struct corr_report *r)
+{
+	fprintf(f, "<g id=\"windows\" font-size=\"12\">\n");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct corr_window *cw = &r->w[i];
+		const struct jwindow *w = cw->w;
+		const char *color = action_color(w->action);
+		double xb = xpos(v, w->begin_ns), xe = xpos(v, w->end_ns), xg = xpos(v, w->end_ns + r->grace_ns);
+		double wd = xe - xb < 1.5 ? 1.5 : xe - xb;
+		int ly = Y_BAND0 - 8 - (int)(i % 2) * 14;
+		char when[TIME_STRLEN];
+
+		fprintf(f, "<g>\n<title>fault %lld: %s", (long long)w->index, w->action);
+		if (w->params[0]) {
+			fputc(' ', f);
+			svg_escape(f, w->params);
+		}
+		fprintf(f, " from %s", time_format_rfc3339(w->begin_ns, 6, when, sizeof(when)));
+		fprintf(f, " to %s%s", time_format_rfc3339(w->end_ns, 6, when, sizeof(when)), w->open ? " (open: end unknown)" : "");
+		fprintf(f, "; %llu packets, %llu bytes; %zu errors</title>\n", (unsigned long long)w->hit_packets,
+			(unsigned long long)w->hit_bytes, cw->n_errors);
+		fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\" fill-opacity=\"0.15\" "
+			   "stroke=\"%s\" stroke-dasharray=\"3,3\"/>\n",
+			xe, Y_BAND0, xg - xe, Y_BAND1 - Y_BAND0, color, color);
+		fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\" fill-opacity=\"%s\" stroke=\"%s\"%s/>\n",
+			xb, Y_BAND0, wd, Y_BAND1 - Y_BAND0, color, w->open ? "0.35" : "0.7", color,
+			w->open ? " stroke-dasharray=\"6,3\"" : "");
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\"/>\n", xb, ly + 3, xb, Y_BAND0, color);
+		fprintf(f, "<text x=\"%.1f\" y=\"%d\" fill=\"#222\">#%lld ", xb + 2, ly, (long long)w->index);
+		svg_escape(f, w->action);
+		if (w->open)
+			fprintf(f, " \xc2\xb7 open, hits unknown</text>\n");
+		else
+			fprintf(f, " \xc2\xb7 %llu pkts</text>\n", (unsigned long long)w->hit_packets);
+		fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" font-weight=\"bold\" fill=\"%s\">%s",
+			xb + 2, Y_BAND1 + 14,
+			cw->diag == DIAG_OK ? "#1a7f37" : cw->diag == DIAG_NO_TRAFFIC ? "#777" : "#c62828",
+			diagnosis_name(cw->diag));
+		if (cw->n_errors)
+			fprintf(f, " \xc2\xb7 %zu err \xc2\xb7 +%.1fs", cw->n_errors, (double)cw->first_delay_ns / 1e9);
+		fprintf(f, "</text>\n</g>\n");
+	}
+	fprintf(f, "</g>\n");
+}
+
+static bool in_some_window(const struct corr_report *r, int64_t t)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (t >= r->w[i].w->begin_ns && t <= r->w[i].w->end_ns + r->grace_ns)
+			return true;
+	return false;
+}
+
+static void draw_events(FILE *f, const struct view *v, const struct event_list *ev, const struct corr_report *r)
+{
+	size_t before = 0, after = 0;
+	char when[TIME_STRLEN];
+
+	fprintf(f, "<g id=\"errors\">\n");
+	for (size_t e = 0; e < ev->n; e++) {
+		const struct error_event *x = &ev->v[e];
+		const char *color = type_color(v, x->type);
+		double px;
+
+		if (x->ns < v->t0) {
+			before++;
+			continue;
+		}
+		if (x->ns > v->t1) {
+			after++;
+			continue;
+		}
+		px = xpos(v, x->ns);
+		fprintf(f, "<g opacity=\"%s\"><title>%s ", in_some_window(r, x->ns) ? "1" : "0.45",
+			time_format_rfc3339(x->ns, 6, when, sizeof(when)));
+		svg_escape(f, x->type ? x->type : "(no type)");
+		if (x->text) {
+			fputs(": ", f);
+			svg_escape(f, x->text);
+		}
+		fprintf(f, "</title><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"/>"
+			   "<circle cx=\"%.1f\" cy=\"%d\" r=\"3\" fill=\"%s\"/></g>\n",
+			px, Y_EV0, px, Y_EV1, color, px, Y_EV0, color);
+	}
+	if (before)
+		fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" fill=\"#555\">\xe2\x97\x80 %zu earlier</text>\n", X0 + 2,
+			Y_EV1 + 12, before);
+	if (after)
+		fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" fill=\"#555\" text-anchor=\"end\">%zu later \xe2\x96\xb6</text>\n",
+			X1 - 2, Y_EV1 + 12, after);
+	fprintf(f, "</g>\n");
+}
+
+static void draw_armed(FILE *f, const struct view *v, const struct jread *j)
+{
+	char when[TIME_STRLEN];
+	double x;
+
+	if (!j->armed)
+		return;
+	x = xpos(v, j->armed_ns);
+	fprintf(f, "<g id=\"armed\" font-size=\"11\" fill=\"%s\">\n", ARMED_COLOR);
+	fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" stroke-width=\"1.5\" "
+		   "stroke-dasharray=\"5,3\"/>\n",
+		x, Y_BAND0 - 40, x, Y_AXIS, ARMED_COLOR);
+	fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"%s\">armed %s", x + (x > W / 2 ? -4 : 4), Y_BAND0 - 32,
+		x > W / 2 ? "end" : "start", time_format_rfc3339(j->armed_ns, 3, when, sizeof(when)));
+	if (j->trigger_dst) {
+		fputs(" by ", f);
+		svg_escape(f, j->trigger_src ? j->trigger_src : "?");
+		fputs(" \xe2\x86\x92 ", f);
+		svg_escape(f, j->trigger_dst);
+		if (j->trigger_dport >= 0)
+			fprintf(f, ":%lld", (long long)j->trigger_dport);
+	}
+	fprintf(f, "</text>\n</g>\n");
+}
+
+struct legend {
+	FILE *f;
+	double x;
+	int y;
+};
+
+static void legend_item(struct legend *l, const char *color, const char *label, const char *style)
+{
+	double w = 28 + 6.5 * (double)strlen(label);
+
+	if (l->x + w > W - 10) {
+		l->x = X0;
+		l->y += 20;
+	}
+	fprintf(l->f, "<rect x=\"%.1f\" y=\"%d\" width=\"16\" height=\"10\" fill=\"%s\" %s/>", l->x, l->y - 9, color, style);
+	fprintf(l->f, "<text x=\"%.1f\" y=\"%d\">", l->x + 20, l->y);
+	svg_escape(l->f, label);
+	fprintf(l->f, "</text>\n");
+	l->x += w;
+}
+
+static int draw_legend(FILE *f, const struct view *v)
+{
+	struct legend l = { f, X0, Y_LEGEND };
+	char label[96];
+
+	fprintf(f, "<g id=\"legend\" font-size=\"11\" fill=\"#222\">\n");
+	fprintf(f, "<text x=\"10\" y=\"%d\" font-weight=\"bold\">legend</text>\n", l.y);
+	for (size_t i = 0; i < sizeof(action_colors) / sizeof(action_colors[0]); i++)
+		legend_item(&l, action_colors[i].color, action_colors[i].action, "fill-opacity=\"0.7\"");
+	legend_item(&l, "#999", "grace after a fault", "fill-opacity=\"0.15\" stroke=\"#999\" stroke-dasharray=\"3,3\"");
+	legend_item(&l, ARMED_COLOR, "armed", "height=\"2\"");
+	for (size_t i = 0; i < v->n_types; i++) {
+		snprintf(label, sizeof(label), "error: %s", v->types[i]);
+		legend_item(&l, type_colors[i], label, "");
+	}
+	if (v->other_types)
+		legend_item(&l, OTHER_COLOR, "error: other types", "");
+	if (v->untyped)
+		legend_item(&l, UNTYPED_COLOR, "error: no type", "");
+	legend_item(&l, "#555", "faded: outside every window", "fill-opacity=\"0.45\"");
+	fprintf(f, "</g>\n");
+	return l.y;
+}
+
+static void draw_header(FILE *f, const struct jread *j, const struct event_list *ev, const struct corr_report *r)
+{
+	char when[TIME_STRLEN];
+
+	fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n");
+	fprintf(f, "<text x=\"10\" y=\"28\" font-size=\"20\" font-weight=\"bold\" fill=\"#222\">drill ");
+	svg_escape(f, j->name ? j->name : "?");
+	fprintf(f, " <tspan fill=\"%s\">%s</tspan></text>\n", r->pass ? "#1a7f37" : "#c62828", r->pass ? "PASS" : "FAIL");
+	fprintf(f, "<text x=\"10\" y=\"48\" font-size=\"13\" fill=\"#444\">");
+	svg_escape(f, r->reason);
+	fprintf(f, "</text>\n<text x=\"10\" y=\"66\" font-size=\"11\" fill=\"#666\">start %s",
+		time_format_rfc3339(j->start_ns, 3, when, sizeof(when)));
+	if (j->host) {
+		fputs(" on ", f);
+		svg_escape(f, j->host);
+	}
+	fputs(" \xc2\xb7 outcome ", f);
+	svg_escape(f, j->outcome ? j->outcome : "unknown (no end event)");
+	fprintf(f, " \xc2\xb7 %zu windows \xc2\xb7 %zu error events, %zu outside every window \xc2\xb7 grace %.3gs</text>\n",
+		r->n, ev->n, r->outside, (double)r->grace_ns / 1e9);
+	fprintf(f, "<g font-size=\"12\" font-weight=\"bold\" fill=\"#444\"><text x=\"10\" y=\"%d\">faults</text>"
+		   "<text x=\"10\" y=\"%d\">errors</text></g>\n",
+		(Y_BAND0 + Y_BAND1) / 2 + 4, (Y_EV0 + Y_EV1) / 2 + 4);
+}
+
+int svg_write(FILE *f, const struct jread *j, const struct event_list *ev, const struct corr_report *r)
+{
+	struct view v;
+	char *body = NULL;
+	size_t blen = 0;
+	FILE *m;
+	int h;
+
+	view_init(&v, j, ev, r);
+	/* the legend wraps as needed: draw into memory first, then size the image */
+	m = open_memstream(&body, &blen);
+	if (!m)
+		return -ENOMEM;
+	draw_header(m, j, ev, r);
+	draw_axis(m, &v);
+	draw_windows(m, &v, r);
+	draw_events(m, &v, ev, r);
+	draw_armed(m, &v, j);
+	if (!r->n)
+		fprintf(m, "<text x=\"%.1f\" y=\"%d\" font-size=\"14\" fill=\"#c62828\" text-anchor=\"middle\">"
+			   "no fault window</text>\n",
+			(X0 + X1) / 2, (Y_BAND0 + Y_BAND1) / 2);
+	h = draw_legend(m, &v) + 16;
+	if (fclose(m) != 0) {
+		free(body);
+		return -ENOMEM;
+	}
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
+		   "viewBox=\"0 0 %d %d\" font-family=\"%s\">\n",
+		W, h, W, h, FONT);
+	fprintf(f, "<title>okx-faultd drill ");
+	svg_escape(f, j->name ? j->name : "?");
+	fprintf(f, ": %s</title>\n", r->pass ? "PASS" : "FAIL");
+	fwrite(body, 1, blen, f);
+	fprintf(f, "</svg>\n");
+	free(body);
+	return ferror(f) ? -EIO : 0;
+}
+
+int svg_write_file(const char *path, const struct jread *j, const struct event_list *ev, const struct corr_report *r)
+{
+	FILE *f = fopen(path, "we");
+	int ret;
+
+	if (!f)
+		return -errno;
+	ret = svg_write(f, j, ev, r);
+	if (fclose(f) != 0 && !ret)
+		ret = -errno;
+	return ret;
+}
