@@ -8,7 +8,8 @@
  * On the delay interface okx-faultd installs, and owns, this tree:
  *
  *   root  qdisc htb handle fa17: default 0 direct_qlen 1000
- *   class htb fa17:N   rate 10gbit ceil 10gbit quantum 60000  (N = fault index + 1)
+ *   class htb fa17:N   rate 10gbit ceil 10gbit burst 256k cburst 256k quantum 60000
+ *                      (N = fault index + 1, in hex as tc writes it)
  *   leaf  qdisc netem parent fa17:N  delay LAT [JIT] [loss P%] limit 10000
  *
  * The major number 0xfa17 ("fa17:") is reserved for okx-faultd: a root
@@ -42,6 +43,9 @@
  * shapes the few flows of a trading connector. */
 #define OKX_TC_CLASS_RATE 1250000000u
 #define OKX_TC_CLASS_QUANTUM 60000u
+/* Class burst and cburst, bytes: a few GSO super-packets pass back to back
+ * (libnl's default, rate/HZ + mtu, is below one MTU at this rate). */
+#define OKX_TC_CLASS_BURST 262144u
 /* netem queue limit, packets: room for 10 kpps at 1 s of delay. */
 #define OKX_TC_NETEM_LIMIT 10000u
 /* tc_netem_qopt carries latency and jitter as 32-bit psched ticks of

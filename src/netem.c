@@ -30,6 +30,7 @@
 #include "netem.h"
 
 _Static_assert(OKX_TC_CLASS_RATE == 1250000000u, "netem_render() spells the rate 10gbit");
+_Static_assert(OKX_TC_CLASS_BURST == 256u * 1024u, "netem_render() spells the burst 256k");
 
 struct netem_ctx {
 	struct nl_sock *sk;
@@ -164,6 +165,10 @@ int netem_msg_class(int ifindex, int fault_index, struct nl_msg **out)
 	 * would log "quantum of class is big" for every class */
 	if (err >= 0)
 		err = rtnl_htb_set_quantum(cl, OKX_TC_CLASS_QUANTUM);
+	if (err >= 0)
+		err = rtnl_htb_set_rbuffer(cl, OKX_TC_CLASS_BURST);
+	if (err >= 0)
+		err = rtnl_htb_set_cbuffer(cl, OKX_TC_CLASS_BURST);
 	if (err >= 0)
 		err = rtnl_class_build_add_request(cl, NLM_F_CREATE | NLM_F_EXCL, out);
 	rtnl_class_put(cl);
@@ -841,7 +846,7 @@ void netem_render(FILE *out, const char *ifname, const struct policy *p)
 				OKX_TC_DIRECT_QLEN);
 			root = true;
 		}
-		fprintf(out, "# tc class add dev %s parent fa17: classid fa17:%x htb rate 10gbit ceil 10gbit quantum %u\n",
+		fprintf(out, "# tc class add dev %s parent fa17: classid fa17:%x htb rate 10gbit ceil 10gbit burst 256k cburst 256k quantum %u\n",
 			dev, minor, OKX_TC_CLASS_QUANTUM);
 		fprintf(out, "# tc qdisc add dev %s parent fa17:%x netem limit %u delay %" PRIu64 "ms", dev, minor,
 			OKX_TC_NETEM_LIMIT, f->latency_ms);

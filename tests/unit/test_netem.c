@@ -126,8 +126,9 @@ Test(netem, class_message)
 	cr_expect_eq(o.ceil.rate, 1250000000u);
 	cr_expect_eq(o.quantum, 60000u);
 	cr_expect_eq(o.prio, 0u);
-	cr_expect_gt(o.buffer, 0u);
-	cr_expect_gt(o.cbuffer, 0u);
+	/* burst 256 KiB at 10 Gbit/s: 209.7 us of tokens, in 64 ns ticks */
+	cr_expect(o.buffer * tick_ns() > 208000 && o.buffer * tick_ns() <= 209716, "buffer %u ticks", o.buffer);
+	cr_expect_eq(o.cbuffer, o.buffer);
 	cr_expect_null(ho[TCA_HTB_RATE64], "10 Gbit/s fits the 32-bit rate");
 	nlmsg_free(msg);
 }
@@ -259,17 +260,17 @@ Test(netem, render_commands)
 
 	cr_expect_str_eq(text,
 		"# tc qdisc add dev eth0 root handle fa17: htb default 0 direct_qlen 1000\n"
-		"# tc class add dev eth0 parent fa17: classid fa17:2 htb rate 10gbit ceil 10gbit quantum 60000\n"
+		"# tc class add dev eth0 parent fa17: classid fa17:2 htb rate 10gbit ceil 10gbit burst 256k cburst 256k quantum 60000\n"
 		"# tc qdisc add dev eth0 parent fa17:2 netem limit 10000 delay 100ms\n"
-		"# tc class add dev eth0 parent fa17: classid fa17:3 htb rate 10gbit ceil 10gbit quantum 60000\n"
+		"# tc class add dev eth0 parent fa17: classid fa17:3 htb rate 10gbit ceil 10gbit burst 256k cburst 256k quantum 60000\n"
 		"# tc qdisc add dev eth0 parent fa17:3 netem limit 10000 delay 50ms 10ms loss 1.5%\n"
-		"# tc class add dev eth0 parent fa17: classid fa17:6 htb rate 10gbit ceil 10gbit quantum 60000\n"
+		"# tc class add dev eth0 parent fa17: classid fa17:6 htb rate 10gbit ceil 10gbit burst 256k cburst 256k quantum 60000\n"
 		"# tc qdisc add dev eth0 parent fa17:6 netem limit 10000 delay 1500ms loss 100%\n"
-		"# tc class add dev eth0 parent fa17: classid fa17:7 htb rate 10gbit ceil 10gbit quantum 60000\n"
+		"# tc class add dev eth0 parent fa17: classid fa17:7 htb rate 10gbit ceil 10gbit burst 256k cburst 256k quantum 60000\n"
 		"# tc qdisc add dev eth0 parent fa17:7 netem limit 10000 delay 1ms loss 0.001%\n"
-		"# tc class add dev eth0 parent fa17: classid fa17:8 htb rate 10gbit ceil 10gbit quantum 60000\n"
+		"# tc class add dev eth0 parent fa17: classid fa17:8 htb rate 10gbit ceil 10gbit burst 256k cburst 256k quantum 60000\n"
 		"# tc qdisc add dev eth0 parent fa17:8 netem limit 10000 delay 2ms loss 0.5%\n"
-		"# tc class add dev eth0 parent fa17: classid fa17:9 htb rate 10gbit ceil 10gbit quantum 60000\n"
+		"# tc class add dev eth0 parent fa17: classid fa17:9 htb rate 10gbit ceil 10gbit burst 256k cburst 256k quantum 60000\n"
 		"# tc qdisc add dev eth0 parent fa17:9 netem limit 10000 delay 3ms loss 12.34%\n");
 	free(text);
 }
@@ -285,7 +286,7 @@ Test(netem, render_hex_minor_and_placeholder)
 	text = render("", f, 11);
 	cr_expect_str_eq(text,
 		"# tc qdisc add dev IFACE root handle fa17: htb default 0 direct_qlen 1000\n"
-		"# tc class add dev IFACE parent fa17: classid fa17:b htb rate 10gbit ceil 10gbit quantum 60000\n"
+		"# tc class add dev IFACE parent fa17: classid fa17:b htb rate 10gbit ceil 10gbit burst 256k cburst 256k quantum 60000\n"
 		"# tc qdisc add dev IFACE parent fa17:b netem limit 10000 delay 20ms\n");
 	free(text);
 	text = render(NULL, f, 11);
