@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef OKX_NFT_H
+#define OKX_NFT_H
+
+/* The nftables fault engine: one table "inet okx_faultd" with flag owner
+ * (the kernel deletes it when our netlink socket closes), target sets, one
+ * timeout "switch" set and one named counter per fault.
+ *
+ * A fault i is live while its switch set on<i> holds {ipv4, ipv6}; every
+ * element carries a timeout, so the kernel ends the fault by itself if the
+ * daemon stops. Encoders (nft_build_*) are separate from sending. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nfnl.h"
+#include "policy.h"
+#include "targets.h"
+
+#define NFT_TABLE_NAME "okx_faultd"
+
+struct nft_engine;
+
+/* Open the netlink socket (extended acks on). Returns 0 or -errno. */
+int nft_engine_open(struct nft_engine **out);
+/* Close the socket: the kernel then drops the owned table. Accepts NULL. */
+void nft_engine_close(struct nft_engine *e);
+
+/* Create the whole table in one transaction. delay_prio[i] is the skb
+ * priority (TC handle major:minor) for p->faults[i] when it is a delay,
+ * ignored otherwise; may be NULL when there is no delay fault.
+ * Returns 0, -EEXIST when the table exists (another okx-faultd: logged),
+ * -EINVAL for a bad argument, -EBUSY when already installed, or -errno. */
+int nft_engine_install(struct nft_engine *e, const struct policy *p, const struct target_set *ts,
+		       const uint32_t *delay_prio);
+
+/* In one transaction: end fault off_fault (-1: none; an element the kernel
+ * already expired is not an error) and start on_fault (-1: none) for
+ * timeout_ms (the planned duration plus the caller's backstop margin).
+ * Returns when the kernel acknowledged: 0, -EINVAL (bad index, a pause,
+ * timeout 0) or -errno. */
+int nft_engine_switch(struct nft_engine *e, int on_fault, uint64_t timeout_ms, int off_fault);
+
+/* Read the named counter of fault i (cumulative; callers compute deltas).
+ * Returns 0, -EINVAL or -errno. */
+int nft_engine_fault_counter(struct nft_engine *e, int fault, uint64_t *pkts, uint64_t *bytes);
+/* Packets/bytes toward the targets in scope, and new flows in scope. */
+int nft_engine_watch_counters(struct nft_engine *e, uint64_t *pkts, uint64_t *bytes, uint64_t *new_flows);
+
+/* Delete the table (normal end). A table already gone is not an error.
+ * Returns 0 or -errno. */
+int nft_engine_remove(struct nft_engine *e);
+
+/* Print the ruleset nft_engine_install creates, in nft syntax, accepted by
+ * `nft -c -f -`. */
+void nft_render(FILE *out, const struct policy *p, const struct target_set *ts, const uint32_t *delay_prio);
+
+#define NFT_RENDER_NO_OWNER 0x1u /* omit "flags owner" (for loading with nft -f) */
+void nft_render_opts(FILE *out, const struct policy *p, const struct target_set *ts, const uint32_t *delay_prio,
+		     unsigned flags);
+
+/* Encoders: append messages to a batch started with nfnl_batch_init(); the
+ * caller ends it. Return 0, -EINVAL or -ENOMEM. */
+int nft_build_install(struct nfnl_batch *b, const struct policy *p, const struct target_set *ts,
+		      const uint32_t *delay_prio);
+/* Switch flags. RENEW: remove on_fault's elements first (a fresh timeout
+ * when the switch may still hold them). DELETE: use DELSETELEM instead of
+ * DESTROYSETELEM (kernels before 6.3; an absent element then fails). */
+#define NFT_SWITCH_RENEW 0x1u
+#define NFT_SWITCH_DELETE 0x2u
+int nft_build_switch(struct nfnl_batch *b, int on_fault, uint64_t timeout_ms, int off_fault, unsigned flags);
+int nft_build_remove(struct nfnl_batch *b);
+/* One GETOBJ request for a named counter of our table, with NLM_F_ACK.
+ * Returns its length or -ENOSPC. */
+int nft_build_get_counter(char *buf, size_t len, uint32_t seq, const char *name);
+
+/* Elements per NEWSETELEM message (kept under the 64 KiB nest limit). */
+unsigned nft_elems_per_msg(unsigned key_len);
+
+/* nf_tables message type for "destroy set element" (kernel >= 6.3): like
+ * DELSETELEM, but an absent element is not an error. */
+#define NFT_MSG_DESTROYSETELEM_ 30
+
+#endif
