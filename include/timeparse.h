@@ -19,8 +19,9 @@
 /* RFC 3339 date-time: YYYY-MM-DD('T'|'t'|' ')hh:mm:ss[.frac]('Z'|'z'|+hh:mm|-hh:mm).
  * 0..9 fractional digits (more is an error: nothing finer than a
  * nanosecond is kept, and silently dropping digits hides bad input). A leap
- * second (ss = 60) is accepted only at 23:59 of the local offset and counts
- * as the first second of the next day, as POSIX time does. */
+ * second (ss = 60) is accepted only where one can be, at 23:59:60 UTC
+ * (05:29:60+05:30), and counts as the first second of the next day, as
+ * POSIX time does. */
 bool time_parse_rfc3339(const char *s, int64_t *ns, char *err, size_t errlen);
 
 /* An epoch time given as a JSON number. The unit is chosen by magnitude:

@@ -136,6 +136,14 @@ static void view_init(struct view *v, const struct jread *j, const struct event_
 			t1 = j->windows[i].end_ns + r->grace_ns;
 	if (t1 <= v->t0)
 		t1 = v->t0 + 1000000000LL;
+	/* show errors near the drill too, but not hours of unrelated log */
+	pad = (t1 - v->t0) / 2;
+	for (size_t e = 0; e < ev->n; e++) {
+		if (ev->v[e].ns < v->t0 && ev->v[e].ns >= j->start_ns - pad)
+			v->t0 = ev->v[e].ns;
+		if (ev->v[e].ns > t1 && ev->v[e].ns <= j->last_ns + pad)
+			t1 = ev->v[e].ns;
+	}
 	pad = (t1 - v->t0) / 40;
 	v->t0 -= pad;
 	v->t1 = t1 + pad;
@@ -331,15 +339,22 @@ struct legend {
 	int y;
 };
 
+/* style: extra attributes of the swatch; NULL draws a dashed line instead */
 static void legend_item(struct legend *l, const char *color, const char *label, const char *style)
 {
-	double w = 28 + 6.5 * (double)strlen(label);
+	double w = 30 + 6.2 * (double)strlen(label);
 
 	if (l->x + w > W - 10) {
 		l->x = X0;
 		l->y += 20;
 	}
-	fprintf(l->f, "<rect x=\"%.1f\" y=\"%d\" width=\"16\" height=\"10\" fill=\"%s\" %s/>", l->x, l->y - 9, color, style);
+	if (style)
+		fprintf(l->f, "<rect x=\"%.1f\" y=\"%d\" width=\"16\" height=\"10\" fill=\"%s\" %s/>", l->x, l->y - 9,
+			color, style);
+	else
+		fprintf(l->f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" stroke-width=\"1.5\" "
+			      "stroke-dasharray=\"5,3\"/>",
+			l->x, l->y - 4, l->x + 16, l->y - 4, color);
 	fprintf(l->f, "<text x=\"%.1f\" y=\"%d\">", l->x + 20, l->y);
 	svg_escape(l->f, label);
 	fprintf(l->f, "</text>\n");
@@ -356,7 +371,7 @@ static int draw_legend(FILE *f, const struct view *v)
 	for (size_t i = 0; i < sizeof(action_colors) / sizeof(action_colors[0]); i++)
 		legend_item(&l, action_colors[i].color, action_colors[i].action, "fill-opacity=\"0.7\"");
 	legend_item(&l, "#999", "grace after a fault", "fill-opacity=\"0.15\" stroke=\"#999\" stroke-dasharray=\"3,3\"");
-	legend_item(&l, ARMED_COLOR, "armed", "height=\"2\"");
+	legend_item(&l, ARMED_COLOR, "armed", NULL);
 	for (size_t i = 0; i < v->n_types; i++) {
 		snprintf(label, sizeof(label), "error: %s", v->types[i]);
 		legend_item(&l, type_colors[i], label, "");

@@ -88,6 +88,14 @@ static bool take_char(const char **p, const char *set)
 	return false;
 }
 
+/* minute of the UTC day: leap seconds are inserted at 23:59:60 UTC */
+static int utc_minute(unsigned hh, unsigned mm, int sign, unsigned oh, unsigned om)
+{
+	int m = (int)(hh * 60 + mm) - sign * (int)(oh * 60 + om);
+
+	return (m % 1440 + 1440) % 1440;
+}
+
 bool time_parse_rfc3339(const char *s, int64_t *ns, char *err, size_t errlen)
 {
 	const char *p = s;
@@ -133,7 +141,7 @@ bool time_parse_rfc3339(const char *s, int64_t *ns, char *err, size_t errlen)
 		return fail(err, errlen, "bad time '%s': day %02u out of range for %04u-%02u", s, day, year, mon);
 	if (hh > 23 || mm > 59)
 		return fail(err, errlen, "bad time '%s': time of day out of range", s);
-	if (ss > 60 || (ss == 60 && (hh != 23 || mm != 59)))
+	if (ss > 60 || (ss == 60 && utc_minute(hh, mm, sign, oh, om) != 23 * 60 + 59))
 		return fail(err, errlen, "bad time '%s': second %02u out of range", s, ss);
 
 	days = days_from_civil(year, mon, day);
