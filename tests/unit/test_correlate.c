@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "correlate.h"
+
+#define S 1000000000LL
+#define MS 1000000LL
+#define T0 (1795837260LL * S)
+#define GRACE (5 * S)
+
+/* A journal and an event list built by hand: correlation only reads them. */
+static struct jwindow win[8];
+static struct jread j;
+static struct error_event evv[16];
+static struct event_list ev;
+static struct corr_report r;
+
+static void init(void)
+{
+	memset(win, 0, sizeof(win));
+	memset(&j, 0, sizeof(j));
+	memset(evv, 0, sizeof(evv));
+	memset(&ev, 0, sizeof(ev));
+	j.name = "drill";
+	j.outcome = "completed";
+	j.start_ns = T0;
+	j.windows = win;
+	ev.v = evv;
+}
+
+static void fini(void)
+{
+	corr_report_free(&r);
+}
+
+TestSuite(correlate, .init = init, .fini = fini);
+
+/* seconds after T0 */
+static void window(int64_t begin_ms, int64_t end_ms, uint64_t packets)
+{
+	struct jwindow *w = &win[j.n_windows];
+
+	w->index = (int64_t)j.n_windows;
+	w->action = "drop";
+	w->params = "";
+	w->begin_ns = T0 + begin_ms * MS;
+	w->end_ns = T0 + end_ms * MS;
+	w->hit_packets = packets;
+	w->reason = "completed";
+	j.n_windows++;
+	if (w->end_ns > j.last_ns)
+		j.last_ns = w->end_ns;
+}
+
+/* events must be added in time order (the parser sorts them) */
+static void event_ns(int64_t ns)
+{
+	evv[ev.n].ns = ns;
+	evv[ev.n].seq = ev.n;
+	ev.n++;
+}
+
+static void run(void)
+{
+	corr_report_free(&r);
+	cr_assert_eq(correlate(&j, &ev, GRACE, &r), 0);
+}
+
+Test(correlate, edges_are_inclusive)
+{
+	window(10000, 20000, 5);
+	event_ns(T0 + 10 * S - 1);          /* just before: outside */
+	event_ns(T0 + 10 * S);              /* the begin itself */
+	event_ns(T0 + 20 * S + GRACE);      /* end + grace itself */
+	event_ns(T0 + 20 * S + GRACE + 1);  /* just after: outside */
+	run();
+	cr_assert_eq(r.w[0].n_errors, 2);
+	cr_assert_eq(r.w[0].first, 1);
+	cr_assert_eq(r.w[0].first_delay_ns, 0);
+	cr_assert_eq(r.outside, 2);
+	cr_assert_eq(r.w[0].diag, DIAG_OK);
+	cr_assert(r.pass, "%s", r.reason);
+}
+
+Test(correlate, grace_counts_late_errors)
+{
+	window(10000, 20000, 5);
+	event_ns(T0 + 23 * S); /* a timeout noticed 3 s after the fault ended */
+	run();
+	cr_assert_eq(r.w[0].n_errors, 1);
+	cr_assert_eq(r.w[0].first_delay_ns, 13 * S);
+	corr_report_free(&r);
+	cr_assert_eq(correlate(&j, &ev, 0, &r), 0);
+	cr_assert_eq(r.w[0].n_errors, 0, "no grace: outside");
+	cr_assert_eq(r.w[0].diag, DIAG_TELEMETRY_GAP);
+	cr_assert_eq(r.outside, 1);
+}
+
+Test(correlate, delay_is_to_the_first_error)
+{
+	window(10000, 20000, 5);
+	event_ns(T0 + 11500 * MS);
+	event_ns(T0 + 12 * S);
+	event_ns(T0 + 19 * S);
+	run();
+	cr_assert_eq(r.w[0].n_errors, 3);
+	cr_assert_eq(r.w[0].first_delay_ns, 1500 * MS);
+}
+
+Test(correlate, each_diagnosis)
+{
+	window(10000, 20000, 5);  /* ok */
+	window(30000, 40000, 7);  /* telemetry gap */
+	window(50000, 60000, 0);  /* no traffic */
+	window(70000, 80000, 0);  /* errors without hits: ok, but no evidence */
+	event_ns(T0 + 15 * S);
+	event_ns(T0 + 75 * S);
+	run();
+	cr_assert_eq(r.w[0].diag, DIAG_OK);
+	cr_assert_eq(r.w[1].diag, DIAG_TELEMETRY_GAP);
+	cr_assert_eq(r.w[2].diag, DIAG_NO_TRAFFIC);
+	cr_assert_eq(r.w[3].diag, DIAG_OK);
+	cr_assert_eq(r.w[1].first_delay_ns, -1);
+	cr_assert_eq(r.n_diag[DIAG_OK], 2);
+	cr_assert_eq(r.n_diag[DIAG_TELEMETRY_GAP], 1);
+	cr_assert_eq(r.n_diag[DIAG_NO_TRAFFIC], 1);
+	cr_assert_eq(r.evidence, 1);
+	cr_assert_not(r.pass);
+	cr_assert_str_eq(r.reason, "telemetry gap: window 1 hit packets but no error was recorded");
+	cr_assert_str_eq(diagnosis_name(DIAG_OK), "ok");
+	cr_assert_str_eq(diagnosis_name(DIAG_TELEMETRY_GAP), "telemetry_gap");
+	cr_assert_str_eq(diagnosis_name(DIAG_NO_TRAFFIC), "no_traffic");
+	cr_assert_str_eq(diagnosis_name(DIAG_UNKNOWN), "unknown");
+}
+
+Test(correlate, gate_passes_with_no_traffic_windows_alongside)
+{
+	window(10000, 20000, 5);
+	window(30000, 40000, 0);
+	event_ns(T0 + 12 * S);
+	run();
+	cr_assert(r.pass, "%s", r.reason);
+	cr_assert_str_eq(r.reason, "every window that hit traffic recorded errors (1 of 2)");
+}
+
+Test(correlate, gate_lists_every_gap)
+{
+	window(10000, 20000, 5);
+	window(30000, 40000, 6);
+	window(50000, 60000, 7);
+	event_ns(T0 + 32 * S);
+	run();
+	cr_assert_not(r.pass);
+	cr_assert_str_eq(r.reason, "telemetry gap: window 0, 2 hit packets but no error was recorded");
+}
+
+Test(correlate, gate_fails_without_windows)
+{
+	j.outcome = "arm_timeout";
+	event_ns(T0 + 12 * S);
+	run();
+	cr_assert_eq(r.n, 0);
+	cr_assert_eq(r.outside, 1);
+	cr_assert_not(r.pass);
+	cr_assert_str_eq(r.reason, "no fault window in the journal (outcome arm_timeout): nothing was tested");
+	j.outcome = NULL;
+	run();
+	cr_assert(strstr(r.reason, "(outcome unknown)"));
+}
+
+Test(correlate, gate_fails_when_nothing_hit_traffic)
+{
+	window(10000, 20000, 0);
+	window(30000, 40000, 0);
+	run();
+	cr_assert_eq(r.n_diag[DIAG_NO_TRAFFIC], 2);
+	cr_assert_not(r.pass);
+	cr_assert(strstr(r.reason, "no window hit traffic"), "%s", r.reason);
+	/* errors that happen to fall in a window that hit nothing prove nothing either */
+	event_ns(T0 + 15 * S);
+	run();
+	cr_assert_eq(r.w[0].diag, DIAG_OK);
+	cr_assert_not(r.pass);
+}
+
+Test(correlate, open_window)
+{
+	window(10000, 20000, 5);
+	window(30000, 30000, 0);
+	win[1].open = true;
+	win[1].actual_ms = -1;
+	win[1].reason = NULL;
+	event_ns(T0 + 12 * S);
+	run();
+	cr_assert_eq(r.w[1].diag, DIAG_UNKNOWN);
+	cr_assert_not(r.pass);
+	cr_assert_str_eq(r.reason, "window 1 never closed (no fault_end): hits unknown and no error recorded");
+	/* an error inside the open window (its end is the last time stamp, plus grace) */
+	event_ns(T0 + 34 * S);
+	run();
+	cr_assert_eq(r.w[1].diag, DIAG_OK);
+	cr_assert_eq(r.evidence, 2);
+	cr_assert(r.pass, "%s", r.reason);
+}
+
+Test(correlate, shared_event_counts_in_both_windows)
+{
+	/* back-to-back faults: an error right after the switch is in both */
+	window(10000, 20000, 5);
+	window(20001, 30000, 5);
+	event_ns(T0 + 22 * S);
+	run();
+	cr_assert_eq(r.w[0].n_errors, 1);
+	cr_assert_eq(r.w[1].n_errors, 1);
+	cr_assert_eq(r.outside, 0);
+	cr_assert(r.pass);
+}
+
+Test(correlate, no_events_at_all)
+{
+	window(10000, 20000, 5);
+	run();
+	cr_assert_eq(r.n_events, 0);
+	cr_assert_eq(r.w[0].diag, DIAG_TELEMETRY_GAP);
+	cr_assert_not(r.pass);
+	corr_report_free(&r);
+	corr_report_free(NULL);
+}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "events.h"
+
+#define T0 1795837260000000000LL /* 2026-11-28T03:41:00Z */
+#define S 1000000000LL
+
+static struct event_list l;
+static char *err;
+
+static void fini(void)
+{
+	events_free(&l);
+	free(err);
+	err = NULL;
+}
+
+TestSuite(events, .fini = fini);
+
+static int parse(const char *text)
+{
+	free(err);
+	err = NULL;
+	events_free(&l);
+	return events_buffer(&l, "ev.json", text, strlen(text), &err);
+}
+
+static void expect_error(const char *text, const char *msg)
+{
+	cr_assert_eq(parse(text), -EINVAL, "accepted: %s", text);
+	cr_assert(err && strstr(err, msg), "for %s: message '%s' lacks '%s'", text, err ? err : "(null)", msg);
+}
+
+Test(events, array)
+{
+	cr_assert_eq(parse("[{\"ts\":\"2026-11-28T03:41:02Z\",\"type\":\"timeout\",\"message\":\"m\"},"
+			   " {\"ts\":\"2026-11-28T03:41:01Z\"}]"),
+		     0, "%s", err);
+	cr_assert_eq(l.form, EVENTS_ARRAY);
+	cr_assert_eq(l.n, 2);
+	/* sorted by time, file order kept in seq */
+	cr_assert_eq(l.v[0].ns, T0 + 1 * S);
+	cr_assert_null(l.v[0].type);
+	cr_assert_eq(l.v[0].seq, 1);
+	cr_assert_eq(l.v[1].ns, T0 + 2 * S);
+	cr_assert_str_eq(l.v[1].type, "timeout");
+	cr_assert_str_eq(l.v[1].text, "m");
+	cr_assert_eq(l.declared_count, -1);
+}
+
+Test(events, empty_array_is_zero_events)
+{
+	cr_assert_eq(parse("[]\n"), 0, "%s", err);
+	cr_assert_eq(l.n, 0);
+	cr_assert_eq(parse("{\"execution_fingerprint\":{\"error_count\":0,\"error_events\":[]}}"), 0, "%s", err);
+	cr_assert_eq(l.n, 0);
+	cr_assert_eq(l.form, EVENTS_NESTED);
+	cr_assert_eq(l.declared_count, 0);
+}
+
+Test(events, json_lines)
+{
+	cr_assert_eq(parse("{\"ts\":\"2026-11-28T03:41:00Z\",\"type\":\"a\"}\n\n"
+			   "  \r\n{\"timestamp\":1795837261,\"type\":\"b\"}\r\n{\"time\":1795837262000}"),
+		     0, "%s", err);
+	cr_assert_eq(l.form, EVENTS_LINES);
+	cr_assert_eq(l.n, 3);
+	cr_assert_eq(l.v[0].line, 1);
+	cr_assert_eq(l.v[1].line, 4);
+	cr_assert_eq(l.v[1].ns, T0 + S);
+	cr_assert_eq(l.v[2].line, 5);
+	cr_assert_eq(l.v[2].ns, T0 + 2 * S);
+}
+
+Test(events, single_json_line)
+{
+	cr_assert_eq(parse("{\"ts\":\"2026-11-28T03:41:00Z\",\"type\":\"a\"}\n"), 0, "%s", err);
+	cr_assert_eq(l.form, EVENTS_LINES);
+	cr_assert_eq(l.n, 1);
+}
+
+Test(events, nested_at_any_depth)
+{
+	cr_assert_eq(parse("{\"execution_fingerprint\": {\"error_count\": 3, \"error_events\": ["
+			   "{\"type\":\"timeout\",\"ts\":\"2026-11-28T03:41:00Z\"},"
+			   "{\"type\":\"timeout\",\"ts\":\"2026-11-28T03:41:01Z\"}]}}"),
+		     0, "%s", err);
+	cr_assert_eq(l.form, EVENTS_NESTED);
+	cr_assert_eq(l.n, 2);
+	cr_assert_eq(l.declared_count, 3);
+
+	/* deeper, inside arrays, several containers: all are used */
+	cr_assert_eq(parse("{\"runs\":[{\"a\":{\"error_events\":[{\"ts\":\"2026-11-28T03:41:05Z\"}]}},"
+			   "{\"error_events\":[{\"ts\":\"2026-11-28T03:41:04Z\"}], \"error_count\": 1}],"
+			   "\"error_events\": null}"),
+		     0, "%s", err);
+	cr_assert_eq(l.n, 2);
+	cr_assert_eq(l.v[0].ns, T0 + 4 * S);
+	cr_assert_eq(l.declared_count, 1);
+}
+
+Test(events, time_keys_in_order)
+{
+	/* ts wins over timestamp and time; null counts as absent */
+	cr_assert_eq(parse("[{\"ts\":\"2026-11-28T03:41:01Z\",\"timestamp\":\"bad\",\"time\":\"bad\"},"
+			   " {\"ts\":null,\"timestamp\":\"2026-11-28T03:41:02Z\",\"time\":\"bad\"},"
+			   " {\"time\":\"2026-11-28T04:41:03+01:00\"}]"),
+		     0, "%s", err);
+	cr_assert_eq(l.v[0].ns, T0 + 1 * S);
+	cr_assert_eq(l.v[1].ns, T0 + 2 * S);
+	cr_assert_eq(l.v[2].ns, T0 + 3 * S);
+}
+
+Test(events, epoch_units)
+{
+	cr_assert_eq(parse("[{\"ts\":1795837260}, {\"ts\":1795837260000}, {\"ts\":1795837260000000},"
+			   " {\"ts\":1795837260000000000}, {\"ts\":1795837260.5}]"),
+		     0, "%s", err);
+	for (size_t i = 0; i < 4; i++)
+		cr_assert_eq(l.v[i].ns, T0, "event %zu", i);
+	cr_assert_eq(l.v[4].ns, T0 + S / 2);
+}
+
+Test(events, text_from_message_or_error)
+{
+	cr_assert_eq(parse("[{\"ts\":1795837260, \"message\":\"m\", \"error\":\"e\"},"
+			   " {\"ts\":1795837261, \"error\":\"e\"},"
+			   " {\"ts\":1795837262, \"error\":{\"code\":104}},"
+			   " {\"ts\":1795837263, \"type\":7}]"),
+		     0, "%s", err);
+	cr_assert_str_eq(l.v[0].text, "m");
+	cr_assert_str_eq(l.v[1].text, "e");
+	cr_assert_str_eq(l.v[2].text, "{\"code\":104}");
+	cr_assert_str_eq(l.v[3].type, "7");
+	cr_assert_null(l.v[3].text);
+}
+
+Test(events, bad_inputs)
+{
+	expect_error("", "ev.json: empty file");
+	expect_error("  \n\t\n", "ev.json: empty file");
+	expect_error("2026-11-28T03:41:10Z timeout", "ev.json:1: not JSON at column 5: '2026-11-28T03:41:10Z timeout'");
+	expect_error("[\n{\"ts\":1795837260},\n{\"ts\":1795837261\n]", "ev.json:4: not JSON");
+	expect_error("{\"ts\":\"2026-11-28T03:41:00Z\"}\n{\"ts\": oops}\n", "ev.json:2: not JSON");
+	expect_error("{\"ts\":\"2026-11-28T03:41:00Z\"}\n[1]\n", "ev.json:2: an event is not a JSON object");
+	expect_error("\"hello\"", "ev.json: not a JSON array");
+	expect_error("42", "ev.json: not a JSON array");
+	expect_error("[1]", "ev.json: $[0]: an event is not a JSON object");
+	expect_error("[{\"type\":\"timeout\"}]", "ev.json: $[0]: no time stamp (\"ts\", \"timestamp\" or \"time\")");
+	expect_error("{\"ts\":\"2026-11-28T03:41:00Z\"}\n{\"when\":1}\n", "ev.json:2: no time stamp");
+	expect_error("{\"x\":{\"error_events\":[{\"ts\":1795837260},{\"ts\":\"28/11/2026\"}]}}",
+		     "ev.json: $.x.error_events[1]: \"ts\": bad time '28/11/2026'");
+	expect_error("{\"x\":{\"error_events\":{\"ts\":1}}}", "ev.json: $.x.error_events is not an array");
+	expect_error("{\"a\": 1}", "ev.json:1: no time stamp (\"ts\", \"timestamp\" or \"time\"), and no \"error_events\" array");
+	expect_error("[{\"ts\":true}]", "\"ts\" is neither an RFC 3339 string nor an epoch number");
+	expect_error("[{\"ts\":-5}]", "negative");
+	expect_error("[{\"ts\":\"2026-11-28T03:41:00\"}]", "missing time zone");
+	expect_error("[{\"ts\":1}] trailing", "ev.json:1: not JSON");
+}
+
+Test(events, not_nul_terminated)
+{
+	static const char buf[] = "[{\"ts\":1795837260}]XXXX";
+
+	cr_assert_eq(events_buffer(&l, "ev.json", buf, sizeof(buf) - 5, &err), 0, "%s", err);
+	cr_assert_eq(l.n, 1);
+}
+
+Test(events, file_errors)
+{
+	free(err);
+	cr_assert_eq(events_file(&l, "/nonexistent/ev.json", &err), -ENOENT);
+	cr_assert_str_eq(err, "/nonexistent/ev.json: No such file or directory");
+	events_free(&l);
+	events_free(NULL);
+}

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "journal_read.h"
+
+#define T0 1795837260000000000LL /* 2026-11-28T03:41:00Z */
+#define MS 1000000LL
+
+#define START "{\"event\":\"start\",\"ts\":\"2026-11-28T03:40:00.000100Z\",\"mono_ns\":1,\"name\":\"d1\",\"host\":\"h\"," \
+	      "\"version\":\"0.1.0\",\"git_commit\":\"abc\",\"policy\":\"p\",\"targets\":[],\"ports\":[],\"protocol\":\"tcp\",\"exempt\":[]}\n"
+#define ARMED "{\"event\":\"armed\",\"ts\":\"2026-11-28T03:41:00Z\",\"mono_ns\":2,\"flows\":3,\"packets\":42,\"bytes\":5120," \
+	      "\"first_flow_ts\":\"2026-11-28T03:40:41Z\",\"trigger\":{\"src\":\"10.0.0.2\",\"dst\":\"1.2.3.4\",\"dport\":443,\"proto\":\"tcp\"}}\n"
+#define BEGIN(i, t, action, params) \
+	"{\"event\":\"fault_begin\",\"ts\":\"" t "\",\"mono_ns\":3,\"index\":" #i ",\"action\":\"" action "\",\"params\":\"" params \
+	"\",\"planned_ms\":10000,\"invoke_ts\":\"" t "\"}\n"
+#define END(i, t, pk) \
+	"{\"event\":\"fault_end\",\"ts\":\"" t "\",\"mono_ns\":4,\"index\":" #i ",\"invoke_ts\":\"" t "\",\"actual_ms\":10001," \
+	"\"hits\":{\"packets\":" #pk ",\"bytes\":" #pk "00},\"reason\":\"completed\"}\n"
+#define FINISH(outcome, code) \
+	"{\"event\":\"end\",\"ts\":\"2026-11-28T03:42:00Z\",\"mono_ns\":5,\"outcome\":\"" outcome "\",\"exit_code\":" #code "}\n"
+
+static struct jread j;
+static char *err;
+
+static void fini(void)
+{
+	jread_free(&j);
+	free(err);
+	err = NULL;
+}
+
+TestSuite(jread, .fini = fini);
+
+static int parse(const char *text)
+{
+	jread_free(&j);
+	free(err);
+	err = NULL;
+	return jread_buffer(&j, "J", text, strlen(text), &err);
+}
+
+static void expect_error(const char *text, const char *msg)
+{
+	cr_assert_eq(parse(text), -EINVAL, "accepted:\n%s", text);
+	cr_assert(err && strstr(err, msg), "message '%s' lacks '%s'", err ? err : "(null)", msg);
+}
+
+static bool has_warning(const char *needle)
+{
+	for (size_t i = 0; i < j.n_warnings; i++)
+		if (strstr(j.warnings[i], needle))
+			return true;
+	return false;
+}
+
+Test(jread, complete_journal)
+{
+	cr_assert_eq(parse(START ARMED BEGIN(0, "2026-11-28T03:41:05Z", "drop", "")
+				   END(0, "2026-11-28T03:41:15.5Z", 1234)
+				   BEGIN(1, "2026-11-28T03:41:20Z", "delay", "latency=100ms jitter=10ms")
+				   END(1, "2026-11-28T03:41:30Z", 0) FINISH("completed", 0)),
+		     0, "%s", err);
+	cr_assert_null(err);
+	cr_assert_eq(j.n_warnings, 0);
+	cr_assert_str_eq(j.name, "d1");
+	cr_assert_str_eq(j.host, "h");
+	cr_assert_eq(j.start_ns, T0 - 60000 * MS + 100000);
+	cr_assert(j.armed);
+	cr_assert_eq(j.armed_ns, T0);
+	cr_assert_eq(j.armed_flows, 3);
+	cr_assert_eq(j.armed_packets, 42);
+	cr_assert_str_eq(j.trigger_dst, "1.2.3.4");
+	cr_assert_eq(j.trigger_dport, 443);
+	cr_assert_eq(j.n_windows, 2);
+	cr_assert_eq(j.windows[0].index, 0);
+	cr_assert_str_eq(j.windows[0].action, "drop");
+	cr_assert_str_eq(j.windows[0].params, "");
+	cr_assert_eq(j.windows[0].begin_ns, T0 + 5000 * MS);
+	cr_assert_eq(j.windows[0].end_ns, T0 + 15500 * MS);
+	cr_assert_not(j.windows[0].open);
+	cr_assert_eq(j.windows[0].hit_packets, 1234);
+	cr_assert_eq(j.windows[0].hit_bytes, 123400);
+	cr_assert_eq(j.windows[0].actual_ms, 10001);
+	cr_assert_eq(j.windows[0].planned_ms, 10000);
+	cr_assert_str_eq(j.windows[0].reason, "completed");
+	cr_assert_eq(j.windows[0].line_begin, 3);
+	cr_assert_eq(j.windows[0].line_end, 4);
+	cr_assert_str_eq(j.windows[1].params, "latency=100ms jitter=10ms");
+	cr_assert_eq(j.windows[1].hit_packets, 0);
+	cr_assert_str_eq(j.outcome, "completed");
+	cr_assert_eq(j.exit_code, 0);
+	cr_assert_eq(j.last_ns, T0 + 60000 * MS);
+	cr_assert_not(j.truncated);
+}
+
+Test(jread, arm_timeout)
+{
+	cr_assert_eq(parse(START FINISH("arm_timeout", 3)), 0, "%s", err);
+	cr_assert_not(j.armed);
+	cr_assert_eq(j.n_windows, 0);
+	cr_assert_str_eq(j.outcome, "arm_timeout");
+	cr_assert_eq(j.exit_code, 3);
+}
+
+Test(jread, truncated_last_line_and_open_window)
+{
+	cr_assert_eq(parse(START ARMED BEGIN(0, "2026-11-28T03:41:05Z", "drop", "")
+				   "{\"event\":\"fault_end\",\"ts\":\"2026-11-28T03:41:1"),
+		     0, "%s", err);
+	cr_assert(j.truncated);
+	cr_assert_eq(j.n_windows, 1);
+	cr_assert(j.windows[0].open);
+	/* the open window ends at the journal's last time stamp: its own begin here */
+	cr_assert_eq(j.windows[0].end_ns, T0 + 5000 * MS);
+	cr_assert_eq(j.windows[0].actual_ms, -1);
+	cr_assert_null(j.windows[0].reason);
+	cr_assert_null(j.outcome);
+	cr_assert(has_warning("J:4: last line is truncated"));
+	cr_assert(has_warning("J:3: fault 0 (drop) has no fault_end: window still open"));
+	cr_assert(has_warning("2026-11-28T03:41:05.000000Z as its end"));
+	cr_assert(has_warning("J: no \"end\" event"));
+}
+
+Test(jread, open_window_ends_at_last_time_stamp)
+{
+	/* killed cleanly between lines: no truncation, but no fault_end either */
+	cr_assert_eq(parse(START ARMED BEGIN(0, "2026-11-28T03:41:05Z", "drop", "") END(0, "2026-11-28T03:41:15Z", 1)
+				   BEGIN(1, "2026-11-28T03:41:20Z", "reject", "with=tcp-reset")
+				   "{\"event\":\"something_new\",\"ts\":\"2026-11-28T03:41:25Z\",\"mono_ns\":9}\n"),
+		     0, "%s", err);
+	cr_assert_not(j.truncated);
+	cr_assert(j.windows[1].open);
+	cr_assert_eq(j.windows[1].end_ns, T0 + 25000 * MS);
+	cr_assert(has_warning("J:6: unknown event \"something_new\" ignored"));
+}
+
+Test(jread, last_line_without_newline_is_fine)
+{
+	const char *text = START FINISH("completed", 0);
+	char *copy = strndup(text, strlen(text) - 1);
+
+	cr_assert_eq(jread_buffer(&j, "J", copy, strlen(copy), &err), 0, "%s", err);
+	cr_assert_not(j.truncated);
+	cr_assert_str_eq(j.outcome, "completed");
+	free(copy);
+}
+
+Test(jread, crlf_and_blank_lines)
+{
+	cr_assert_eq(parse("\n" START "\r\n\n" FINISH("completed", 0) "\n\n"), 0, "%s", err);
+	cr_assert_str_eq(j.outcome, "completed");
+}
+
+Test(jread, errors_are_located)
+{
+	expect_error("", "J: empty journal");
+	expect_error("\n\n", "J: empty journal");
+	expect_error(START "{\"event\":\"armed\",\n" FINISH("completed", 0), "J:2: not JSON: '{\"event\":\"armed\",'");
+	expect_error(START "[1,2]\n", "J:2: not a JSON object");
+	expect_error(START "{\"ts\":\"2026-11-28T03:41:00Z\",\"mono_ns\":1}\n", "J:2: missing \"event\" string");
+	expect_error(START "{\"event\":\"end\",\"mono_ns\":1,\"outcome\":\"completed\"}\n", "J:2: missing \"ts\"");
+	expect_error(START "{\"event\":\"end\",\"ts\":\"2026-11-28T03:41:00\",\"mono_ns\":1,\"outcome\":\"x\"}\n",
+		     "J:2: \"ts\": bad time '2026-11-28T03:41:00': missing time zone");
+	expect_error(START "{\"event\":\"end\",\"ts\":\"2026-11-28T03:41:00Z\",\"outcome\":\"x\"}\n", "J:2: missing \"mono_ns\"");
+	expect_error(START "{\"event\":\"end\",\"ts\":\"2026-11-28T03:41:00Z\",\"mono_ns\":-1,\"outcome\":\"x\"}\n",
+		     "J:2: \"mono_ns\" is not a non-negative integer");
+	expect_error(ARMED, "J:1: first event is \"armed\", expected \"start\"");
+	expect_error(START START, "J:2: second \"start\" event");
+	expect_error(START ARMED ARMED, "J:3: second \"armed\" event");
+	expect_error(START END(0, "2026-11-28T03:41:05Z", 1), "J:2: fault_end index 0 has no fault_begin");
+	expect_error(START BEGIN(0, "2026-11-28T03:41:05Z", "drop", "") BEGIN(0, "2026-11-28T03:41:06Z", "drop", ""),
+		     "J:3: fault_begin index 0 repeats the one on line 2");
+	expect_error(START BEGIN(0, "2026-11-28T03:41:05Z", "drop", "") END(0, "2026-11-28T03:41:04Z", 1),
+		     "J:3: fault_end index 0 is earlier than its fault_begin (line 2)");
+	expect_error(START BEGIN(0, "2026-11-28T03:41:05Z", "drop", "") END(0, "2026-11-28T03:41:06Z", 1)
+			     END(0, "2026-11-28T03:41:07Z", 1),
+		     "J:4: fault_end index 0 repeats the one on line 3");
+	expect_error(START BEGIN(0, "2026-11-28T03:41:05Z", "drop", "")
+		     "{\"event\":\"fault_end\",\"ts\":\"2026-11-28T03:41:06Z\",\"mono_ns\":4,\"index\":0}\n",
+		     "J:3: missing \"hits\" object");
+	expect_error(START "{\"event\":\"fault_begin\",\"ts\":\"2026-11-28T03:41:05Z\",\"mono_ns\":3,\"index\":1.5,\"action\":\"drop\"}\n",
+		     "J:2: \"index\" is not a non-negative integer");
+	expect_error(START "{\"event\":\"fault_begin\",\"ts\":\"2026-11-28T03:41:05Z\",\"mono_ns\":3,\"index\":0}\n",
+		     "J:2: missing \"action\"");
+	expect_error(START "{\"event\":\"fault_begin\",\"ts\":\"2026-11-28T03:41:05Z\",\"mono_ns\":3,\"index\":0,\"action\":7}\n",
+		     "J:2: \"action\" is not a string");
+	expect_error(START FINISH("completed", 0) ARMED, "J:3: event \"armed\" after \"end\"");
+	expect_error(START "{\"event\":\"end\",\"ts\":\"2026-11-28T03:42:00Z\",\"mono_ns\":5}\n", "J:2: missing \"outcome\"");
+	/* a bad line with its newline is not a truncated last line */
+	expect_error(START "{\"event\":\"end\",\"ts\n", "J:2: not JSON");
+	/* trailing garbage after the object */
+	expect_error(START "{\"event\":\"end\",\"ts\":\"2026-11-28T03:42:00Z\",\"mono_ns\":5,\"outcome\":\"x\"} x\n",
+		     "J:2: not JSON");
+}
+
+Test(jread, file)
+{
+	char path[] = "/tmp/okx-jread-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f;
+
+	cr_assert(fd >= 0);
+	f = fdopen(fd, "w");
+	cr_assert_not_null(f);
+	fputs(START FINISH("aborted", 4), f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(jread_file(&j, path, &err), 0, "%s", err);
+	cr_assert_str_eq(j.outcome, "aborted");
+	cr_assert_str_eq(j.path, path);
+	cr_assert_eq(unlink(path), 0);
+	jread_free(&j);
+	cr_assert_eq(jread_file(&j, path, &err), -ENOENT);
+	cr_assert(strstr(err, ": No such file or directory"));
+	jread_free(NULL);
+}
