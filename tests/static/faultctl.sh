@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# okx-faultctl(1) on the hand-written journals and event files of
+# tests/data/: outputs, located error messages, exit codes (0 pass, 1 gate
+# failed, 2 bad input), the --json report parsed back, the --svg timeline
+# checked as well-formed XML.
+# Exit 0 pass, 1 fail, 77 skip (see tests/run.sh).
+set -u
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+BIN=${OKX_FAULTCTL:-$TOP/build/san/okx-faultctl}
+D=$TOP/tests/data
+
+if [ ! -x "$BIN" ]; then
+	echo "SKIP: $BIN is not built"
+	exit 77
+fi
+command -v python3 >/dev/null || { echo "SKIP: python3 is needed to check JSON and SVG"; exit 77; }
+tmp=$(mktemp -d /tmp/okx-faultctl.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fails=0 checks=0
+
+fail() {
+	echo "FAIL $*"
+	fails=$((fails + 1))
+}
+
+# run NAME WANT_RC ARGS...: output in $tmp/NAME.out and $tmp/NAME.err
+run() {
+	local name=$1 want=$2 rc
+	shift 2
+	checks=$((checks + 1))
+	(cd "$D" && "$BIN" "$@") >"$tmp/$name.out" 2>"$tmp/$name.err"
+	rc=$?
+	if [ "$rc" != "$want" ]; then
+		fail "$name: exit $rc, want $want (okx-faultctl $*)"
+		sed 's/^/    | /' "$tmp/$name.err" | head -5
+	fi
+}
+
+# has NAME FILE(out|err) TEXT: a fixed string is in the output
+has() {
+	checks=$((checks + 1))
+	grep -qF -- "$3" "$tmp/$1.$2" || { fail "$1: $2 lacks: $3"; sed 's/^/    | /' "$tmp/$1.$2" | head -20; }
+}
+
+hasnt() {
+	checks=$((checks + 1))
+	! grep -qF -- "$3" "$tmp/$1.$2" || fail "$1: $2 should not have: $3"
+}
+
+empty() {
+	checks=$((checks + 1))
+	[ ! -s "$tmp/$1.$2" ] || { fail "$1: $2 should be empty"; sed 's/^/    | /' "$tmp/$1.$2" | head -5; }
+}
+
+# --- usage, version ---
+run version 0 --version
+has version out "okx-faultctl 0.1.0 (git "
+run version_short 0 -V
+has version_short out "okx-faultctl 0.1.0"
+run help 0 --help
+has help out "okx-faultctl correlate --journal JOURNAL --events EVENTS"
+run no_args 2
+has no_args err "usage: okx-faultctl windows JOURNAL"
+run unknown_cmd 2 frobnicate
+has unknown_cmd err "unknown command 'frobnicate'"
+run windows_no_arg 2 windows
+run correlate_no_events 2 correlate --journal completed.jsonl
+has correlate_no_events err "--journal and --events are required"
+
+# --- windows ---
+run win_completed 0 windows completed.jsonl
+empty win_completed err
+has win_completed out "drill    c2_3_degradation (okx-faultd 0.1.0 1eadc3c0a1b2) on drill-host-1"
+has win_completed out "0  drop    -                          2026-11-28T03:41:05.017900Z  2026-11-28T03:42:35.018400Z        90000/90000     1234  98765  completed"
+has win_completed out "1  reject  with=tcp-reset"
+has win_completed out "2  delay   latency=100ms jitter=10ms  2026-11-28T03:43:15.021000Z"
+has win_completed out "armed    2026-11-28T03:41:00.017123Z on flow 10.0.0.2 -> 104.18.2.3:443/tcp (3 flows, 42 packets, 5120 bytes seen)"
+has win_completed out "outcome  completed (exit 0)"
+
+run win_arm_timeout 0 windows arm_timeout.jsonl
+has win_arm_timeout out "(no fault windows)"
+has win_arm_timeout out "armed    never"
+has win_arm_timeout out "outcome  arm_timeout (exit 3): the drill never armed"
+
+run win_aborted 0 windows aborted.jsonl
+has win_aborted out "15482/90000"
+has win_aborted out "signal"
+has win_aborted out "outcome  aborted (exit 4)"
+
+run win_killed 0 windows killed.jsonl
+has win_killed err "killed.jsonl:6: last line is truncated (daemon killed while writing?); ignored"
+has win_killed err "killed.jsonl:5: fault 1 (reject) has no fault_end: window still open"
+has win_killed err "killed.jsonl: no \"end\" event"
+has win_killed out "2026-11-28T03:42:45.020000Z (open)"
+has win_killed out "window 1 is open: no fault_end (daemon killed?); its end is taken as the journal's last time stamp"
+has win_killed out "outcome  unknown: no end event"
+
+# --- bad journals: located message, exit 2, nothing on stdout ---
+bad_journal() {
+	run "$1" 2 windows "$2"
+	has "$1" err "$3"
+	empty "$1" out
+	run "$1_corr" 2 correlate --journal "$2" --events events_pass.json
+	has "$1_corr" err "$3"
+	empty "$1_corr" out
+}
+bad_journal j_empty empty.jsonl "okx-faultctl: empty.jsonl: empty journal (no events)"
+bad_journal j_bad_json bad_json.jsonl "okx-faultctl: bad_json.jsonl:3: not JSON: '{\"event\":\"fault_begin\""
+bad_journal j_bad_ts bad_ts.jsonl "okx-faultctl: bad_ts.jsonl:2: \"ts\": bad time '2026-11-28 03:41:00': missing time zone"
+bad_journal j_bad_order bad_order.jsonl "okx-faultctl: bad_order.jsonl:3: fault_end index 0 has no fault_begin"
+bad_journal j_missing no-such.jsonl "okx-faultctl: no-such.jsonl: No such file or directory"
+
+# --- correlate: pass, fail, each container ---
+run c_pass 0 correlate --journal completed.jsonl --events events_pass.json
+empty c_pass err
+has c_pass out "events   events_pass.json (6 error events, nested form), grace 5000ms"
+has c_pass out "0  drop    2026-11-28T03:41:05.017900Z  2026-11-28T03:42:35.018400Z     1234       3      +5.000s  ok"
+has c_pass out "1  reject  2026-11-28T03:42:45.020000Z  2026-11-28T03:43:15.020500Z        0       0            -  no_traffic"
+has c_pass out "2  delay   2026-11-28T03:43:15.021000Z  2026-11-28T03:43:45.021500Z      812       1      +5.479s  ok"
+has c_pass out "errors outside every window: 2 of 6"
+has c_pass out "verdict  PASS: every window that hit traffic recorded errors (2 of 3)"
+
+run c_gap 1 correlate --journal completed.jsonl --events events_gap.jsonl
+has c_gap out "(3 error events, lines form)"
+has c_gap out "2  delay   2026-11-28T03:43:15.021000Z  2026-11-28T03:43:45.021500Z      812       0            -  telemetry_gap"
+has c_gap out "window 2: telemetry gap: the delay hit 812 packets"
+has c_gap out "verdict  FAIL: telemetry gap: window 2 hit packets but no error was recorded"
+
+run c_array 0 correlate --journal completed.jsonl --events events_array.json
+has c_array out "(3 error events, array form)"
+has c_array out "+15.229s  ok"
+has c_array out "errors outside every window: 1 of 3"
+
+run c_none 1 correlate --journal completed.jsonl --events events_none.json
+has c_none out "verdict  FAIL: telemetry gap: window 0, 2 hit packets"
+run c_none_nested 1 correlate --journal completed.jsonl --events events_none_nested.json
+has c_none_nested out "(0 error events, nested form)"
+
+# the grace decides whether the late timeout belongs to the drop window
+run c_grace0 0 correlate --journal completed.jsonl --events events_pass.json --grace 0s
+has c_grace0 out "grace 0ms"
+has c_grace0 out "2  delay   2026-11-28T03:43:15.021000Z  2026-11-28T03:43:45.021500Z      812       1      +5.479s  ok"
+has c_grace0 out "0  drop    2026-11-28T03:41:05.017900Z  2026-11-28T03:42:35.018400Z     1234       2"
+run c_grace2m 0 correlate --journal completed.jsonl --events events_pass.json --grace=2m
+has c_grace2m out "errors outside every window: 1 of 6"
+
+run c_arm_timeout 1 correlate --journal arm_timeout.jsonl --events events_pass.json
+has c_arm_timeout out "outcome  arm_timeout (exit 3)"
+has c_arm_timeout out "verdict  FAIL: no fault window in the journal (outcome arm_timeout): nothing was tested"
+
+run c_aborted 0 correlate --journal aborted.jsonl --events events_pass.json
+has c_aborted out "outcome  aborted (exit 4)"
+has c_aborted out "verdict  PASS"
+
+run c_killed 1 correlate --journal killed.jsonl --events events_pass.json
+has c_killed err "killed.jsonl:6: last line is truncated"
+has c_killed out "window 1: open (no fault_end)"
+has c_killed out "verdict  FAIL: window 1 never closed (no fault_end): hits unknown and no error recorded"
+
+# --- bad event files and options: located message, exit 2 ---
+bad_events() {
+	run "$1" 2 correlate --journal completed.jsonl --events "$2"
+	has "$1" err "$3"
+	empty "$1" out
+}
+bad_events e_empty events_empty.json "okx-faultctl: events_empty.json: empty file, expected JSON error events"
+bad_events e_not_json events_not_json.txt "okx-faultctl: events_not_json.txt:1: not JSON at column 5: '2026-11-28T03:41:10Z timeout no answer'"
+bad_events e_bad_array events_bad_array.json "okx-faultctl: events_bad_array.json:4: not JSON"
+bad_events e_bad_time events_bad_time.json "okx-faultctl: events_bad_time.json: \$.execution_fingerprint.error_events[1]: \"ts\": bad time '28/11/2026 03:42:00'"
+bad_events e_no_ts events_no_ts.jsonl "okx-faultctl: events_no_ts.jsonl:2: no time stamp (\"ts\", \"timestamp\" or \"time\")"
+bad_events e_missing no-such.json "okx-faultctl: no-such.json: No such file or directory"
+run grace_unit 2 correlate --journal completed.jsonl --events events_pass.json --grace 5sec
+has grace_unit err "--grace: bad duration '5sec': unknown unit 'sec' (ms, s, m, h)"
+run grace_nounit 2 correlate --journal completed.jsonl --events events_pass.json --grace 5
+has grace_nounit err "--grace: bad duration '5': missing unit"
+run grace_neg 2 correlate --journal completed.jsonl --events events_pass.json --grace -5s
+has grace_neg err "--grace: bad duration '-5s'"
+run extra_arg 2 correlate --journal completed.jsonl --events events_pass.json extra
+has extra_arg err "unexpected argument 'extra'"
+
+# --- --json: parsed back and checked field by field ---
+run json_pass 0 correlate --journal completed.jsonl --events events_pass.json --json
+checks=$((checks + 1))
+python3 - "$tmp/json_pass.out" <<'PY' || fail "json_pass: report content"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["version"] == 1, r["version"]
+j = r["journal"]
+assert j["name"] == "c2_3_degradation" and j["outcome"] == "completed" and j["exit_code"] == 0
+assert j["complete"] is True and j["truncated"] is False and j["warnings"] == []
+assert j["armed"]["ts"] == "2026-11-28T03:41:00.017123Z" and j["armed"]["trigger"]["dport"] == 443
+assert r["events"] == {"path": "events_pass.json", "form": "nested", "count": 6, "declared_count": 6}, r["events"]
+assert r["grace_ms"] == 5000
+w = r["windows"]
+assert [x["index"] for x in w] == [0, 1, 2]
+assert [x["diagnosis"] for x in w] == ["ok", "no_traffic", "ok"]
+assert [x["errors"] for x in w] == [3, 0, 1]
+assert w[0]["begin"] == "2026-11-28T03:41:05.017900Z" and w[0]["end"] == "2026-11-28T03:42:35.018400Z"
+assert w[0]["hits"] == {"packets": 1234, "bytes": 98765}
+assert w[0]["first_error_delay_ms"] == 5000 and w[1]["first_error_delay_ms"] is None
+assert w[2]["first_error_delay_ms"] == 5479, w[2]["first_error_delay_ms"]
+assert w[2]["params"] == "latency=100ms jitter=10ms" and w[2]["action"] == "delay"
+assert w[0]["error_events"][1]["type"] == "connection_reset"
+assert r["errors_outside"] == 2
+assert r["gate"]["pass"] is True and "every window" in r["gate"]["reason"]
+PY
+run json_killed 1 correlate --journal killed.jsonl --events events_gap.jsonl --json
+checks=$((checks + 1))
+python3 - "$tmp/json_killed.out" <<'PY' || fail "json_killed: report content"
+import json, sys
+r = json.load(open(sys.argv[1]))
+j = r["journal"]
+assert j["outcome"] is None and j["exit_code"] is None and j["complete"] is False and j["truncated"] is True
+assert len(j["warnings"]) == 3
+w = r["windows"][1]
+assert w["open"] is True and w["hits"] is None and w["actual_ms"] is None and w["diagnosis"] == "unknown"
+assert r["gate"]["pass"] is False
+PY
+run json_arm_timeout 1 correlate --journal arm_timeout.jsonl --events events_none.json --json
+checks=$((checks + 1))
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["windows"] == [] and r["journal"]["armed"] is None and not r["gate"]["pass"]' \
+	"$tmp/json_arm_timeout.out" || fail "json_arm_timeout: report content"
+
+# --- --svg: written, well-formed, with what people look for ---
+svg_check() {
+	checks=$((checks + 1))
+	python3 - "$1" "$2" <<'PY' || fail "svg $1: not well-formed or incomplete"
+import sys, xml.dom.minidom
+doc = xml.dom.minidom.parse(sys.argv[1])
+root = doc.documentElement
+assert root.tagName == "svg" and root.getAttribute("xmlns") == "http://www.w3.org/2000/svg"
+text = " ".join(t.firstChild.data for t in doc.getElementsByTagName("text") if t.firstChild is not None)
+alltext = doc.documentElement.toxml()
+for want in sys.argv[2].split("|"):
+    assert want in alltext, "missing: " + want
+PY
+}
+run svg_pass 0 correlate --journal completed.jsonl --events events_pass.json --svg "$tmp/pass.svg"
+svg_check "$tmp/pass.svg" "c2_3_degradation|PASS|#0 drop|#1 reject|#2 delay|armed 2026-11-28T03:41:00.017Z|error: timeout|error: connection_reset|legend|+30s|ws: connection reset &lt;peer&gt; &amp; closed"
+has svg_pass out "verdict  PASS"
+run svg_killed 1 correlate --journal killed.jsonl --events events_gap.jsonl --svg "$tmp/killed.svg" --json
+svg_check "$tmp/killed.svg" "FAIL|open, hits unknown|unknown"
+run svg_arm_timeout 1 correlate --journal arm_timeout.jsonl --events events_none.json --svg "$tmp/arm.svg"
+svg_check "$tmp/arm.svg" "FAIL|no fault window"
+run svg_unwritable 2 correlate --journal completed.jsonl --events events_pass.json --svg /nonexistent/x.svg
+has svg_unwritable err "/nonexistent/x.svg: No such file or directory"
+
+echo "$checks checks, $fails failed"
+[ "$fails" -eq 0 ]
