@@ -652,14 +652,70 @@ static bool parse_fault_opt(struct parser *ps, struct fault *f, enum fault_opt o
 	}
 }
 
+enum fopt_result { FOPT_OK, FOPT_BAD, FOPT_UNKNOWN, FOPT_STOP };
+
+/* One "name=value" word of a fault; val[] keeps each option's value text. */
+static enum fopt_result fault_option(struct parser *ps, struct fault *f, char *w, const char **val)
+{
+	const char *an = action_name(f->action);
+	unsigned allowed = action_opts[f->action].opts;
+	char *eq = strchr(w, '=');
+	int o;
+
+	if (!allowed) {
+		LERR(ps, K_FAULT, "'%s' takes no options, got '%s'", an, w);
+		return FOPT_STOP;
+	}
+	if (!eq) {
+		/* the words after it are probably the rest of "opt = value" */
+		LERR(ps, K_FAULT, "missing '=' in fault option '%s' (write name=value, no spaces)", w);
+		return FOPT_STOP;
+	}
+	*eq = '\0';
+	o = lookup(opt_names, 0, ARRAY_SIZE(opt_names), w);
+	if (o < 0 || !(allowed & (1u << o))) {
+		LERR(ps, K_FAULT, "unknown option '%s' for '%s' (%s)", w, an, action_opts[f->action].expect);
+		return FOPT_UNKNOWN;
+	}
+	if (val[o]) {
+		LERR(ps, K_FAULT, "option '%s' given twice", w);
+		return FOPT_BAD;
+	}
+	val[o] = eq + 1;
+	if (!eq[1]) {
+		LERR(ps, K_FAULT, "empty value for option '%s'", w);
+		return FOPT_BAD;
+	}
+	return parse_fault_opt(ps, f, (enum fault_opt)o, eq + 1) ? FOPT_OK : FOPT_BAD;
+}
+
+/* required options and the checks between options of one fault */
+static bool fault_complete(struct parser *ps, const struct fault *f, const char **val, bool opts_ok)
+{
+	bool ok = true;
+
+	if (f->action == ACT_LOSS && !val[O_PERCENT]) {
+		LERR(ps, K_FAULT, "'loss' needs percent=P (e.g. percent=30)");
+		ok = false;
+	}
+	if (f->action == ACT_DELAY && !val[O_LATENCY]) {
+		LERR(ps, K_FAULT, "'delay' needs latency=DURATION (e.g. latency=200ms)");
+		ok = false;
+	}
+	if (opts_ok && val[O_JITTER] && val[O_LATENCY] && f->jitter_ms > f->latency_ms) {
+		LERR(ps, K_FAULT, "jitter '%s' exceeds latency '%s'", val[O_JITTER], val[O_LATENCY]);
+		ok = false;
+	}
+	return ok;
+}
+
 static void parse_fault(struct parser *ps, char *v)
 {
 	struct policy *p = ps->p;
 	struct fault f = { .line = ps->lineno };
-	const char *an, *jitter_tok = NULL, *latency_tok = NULL;
-	char *w, *rest = v;
-	unsigned given = 0;
-	bool ok = true, opt_error = false;
+	const char *val[O__COUNT] = { NULL };
+	char *an, *w, *rest = v;
+	bool dur_ok, opts_ok = true, unknown = false;
 	int a;
 	void *t;
 
@@ -674,64 +730,19 @@ static void parse_fault(struct parser *ps, char *v)
 		LERR(ps, K_FAULT, "fault '%s' needs a duration, e.g. '%s 90s'", an, an);
 		return;
 	}
-	if (!get_duration(ps, K_FAULT, "fault duration", w, &f.duration_ms))
-		ok = false;
+	dur_ok = get_duration(ps, K_FAULT, "fault duration", w, &f.duration_ms);
 	while ((w = next_word(&rest))) {
-		char *eq = strchr(w, '=');
-		int o;
+		enum fopt_result r = fault_option(ps, &f, w, val);
 
-		if (!action_opts[a].opts) {
-			LERR(ps, K_FAULT, "'%s' takes no options, got '%s'", an, w);
+		if (r == FOPT_STOP)
 			return;
-		}
-		if (!eq) {
-			/* the words after it are probably the rest of "opt = value" */
-			LERR(ps, K_FAULT, "missing '=' in fault option '%s' (write name=value, no spaces)", w);
-			return;
-		}
-		*eq = '\0';
-		o = lookup(opt_names, 0, ARRAY_SIZE(opt_names), w);
-		if (o < 0 || !(action_opts[a].opts & (1u << o))) {
-			LERR(ps, K_FAULT, "unknown option '%s' for '%s' (%s)", w, an, action_opts[a].expect);
-			opt_error = true;
-			continue;
-		}
-		if (given & (1u << o)) {
-			LERR(ps, K_FAULT, "option '%s' given twice", w);
-			ok = false;
-			continue;
-		}
-		given |= 1u << o;
-		if (!eq[1]) {
-			LERR(ps, K_FAULT, "empty value for option '%s'", w);
-			ok = false;
-			continue;
-		}
-		if (!parse_fault_opt(ps, &f, (enum fault_opt)o, eq + 1)) {
-			ok = false;
-			continue;
-		}
-		if (o == O_JITTER)
-			jitter_tok = eq + 1;
-		if (o == O_LATENCY)
-			latency_tok = eq + 1;
+		unknown |= r == FOPT_UNKNOWN;
+		opts_ok &= r == FOPT_OK;
 	}
 	/* a misspelt option may be the required one: say only that */
-	if (opt_error)
+	if (unknown)
 		return;
-	if (f.action == ACT_LOSS && !(given & (1u << O_PERCENT))) {
-		LERR(ps, K_FAULT, "'loss' needs percent=P (e.g. percent=30)");
-		ok = false;
-	}
-	if (f.action == ACT_DELAY && !(given & (1u << O_LATENCY))) {
-		LERR(ps, K_FAULT, "'delay' needs latency=DURATION (e.g. latency=200ms)");
-		ok = false;
-	}
-	if (jitter_tok && latency_tok && f.jitter_ms > f.latency_ms) {
-		LERR(ps, K_FAULT, "jitter '%s' exceeds latency '%s'", jitter_tok, latency_tok);
-		ok = false;
-	}
-	if (!ok)
+	if (!fault_complete(ps, &f, val, opts_ok) || !dur_ok || !opts_ok)
 		return;
 	if (!(t = reserve(ps, p->faults, &ps->cap_faults, p->n_faults, sizeof(*p->faults))))
 		return;
