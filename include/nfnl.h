@@ -24,7 +24,7 @@ struct nfnl;
 struct nfnl_msg {
 	uint32_t seq;
 	uint16_t type;   /* NFT_MSG_* */
-	int quiet_err;   /* an error the caller handles itself: not logged */
+	int quiet_err[2]; /* errors the caller handles itself: not logged */
 	int err;         /* after nfnl_batch_send(): 0 or -errno from the kernel */
 	bool acked;      /* an acknowledgement (or error) was received */
 	char what[56];   /* "NEWSET okx_faultd/dst4", for messages */
@@ -61,8 +61,9 @@ uint32_t nfnl_batch_seq(struct nfnl_batch *b);
 int nfnl_batch_add(struct nfnl_batch *b, size_t reserved, const char *what);
 
 /* Do not log err when the kernel returns it for the last added message:
- * the caller handles it (e.g. -EEXIST on table creation). */
-void nfnl_batch_quiet(struct nfnl_batch *b, int err);
+ * the caller handles it (e.g. -EEXIST on table creation). Up to two
+ * errors per message; returns 0 or -ENOSPC. */
+int nfnl_batch_quiet(struct nfnl_batch *b, int err);
 
 /* Write BATCH_END. Returns 0 or -ENOMEM. */
 int nfnl_batch_end(struct nfnl_batch *b);
@@ -83,7 +84,7 @@ uint32_t nfnl_seq(const struct nfnl *n);
 /* Send an ended batch in one sendmsg (growing the send buffer as needed),
  * then drain every acknowledgement: each message's err/acked is filled,
  * each kernel error is logged with the message that caused it and the
- * kernel's extended-ack text (unless it is the message's quiet_err).
+ * kernel's extended-ack text (unless it is one of the message's quiet_err).
  * Returns 0 when every message was acknowledged without error, the first
  * error (-errno) otherwise, -EPROTO when acknowledgements are missing. */
 int nfnl_batch_send(struct nfnl *n, struct nfnl_batch *b);

@@ -113,10 +113,21 @@ int nfnl_batch_add(struct nfnl_batch *b, size_t reserved, const char *what)
 	return 0;
 }
 
-void nfnl_batch_quiet(struct nfnl_batch *b, int err)
+int nfnl_batch_quiet(struct nfnl_batch *b, int err)
 {
-	if (b->n_msgs)
-		b->msgs[b->n_msgs - 1].quiet_err = err;
+	struct nfnl_msg *m;
+	size_t i;
+
+	if (!b->n_msgs)
+		return -EINVAL;
+	m = &b->msgs[b->n_msgs - 1];
+	for (i = 0; i < 2; i++) {
+		if (!m->quiet_err[i]) {
+			m->quiet_err[i] = err;
+			return 0;
+		}
+	}
+	return -ENOSPC;
 }
 
 int nfnl_batch_end(struct nfnl_batch *b)
@@ -331,7 +342,7 @@ static int batch_ack(struct nfnl_batch *b, const struct ack *ack, int *first_err
 	m->acked = true;
 	m->err = ack->err;
 	if (ack->err) {
-		if (ack->err != m->quiet_err)
+		if (ack->err != m->quiet_err[0] && ack->err != m->quiet_err[1])
 			log_kernel_error(m->what, ack, *first_err == 0);
 		if (!*first_err)
 			*first_err = ack->err;

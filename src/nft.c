@@ -14,6 +14,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <net/if_arp.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nf_conntrack_common.h>
@@ -46,6 +47,7 @@
 
 enum op_kind {
 	OP_ADDR_SET,     /* ip|ip6 saddr|daddr @set */
+	OP_LOOPBACK,     /* meta iiftype loopback */
 	OP_L4PROTO,      /* meta l4proto [!=] tcp|udp */
 	OP_L4PROTO_ANY,  /* meta l4proto [!=] { tcp, udp }: anonymous set */
 	OP_TH_PORT_SET,  /* th sport|dport [!=] @set */
@@ -334,6 +336,16 @@ static int plan_chain_body(struct plan *pl, const char *chain, bool egress)
 	uint32_t i;
 	int ret;
 
+	if (!egress) {
+		/* Targets never include local addresses, so a packet "from a
+		 * target" arriving on loopback is our own reject's reply (TCP
+		 * reset, ICMP error) to a local socket: let it through, or the
+		 * ingress rules would drop it and the client would time out
+		 * instead of failing at once. */
+		r = plan_rule(pl, chain);
+		rule_op(r, OP_LOOPBACK, 0, 0, 0, NULL);
+		rule_op(r, OP_RETURN, 0, 0, 0, NULL);
+	}
 	plan_scope(pl, chain, egress);
 	if (egress) {
 		r = plan_rule(pl, chain);
@@ -541,8 +553,11 @@ static int put_table(struct build *bd)
 		goto out;
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	ret = add_msg(bd, MSG_MAX, "add table inet", NFT_TABLE_NAME);
+	/* EPERM: the table exists and another socket owns it */
 	if (ret == 0)
-		nfnl_batch_quiet(bd->b, -EEXIST);
+		ret = nfnl_batch_quiet(bd->b, -EEXIST);
+	if (ret == 0)
+		ret = nfnl_batch_quiet(bd->b, -EPERM);
 out:
 	nftnl_table_free(t);
 	return ret;
@@ -904,6 +919,13 @@ static void encode_op(struct rb *rb, const struct op *o, uint32_t anon_id)
 		rb_lookup(rb, o->name, o->set_id, false);
 		break;
 	}
+	case OP_LOOPBACK: {
+		uint16_t t = ARPHRD_LOOPBACK;
+
+		rb_meta_load(rb, NFT_META_IIFTYPE);
+		rb_cmp(rb, NFT_CMP_EQ, &t, 2);
+		break;
+	}
 	case OP_L4PROTO:
 		b = (uint8_t)o->val;
 		rb_meta_load(rb, NFT_META_L4PROTO);
@@ -1071,8 +1093,8 @@ int nft_build_install(struct nfnl_batch *b, const struct policy *p, const struct
 		ret = build_sets(&bd, &pl);
 	if (ret == 0)
 		ret = build_counters(&bd, &pl);
-	/* regular chains before the base chains that jump to them */
-	for (c = ARRAY_LEN_CHAINS; ret == 0 && c-- > 0;)
+	/* all chains before any rule: jumps need their target to exist */
+	for (c = 0; ret == 0 && c < ARRAY_LEN_CHAINS; c++)
 		if (plan_has_chain(&pl, chain_order[c]))
 			ret = put_chain(&bd, chain_order[c]);
 	for (c = 0; ret == 0 && c < ARRAY_LEN_CHAINS; c++)
@@ -1128,7 +1150,7 @@ int nft_build_remove(struct nfnl_batch *b)
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	ret = add_msg(&bd, MSG_MAX, "delete table inet", NFT_TABLE_NAME);
 	if (ret == 0)
-		nfnl_batch_quiet(b, -ENOENT);
+		ret = nfnl_batch_quiet(b, -ENOENT);
 out:
 	nftnl_table_free(t);
 	return ret;
@@ -1251,6 +1273,9 @@ static void render_op(FILE *out, const struct op *o)
 	case OP_ADDR_SET:
 		fprintf(out, "%s %s @%s", (o->flags & F_V6) ? "ip6" : "ip", (o->flags & F_SRC) ? "saddr" : "daddr",
 			o->name);
+		break;
+	case OP_LOOPBACK:
+		fputs("meta iiftype loopback", out);
 		break;
 	case OP_L4PROTO:
 		fprintf(out, "meta l4proto %s%s", inv, proto);
@@ -1398,7 +1423,8 @@ void nft_engine_close(struct nft_engine *e)
 
 static bool table_exists_error(const struct nfnl_batch *b)
 {
-	return b->n_msgs && b->msgs[0].type == NFT_MSG_NEWTABLE && b->msgs[0].err == -EEXIST;
+	return b->n_msgs && b->msgs[0].type == NFT_MSG_NEWTABLE &&
+	       (b->msgs[0].err == -EEXIST || b->msgs[0].err == -EPERM);
 }
 
 int nft_engine_install(struct nft_engine *e, const struct policy *p, const struct target_set *ts,
@@ -1430,10 +1456,12 @@ int nft_engine_install(struct nft_engine *e, const struct policy *p, const struc
 		goto out;
 	}
 	ret = nfnl_batch_send(e->nl, &b);
-	if (ret == -EEXIST && table_exists_error(&b))
+	if (ret < 0 && table_exists_error(&b)) {
 		log_errx("another okx-faultd is running (table inet %s exists)", NFT_TABLE_NAME);
-	else if (ret == 0)
+		ret = -EEXIST;
+	} else if (ret == 0) {
 		e->installed = true;
+	}
 out:
 	nfnl_batch_free(&b);
 	return ret;
@@ -1486,9 +1514,9 @@ static int switch_once(struct nft_engine *e, int on, uint64_t timeout_ms, int of
 		return ret;
 	for (i = 0; i < b->n_msgs; i++) {
 		if (b->msgs[i].type == NFT_MSG_DESTROYSETELEM_)
-			b->msgs[i].quiet_err = -EINVAL; /* probed: old kernels */
+			b->msgs[i].quiet_err[0] = -EINVAL; /* probed: old kernels */
 		else if (b->msgs[i].type == NFT_MSG_DELSETELEM)
-			b->msgs[i].quiet_err = -ENOENT; /* expired by the kernel */
+			b->msgs[i].quiet_err[0] = -ENOENT; /* expired by the kernel */
 	}
 	return nfnl_batch_send(e->nl, b);
 }

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# The nftables fault engine on its own (build/bench/nft_probe), in a netns
+# lab: the rendered ruleset is what the kernel holds; drop blocks a target
+# and spares a non-target and an exempt port (v4 and v6); tcp-reset refuses
+# at once; a set element expires by itself while the probe is SIGSTOPped;
+# SIGKILL removes the table at once; a second instance gets EEXIST; the
+# counter equals the UDP datagrams sent in the window; a foreign table is
+# byte-identical afterwards.
+set -u
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+LAB=${LAB:-$TOP/build/lab}
+. "$TOP/tests/lib/netns.sh"
+PROBE=${NFT_PROBE:-$TOP/build/bench/nft_probe}
+NP="$LAB/netprobe"
+need_root
+[ -x "$PROBE" ] || skip "$PROBE not built (make build-tests)"
+[ -x "$NP" ] || skip "$NP not built (make build-tests)"
+command -v nft >/dev/null || skip "nft not installed"
+lab_init nft
+lab_two
+
+T=$LAB_TMP
+cat > "$T/tcp.policy" <<P
+name = nft_engine_tcp
+target = 198.18.0.2
+target = 2001:2::2
+exempt_port = 22
+fault = drop 3s
+fault = reject 3s
+P
+cat > "$T/udp.policy" <<P
+name = nft_engine_udp
+target = 198.18.0.2
+protocol = udp
+port = 5353
+fault = drop 3s
+P
+
+# wait_line FILE REGEX: until the probe printed it (5 s)
+wait_line() {
+	local i
+	for i in $(seq 100); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+	cat "$1" >&2
+	fail "no '$2' in $(basename "$1")"
+}
+table_present() { in_cli nft list tables | grep -q 'inet okx_faultd'; }
+blocked() { local o; o=$(in_cli "$NP" tcp "$1" "$2" --timeout-ms 400) && fail "$1:$2 reachable ($o) $3"; note "$1:$2 blocked: $o"; }
+open_() { in_cli "$NP" tcp "$1" "$2" --timeout-ms 1000 >/dev/null || fail "$1:$2 unreachable $3"; }
+
+for a in 198.18.0.2 198.18.0.3 2001:2::2; do
+	for port in 443 22; do bg_srv "$NP" tcp-serve "$a" $port --seconds 60; done
+done
+sleep 0.3
+open_ 198.18.0.2 443 "before any fault"
+
+# a foreign table (no counters: its listing must not change by itself)
+in_cli nft -f - <<'N' || fail "cannot load the foreign table"
+table inet foreign {
+	set keep { type ipv4_addr; flags interval; elements = { 198.18.0.0/24 } }
+	chain out {
+		type filter hook output priority 10; policy accept;
+		ip daddr @keep accept
+	}
+}
+N
+in_cli nft list ruleset > "$T/before.nft"
+
+# 1. the dry-run text is valid nft and describes what install creates
+"$PROBE" "$T/tcp.policy" render > "$T/render.nft" || fail "render"
+in_cli nft -c -f "$T/render.nft" || fail "nft -c rejects the rendered ruleset"
+in_cli "$PROBE" "$T/tcp.policy" sleep 1500 > "$T/p0.out" 2>&1 &
+P0=$!
+wait_line "$T/p0.out" '^installed'
+in_cli nft list table inet okx_faultd > "$T/listed.nft"
+wait $P0 || fail "probe (list) failed"
+norm() { sed -e 's/ *#.*//' -e 's/^[[:space:]]*//' -e '/^$/d' -e '/packets 0 bytes 0/d' "$1" | sort; }
+diff <(norm "$T/render.nft") <(norm "$T/listed.nft") || fail "kernel ruleset differs from the rendered one"
+table_present && fail "table left after the probe exited"
+
+# 2. drop: target blocked (v4, v6), exempt port and non-target open
+in_cli "$PROBE" "$T/tcp.policy" on 0 4000 sleep 3000 off 0 > "$T/p1.out" 2>&1 &
+P1=$!
+wait_line "$T/p1.out" '^on 0'
+blocked 198.18.0.2 443 "during drop"
+blocked 2001:2::2 443 "during drop"
+open_ 198.18.0.2 22 "(exempt port) during drop"
+open_ 198.18.0.3 443 "(not a target) during drop"
+# 3. a second instance finds the table and refuses
+in_cli "$PROBE" "$T/tcp.policy" sleep 1 > "$T/p2.out" 2>&1 && fail "second instance installed"
+grep -q 'another okx-faultd is running' "$T/p2.out" || { cat "$T/p2.out"; fail "no EEXIST message"; }
+wait $P1 || { cat "$T/p1.out"; fail "probe (drop) failed"; }
+open_ 198.18.0.2 443 "after the drop"
+
+# 4. reject tcp-reset: refused at once
+in_cli "$PROBE" "$T/tcp.policy" on 1 4000 sleep 1500 > "$T/p3.out" 2>&1 &
+P3=$!
+wait_line "$T/p3.out" '^on 1'
+o=$(in_cli "$NP" tcp 198.18.0.2 443 --timeout-ms 1000) && fail "reachable during reject ($o)"
+case $o in "err ECONNREFUSED "*) ;; *) fail "reject gave '$o', not ECONNREFUSED" ;; esac
+ms=${o##* }
+[ "${ms%%.*}" -lt 200 ] || fail "reject took $ms ms"
+note "reject: $o"
+wait $P3 || fail "probe (reject) failed"
+
+# 5. the kernel ends the fault while the probe is stopped
+in_cli "$PROBE" "$T/tcp.policy" on 0 1200 sleep 30000 > "$T/p4.out" 2>&1 &
+P4=$!
+LAB_PIDS+=($P4)
+wait_line "$T/p4.out" '^on 0'
+K4=$(sed -n 's/^installed pid //p' "$T/p4.out")
+kill -STOP "$K4" || fail "cannot stop the probe"
+blocked 198.18.0.2 443 "while stopped, before the timeout"
+sleep 1.3
+open_ 198.18.0.2 443 "after the element timeout (probe stopped)"
+in_cli nft list set inet okx_faultd on0 | grep -q 'ipv4' && fail "on0 still holds ipv4 after its timeout"
+# 6. SIGKILL: the table goes with the process
+grep -q '^on 0' "$T/p4.out" && [ "$(ps -o stat= -p "$K4")" = T ] || fail "probe not stopped"
+kill -KILL "$K4"
+wait $P4 2>/dev/null
+table_present && fail "table still present after SIGKILL"
+in_cli "$PROBE" "$T/tcp.policy" on 0 60000 sleep 60000 > "$T/p5.out" 2>&1 &
+P5=$!
+LAB_PIDS+=($P5)
+wait_line "$T/p5.out" '^on 0'
+blocked 198.18.0.2 443 "during a live fault"
+kill -KILL "$(sed -n 's/^installed pid //p' "$T/p5.out")"
+wait $P5 2>/dev/null
+table_present && fail "table still present right after SIGKILL of a live fault"
+open_ 198.18.0.2 443 "right after SIGKILL"
+
+# 7. renewal after the kernel expired the element: the second window works
+in_cli "$PROBE" "$T/tcp.policy" on 0 300 sleep 700 on 0 3000 sleep 1500 > "$T/p6.out" 2>&1 &
+P6=$!
+for i in $(seq 100); do [ "$(grep -c '^on 0' "$T/p6.out")" -ge 2 ] && break; sleep 0.05; done
+[ "$(grep -c '^on 0' "$T/p6.out")" -ge 2 ] || fail "second activation missing"
+blocked 198.18.0.2 443 "in the renewed window"
+wait $P6 || { cat "$T/p6.out"; fail "probe (renew) failed"; }
+
+# 8. the counter equals the datagrams sent during the window
+bg_srv "$NP" udp-sink 198.18.0.2 5353 --seconds 10 > "$T/sink.out"
+in_cli "$PROBE" "$T/udp.policy" on 0 5000 sleep 1000 off 0 counter 0 watch > "$T/p7.out" 2>&1 &
+P7=$!
+wait_line "$T/p7.out" '^on 0'
+sent=$(in_cli "$NP" udp-send 198.18.0.2 5353 --count 250 --interval-us 200 2>/dev/null)
+wait $P7 || { cat "$T/p7.out"; fail "probe (udp) failed"; }
+hits=$(sed -n 's/^counter 0 pkts \([0-9]*\) .*/\1/p' "$T/p7.out")
+note "udp: sent $sent, counter $hits; $(grep '^watch' "$T/p7.out")"
+[ "$sent" = 250 ] || fail "udp-send sent '$sent'"
+[ "$hits" = 250 ] || fail "counter $hits, expected 250"
+read -r _ wp _ _ _ wn <<<"$(sed -n 's/^watch pkts \([0-9]*\) bytes \([0-9]*\) new \([0-9]*\)/x \1 x x x \3/p' "$T/p7.out")"
+[ "${wp:-0}" -ge 250 ] || fail "watch_pkts ${wp:-none} < 250"
+[ "${wn:-0}" -ge 1 ] || fail "watch_new ${wn:-none} < 1"
+
+# 9. nothing of ours left, the foreign table untouched
+table_present && fail "table left behind"
+in_cli nft list ruleset > "$T/after.nft"
+diff "$T/before.nft" "$T/after.nft" || fail "the ruleset changed"
+echo "nft_engine: all checks passed"
