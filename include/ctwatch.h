@@ -2,6 +2,7 @@
 #ifndef OKX_CTWATCH_H
 #define OKX_CTWATCH_H
 
+#include <linux/filter.h>
 #include <linux/netlink.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,6 +67,19 @@ struct ctwatch_stats {
 	int rcvbuf;         /* SO_RCVBUF as the kernel reports it */
 };
 void ctwatch_get_stats(const struct ctwatch *w, struct ctwatch_stats *st);
+
+/* The classic BPF filter attached to the event socket so that events for
+ * flows to other addresses are dropped in the kernel, before they take room
+ * in the receive buffer or wake the daemon. It only drops a message that has
+ * the exact layout of a ctnetlink NEW event (orig tuple first, IPv4/IPv6
+ * addresses at fixed offsets) and whose destination is outside the target
+ * ranges: exact for IPv4, by the first 32 bits for IPv6 (a superset; user
+ * space does the exact check). Anything else is passed on. Writes at most
+ * `max` instructions; returns their number, 0 when the set has too many
+ * ranges for a filter (then none is attached), or -E2BIG when max is too
+ * small. */
+#define CTWATCH_BPF_MAX 4096
+int ctwatch_build_filter(const struct target_set *ts, struct sock_filter *prog, size_t max);
 
 /* Pure parsing, no kernel needed: a ctnetlink IPCTNL_MSG_CT_NEW message
  * (an event or a dump entry) to its original tuple. Returns 0, -ENOENT when

@@ -235,6 +235,141 @@ static bool seen_check_add(struct seen *s, const struct ct_key *k)
 	return false;
 }
 
+/* ---- in-kernel prefilter ---------------------------------------------- */
+
+/* Offsets in a ctnetlink NEW event as ctnetlink_conntrack_event() builds it:
+ * nlmsghdr (16), nfgenmsg (4), then CTA_TUPLE_ORIG > CTA_TUPLE_IP > src, dst. */
+enum {
+	OFF_NLMSG_TYPE = 4,
+	OFF_ORIG = 20,
+	OFF_IP = 24,
+	OFF_SRC = 28,
+	OFF_V4_DST = 36,
+	OFF_V4_DST_VAL = 40,
+	OFF_V6_DST = 48,
+	OFF_V6_DST_VAL = 52,
+	MIN_EVENT_LEN = 68, /* through the IPv6 destination */
+};
+#define BPF_ACCEPT 0xffffffffu
+#define ATTR_TYPE_MASK ((uint16_t)NLA_TYPE_MASK) /* without NLA_F_NESTED / NLA_F_NET_BYTEORDER */
+#define BPF_MAX_RANGES 1000
+
+/* cBPF absolute loads read big-endian; netlink headers are host-endian:
+ * the value a 16-bit load sees for a host-order field */
+static uint32_t bpf_view16(uint16_t host)
+{
+	uint8_t b[2];
+
+	memcpy(b, &host, 2);
+	return (uint32_t)b[0] << 8 | b[1];
+}
+
+static uint32_t addr_word0(const uint8_t *a)
+{
+	return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+}
+
+struct bpf_out {
+	struct sock_filter *prog;
+	size_t n, max;
+	bool full;
+};
+
+static void emit(struct bpf_out *o, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k)
+{
+	if (o->n >= o->max) {
+		o->full = true;
+		return;
+	}
+	o->prog[o->n++] = (struct sock_filter){ code, jt, jf, k };
+}
+
+/* accept unless the 16-bit header field at off (masked) equals want */
+static void emit_expect16(struct bpf_out *o, uint32_t off, uint16_t mask, uint16_t want)
+{
+	emit(o, BPF_LD | BPF_H | BPF_ABS, 0, 0, off);
+	if (mask != 0xffff)
+		emit(o, BPF_ALU | BPF_AND | BPF_K, 0, 0, bpf_view16(mask));
+	emit(o, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, bpf_view16(want));
+	emit(o, BPF_RET | BPF_K, 0, 0, BPF_ACCEPT);
+}
+
+static void emit_attr(struct bpf_out *o, uint32_t off, uint16_t len, uint16_t type)
+{
+	emit_expect16(o, off, 0xffff, len);
+	emit_expect16(o, off + 2, ATTR_TYPE_MASK, type);
+}
+
+/* A holds the (first) address word: accept when inside one range, else drop */
+static void emit_ranges(struct bpf_out *o, const struct addr_range *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		emit(o, BPF_JMP | BPF_JGE | BPF_K, 0, 2, addr_word0(r[i].lo));
+		emit(o, BPF_JMP | BPF_JGT | BPF_K, 1, 0, addr_word0(r[i].hi));
+		emit(o, BPF_RET | BPF_K, 0, 0, BPF_ACCEPT);
+	}
+	emit(o, BPF_RET | BPF_K, 0, 0, 0);
+}
+
+int ctwatch_build_filter(const struct target_set *ts, struct sock_filter *prog, size_t max)
+{
+	struct bpf_out o = { prog, 0, max, false };
+	const uint16_t v4len = MNL_ATTR_HDRLEN + 4, v6len = MNL_ATTR_HDRLEN + 16;
+	size_t ja;
+
+	if (ts->n_v4 + ts->n_v6 > BPF_MAX_RANGES)
+		return 0;
+	emit(&o, BPF_LD | BPF_W | BPF_LEN, 0, 0, 0);
+	emit(&o, BPF_JMP | BPF_JGE | BPF_K, 1, 0, MIN_EVENT_LEN); /* loads below never fall off */
+	emit(&o, BPF_RET | BPF_K, 0, 0, BPF_ACCEPT);
+	emit_expect16(&o, OFF_NLMSG_TYPE, 0xffff, NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_NEW);
+	emit_expect16(&o, OFF_ORIG + 2, ATTR_TYPE_MASK, CTA_TUPLE_ORIG);
+	emit_expect16(&o, OFF_IP + 2, ATTR_TYPE_MASK, CTA_TUPLE_IP);
+	emit(&o, BPF_LD | BPF_H | BPF_ABS, 0, 0, OFF_SRC);
+	emit(&o, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, bpf_view16(v4len));
+	ja = o.n;
+	emit(&o, BPF_JMP | BPF_JA, 0, 0, 0); /* to the IPv6 part, patched below */
+
+	emit_attr(&o, OFF_SRC, v4len, CTA_IP_V4_SRC);
+	emit_attr(&o, OFF_V4_DST, v4len, CTA_IP_V4_DST);
+	emit(&o, BPF_LD | BPF_W | BPF_ABS, 0, 0, OFF_V4_DST_VAL);
+	emit_ranges(&o, ts->v4, ts->n_v4);
+
+	if (!o.full)
+		prog[ja].k = (uint32_t)(o.n - ja - 1);
+	emit_attr(&o, OFF_SRC, v6len, CTA_IP_V6_SRC);
+	emit_attr(&o, OFF_V6_DST, v6len, CTA_IP_V6_DST);
+	emit(&o, BPF_LD | BPF_W | BPF_ABS, 0, 0, OFF_V6_DST_VAL);
+	emit_ranges(&o, ts->v6, ts->n_v6); /* by the first word: a superset */
+	return o.full ? -E2BIG : (int)o.n;
+}
+
+static void attach_filter(int fd, const struct target_set *ts)
+{
+	struct sock_filter *prog = calloc(CTWATCH_BPF_MAX, sizeof(*prog));
+	struct sock_fprog fp;
+	int n;
+
+	if (!prog) {
+		log_warnx("conntrack: no memory for the event filter; filtering in user space only");
+		return;
+	}
+	n = ctwatch_build_filter(ts, prog, CTWATCH_BPF_MAX);
+	if (n > 0) {
+		fp.len = (unsigned short)n;
+		fp.filter = prog;
+		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) < 0)
+			log_warn("conntrack: event filter not attached; filtering in user space only");
+		else
+			log_debug("conntrack: event filter of %d instructions attached", n);
+	} else {
+		log_debug("conntrack: too many target ranges for an event filter");
+	}
+	free(prog);
+}
+
 /* ---- sockets ---------------------------------------------------------- */
 
 struct ctwatch {
@@ -438,6 +573,7 @@ int ctwatch_open(struct ctwatch **out, const struct policy *p, const struct targ
 	if (w->st.rcvbuf < CT_RCVBUF)
 		log_warnx("conntrack: event receive buffer is %d bytes (wanted %d): overflows more likely",
 			  w->st.rcvbuf, CT_RCVBUF);
+	attach_filter(mnl_socket_get_fd(w->ev), ts);
 	if (mnl_socket_setsockopt(w->ev, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) < 0) {
 		ret = -errno;
 		log_warnx("conntrack: subscribing to new-flow events: %s", strerror(-ret));

@@ -11,6 +11,8 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "ctwatch.h"
 
@@ -418,4 +420,176 @@ Test(ct_scope, decisions, .init = scope_setup, .fini = scope_teardown)
 	s.sport = 443;
 	s.dport = 40000;
 	cr_assert_not(in_scope(&s), "a connection from the target is not a call to it");
+}
+
+/* The in-kernel prefilter, run by the kernel on an AF_UNIX datagram
+ * socketpair (SO_ATTACH_FILTER works the same there): a message passes
+ * when it arrives. */
+static int sv[2] = { -1, -1 };
+
+static void filter_setup(void)
+{
+	scope_setup();
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sv), 0);
+}
+
+static void filter_teardown(void)
+{
+	close(sv[0]);
+	close(sv[1]);
+	scope_teardown();
+}
+
+static void attach(const struct target_set *t)
+{
+	static struct sock_filter prog[CTWATCH_BPF_MAX];
+	struct sock_fprog fp;
+	int n = ctwatch_build_filter(t, prog, CTWATCH_BPF_MAX);
+
+	cr_assert_gt(n, 0);
+	fp.len = (unsigned short)n;
+	fp.filter = prog;
+	cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)), 0, "%s", strerror(errno));
+}
+
+static bool passes_len(const struct nlmsghdr *nlh, size_t len)
+{
+	static uint32_t rbuf[4096 / 4];
+	ssize_t n;
+
+	cr_assert_eq(send(sv[0], nlh, len, 0), (ssize_t)len);
+	n = recv(sv[1], rbuf, sizeof(rbuf), MSG_DONTWAIT);
+	if (n < 0)
+		cr_assert(errno == EAGAIN, "%s", strerror(errno));
+	else
+		cr_assert_eq(n, (ssize_t)len, "trimmed by the filter");
+	return n >= 0;
+}
+
+static bool passes(const struct spec *s)
+{
+	const struct nlmsghdr *nlh = build(s);
+
+	return passes_len(nlh, nlh->nlmsg_len);
+}
+
+#define V4(d) { .family = AF_INET, .proto = IPPROTO_TCP, .src = "198.18.0.1", .dst = d, .sport = 40000, .dport = 443 }
+#define V6(d) { .family = AF_INET6, .proto = IPPROTO_TCP, .src = "2001:2::1", .dst = d, .sport = 40000, .dport = 443 }
+
+Test(ct_filter, targets_pass_others_dropped, .init = filter_setup, .fini = filter_teardown)
+{
+	struct spec a = V4("198.18.0.2"), b = V4("198.18.0.3"), c = V4("198.18.0.1"), d = V4("0.0.0.0"),
+		    e = V4("255.255.255.255");
+	struct spec f = V6("2001:2::2"), g = V6("2001:2::3"), h = V6("2001:3::2"), i = V6("fe80::1");
+
+	attach(&ts);
+	cr_assert(passes(&a));
+	cr_assert_not(passes(&b));
+	cr_assert_not(passes(&c));
+	cr_assert_not(passes(&d));
+	cr_assert_not(passes(&e));
+	cr_assert(passes(&f));
+	cr_assert(passes(&g), "IPv6 is filtered by the first 32 bits only");
+	cr_assert_not(passes(&h));
+	cr_assert_not(passes(&i));
+	a.proto = IPPROTO_UDP; /* the filter looks at addresses only */
+	cr_assert(passes(&a));
+}
+
+Test(ct_filter, anything_unexpected_passes, .init = filter_setup, .fini = filter_teardown)
+{
+	struct spec s = V4("198.18.0.3");
+	struct nlmsghdr *nlh;
+
+	attach(&ts);
+	s.msg_type = IPCTNL_MSG_CT_DELETE;
+	cr_assert(passes(&s), "another message type");
+	s.msg_type = 0;
+	s.no_orig = true;
+	cr_assert(passes(&s), "reply tuple first");
+	s.no_orig = false;
+	s.v4_len16 = true;
+	cr_assert(passes(&s), "odd address length");
+	s.v4_len16 = false;
+	s.no_ip = true;
+	cr_assert(passes(&s), "no ip nest");
+	s.no_ip = false;
+	nlh = build(&s);
+	nlh->nlmsg_len = 40;
+	cr_assert(passes_len(nlh, 40), "short message");
+	cr_assert_not(passes(&s), "sanity: the intact event is dropped");
+	nlh = build(&s);
+	nlh->nlmsg_type = NLMSG_ERROR;
+	cr_assert(passes_len(nlh, nlh->nlmsg_len), "not an event");
+}
+
+Test(ct_filter, empty_set_drops_every_event, .init = filter_setup, .fini = filter_teardown)
+{
+	struct target_set none = { 0 };
+	struct spec a = V4("198.18.0.2"), b = V6("2001:2::2");
+
+	attach(&none);
+	cr_assert_not(passes(&a));
+	cr_assert_not(passes(&b));
+}
+
+Test(ct_filter, randomized_v4_exact, .init = filter_setup, .fini = filter_teardown)
+{
+	static char dst[64];
+	struct target_set r = { 0 };
+	struct addr_range rg[8];
+	unsigned seed = 99, k;
+
+	/* sorted ranges (as targets_build makes them), with edges at the
+	 * bottom and top of the space and around the sign bit */
+	const uint32_t edges[8][2] = { { 0, 0 },
+				       { 0x0a000000u, 0x0affffffu },
+				       { 0x7fffffffu, 0x80000000u },
+				       { 0xc6120000u, 0xc61200ffu },
+				       { 0xc6120102u, 0xc6120102u },
+				       { 0xc6120200u, 0xc612ffffu },
+				       { 0xe0000000u, 0xe0000001u },
+				       { 0xfffffff0u, 0xffffffffu } };
+	for (k = 0; k < 8; k++) {
+		uint32_t lo = htonl(edges[k][0]), hi = htonl(edges[k][1]);
+
+		memset(&rg[k], 0, sizeof(rg[k]));
+		rg[k].family = AF_INET;
+		memcpy(rg[k].lo, &lo, 4);
+		memcpy(rg[k].hi, &hi, 4);
+	}
+	r.v4 = rg;
+	r.n_v4 = 8;
+	attach(&r);
+	for (k = 0; k < 3000; k++) {
+		uint32_t a = k < 16 ? edges[k / 2][k % 2] + (k & 1 ? 1 : (uint32_t)-1)
+				    : (uint32_t)rand_r(&seed) << 16 ^ (uint32_t)rand_r(&seed);
+		uint32_t be = htonl(a);
+		struct spec s = V4(dst);
+
+		if (k % 3 == 0) /* near a range */
+			a = edges[rand_r(&seed) % 8][rand_r(&seed) % 2] + (uint32_t)(rand_r(&seed) % 5) - 2;
+		be = htonl(a);
+		cr_assert_not_null(inet_ntop(AF_INET, &be, dst, sizeof(dst)));
+		cr_assert_eq(passes(&s), target_set_contains(&r, AF_INET, &be), "%s", dst);
+	}
+}
+
+Test(ct_filter, sizes)
+{
+	static struct sock_filter prog[CTWATCH_BPF_MAX];
+	static struct addr_range many[1001];
+	struct target_set big = { 0 };
+
+	for (size_t i = 0; i < 1001; i++) {
+		many[i].family = AF_INET;
+		many[i].lo[0] = many[i].hi[0] = (uint8_t)i;
+	}
+	big.v4 = many;
+	big.n_v4 = 1001;
+	cr_assert_eq(ctwatch_build_filter(&big, prog, CTWATCH_BPF_MAX), 0, "too many ranges: no filter");
+	big.n_v4 = 1000;
+	cr_assert_gt(ctwatch_build_filter(&big, prog, CTWATCH_BPF_MAX), 3000);
+	cr_assert_leq(ctwatch_build_filter(&big, prog, CTWATCH_BPF_MAX), CTWATCH_BPF_MAX);
+	cr_assert_eq(ctwatch_build_filter(&big, prog, 10), -E2BIG);
 }
