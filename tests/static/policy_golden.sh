@@ -7,6 +7,7 @@
 #                     `--check` prints "NAME.policy: OK" and exits 0.
 #   bad/NAME.policy   run from inside bad/ so messages start "NAME.policy:";
 #                     exit 2, nothing on stdout, stderr exactly NAME.err.
+#   policies/*.policy the shipped examples pass --check.
 # Exit 0 pass, 1 fail, 77 skip (see tests/run.sh).
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -76,6 +77,17 @@ for f in "$DIR"/bad/*.policy; do
 	if ! diff -u "$DIR/bad/$name.err" "$tmp/err" >"$tmp/diff"; then
 		fail "bad/$name: errors differ from $name.err"
 		sed 's/^/    /' "$tmp/diff"
+	fi
+done
+
+# the shipped example policies are valid, and print as their golden copies
+for f in "$TOP"/policies/*.policy; do
+	name=$(basename "$f" .policy)
+	if ! (cd "$TOP/policies" && "$BIN" --check -v "$name.policy") >"$tmp/out" 2>"$tmp/err"; then
+		fail "policies/$name.policy is rejected"
+		sed 's/^/    /' "$tmp/err"
+	elif [ -f "$DIR/good/$name.out" ] && ! cmp -s "$DIR/good/$name.out" "$tmp/out"; then
+		fail "policies/$name.policy differs from tests/policies/good/$name.policy"
 	fi
 done
 

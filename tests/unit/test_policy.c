@@ -959,3 +959,22 @@ Test(policy, mutations)
 		}
 	}
 }
+
+Test(policy, shipped_policies)
+{
+	static const char *const names[] = { "c2_3_degradation", "reject_reset", "loss_udp", "delay_latency",
+					     "flapping" };
+	char path[256];
+	struct policy p;
+	char *err = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "policies/%s.policy", names[i]);
+		if (access(path, R_OK) != 0)
+			cr_skip_test("run from the top of the tree (%s)", path);
+		cr_assert_eq(policy_load(&p, path, &err), 0, "%s", err ? err : "");
+		cr_assert_str_eq(p.name, names[i]);
+		policy_free(&p);
+	}
+}
