@@ -631,7 +631,7 @@ static void handle_events(struct ctwatch *w, const void *buf, size_t n, ctwatch_
 		w->st.events++;
 		if (parse_msg(nlh, &f, &id) < 0 || !flow_in_scope(w, &f))
 			continue;
-		flow_offer(w, &f, id, false, cb, data);
+		(void)flow_offer(w, &f, id, false, cb, data);
 	}
 }
 
