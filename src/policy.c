@@ -1005,7 +1005,7 @@ static void check_targets(struct parser *ps)
 	char buf[PREFIX_STRLEN];
 	size_t i;
 
-	if (p->allow_broad || ps->bad[K_ALLOW_BROAD])
+	if (p->allow_broad || ps->bad[K_ALLOW_BROAD] || !ps->target_lines)
 		return;
 	for (i = 0; i < p->n_targets; i++) {
 		const struct prefix *t = &p->targets[i];
