@@ -19,8 +19,10 @@ struct jwindow {
 	int64_t begin_ns;      /* fault_begin.ts: live from here */
 	int64_t end_ns;        /* fault_end.ts; open: the journal's last time stamp */
 	bool open;             /* no fault_end: the daemon was killed mid-fault */
-	int64_t actual_ms;     /* open: -1 */
-	uint64_t hit_packets;  /* open: 0 (unknown) */
+	double actual_ms;      /* open: -1 */
+	bool hits_known;       /* false when open, or when the daemon could not
+	                        * read the counter ("hits": {"unknown": true}) */
+	uint64_t hit_packets;  /* 0 when not hits_known */
 	uint64_t hit_bytes;
 	char *reason;          /* "completed", "stop_file", ...; open: NULL */
 	int line_begin, line_end; /* journal lines; line_end 0 when open */

@@ -42,7 +42,7 @@ static void match_window(struct corr_window *cw, const struct event_list *ev, in
 	cw->first_delay_ns = cw->n_errors ? ev->v[cw->first].ns - w->begin_ns : -1;
 	if (cw->n_errors)
 		cw->diag = DIAG_OK;
-	else if (w->open)
+	else if (!w->hits_known)
 		cw->diag = DIAG_UNKNOWN;
 	else
 		cw->diag = w->hit_packets ? DIAG_TELEMETRY_GAP : DIAG_NO_TRAFFIC;
@@ -76,7 +76,8 @@ static void gate(const struct jread *j, struct corr_report *r)
 	} else if (r->n_diag[DIAG_UNKNOWN]) {
 		list_windows(r, DIAG_UNKNOWN, list, sizeof(list));
 		snprintf(r->reason, sizeof(r->reason),
-			 "window %s never closed (no fault_end): hits unknown and no error recorded", list);
+			 "window %s: hits unknown (no fault_end, or the counter could not be read) and no error recorded",
+			 list);
 	} else if (!r->evidence) {
 		snprintf(r->reason, sizeof(r->reason),
 			 "no window hit traffic (0 packets): the faults missed the connector, the drill proves nothing");
@@ -104,7 +105,7 @@ int correlate(const struct jread *j, const struct event_list *ev, int64_t grace_
 		cw->w = &j->windows[i];
 		match_window(cw, ev, grace_ns);
 		r->n_diag[cw->diag]++;
-		if (cw->diag == DIAG_OK && (cw->w->hit_packets || cw->w->open))
+		if (cw->diag == DIAG_OK && (cw->w->hit_packets || !cw->w->hits_known))
 			r->evidence++;
 	}
 	for (size_t e = 0; e < ev->n; e++) {

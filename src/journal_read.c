@@ -160,6 +160,19 @@ static int get_uint(struct jstate *st, const cJSON *obj, const char *key, bool r
 	return 0;
 }
 
+/* A non-negative number of milliseconds, fractions allowed. */
+static int get_ms(struct jstate *st, const cJSON *obj, const char *key, double *out)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!it || cJSON_IsNull(it))
+		return 0;
+	if (!cJSON_IsNumber(it) || it->valuedouble < 0)
+		return set_msg(st, "\"%s\" is not a non-negative number", key);
+	*out = it->valuedouble;
+	return 0;
+}
+
 static int get_time(struct jstate *st, const cJSON *obj, const char *key, bool required, int64_t *out)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -261,7 +274,7 @@ static int on_fault_begin(struct jstate *st, const cJSON *obj, int64_t ts)
 
 static int on_fault_end(struct jstate *st, const cJSON *obj, int64_t ts)
 {
-	const cJSON *hits = cJSON_GetObjectItemCaseSensitive(obj, "hits");
+	const cJSON *hits = cJSON_GetObjectItemCaseSensitive(obj, "hits"), *unknown;
 	int64_t index, packets = 0, bytes = 0;
 	struct jwindow *w;
 	int ret;
@@ -285,9 +298,18 @@ static int on_fault_end(struct jstate *st, const cJSON *obj, int64_t ts)
 	w->line_end = st->line;
 	w->hit_packets = (uint64_t)packets;
 	w->hit_bytes = (uint64_t)bytes;
-	w->actual_ms = (ts - w->begin_ns) / 1000000;
-	if ((ret = get_uint(st, obj, "actual_ms", false, &w->actual_ms)) || (ret = get_str(st, obj, "reason", false, &w->reason)))
+	w->hits_known = true;
+	w->actual_ms = (double)(ts - w->begin_ns) / 1e6;
+	if ((ret = get_ms(st, obj, "actual_ms", &w->actual_ms)) || (ret = get_str(st, obj, "reason", false, &w->reason)))
 		return ret;
+	/* the daemon journals the window even when reading its counter failed */
+	unknown = cJSON_GetObjectItemCaseSensitive(hits, "unknown");
+	if (cJSON_IsTrue(unknown)) {
+		w->hits_known = false;
+		w->hit_packets = w->hit_bytes = 0;
+		return add_warning(st->j, "%s:%d: fault %lld: the daemon could not read its hit counter; hits unknown",
+				   st->j->path, st->line, (long long)index);
+	}
 	return 0;
 }
 

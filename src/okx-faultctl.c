@@ -178,6 +178,17 @@ static int load_journal(struct jread *j, const char *path)
 
 /* --- okx-faultctl windows JOURNAL --- */
 
+static void hits_text(const struct jwindow *w, char pk[24], char by[24])
+{
+	if (!w->hits_known) {
+		snprintf(pk, 24, "?");
+		snprintf(by, 24, "?");
+		return;
+	}
+	snprintf(pk, 24, "%llu", (unsigned long long)w->hit_packets);
+	snprintf(by, 24, "%llu", (unsigned long long)w->hit_bytes);
+}
+
 static int windows_table(const struct jread *j, FILE *f)
 {
 	struct table t = { .cols = 9, .right = 1u << 0 | 1u << 5 | 1u << 6 | 1u << 7 };
@@ -198,9 +209,8 @@ static int windows_table(const struct jread *j, FILE *f)
 			snprintf(pk, sizeof(pk), "?");
 			snprintf(by, sizeof(by), "?");
 		} else {
-			snprintf(ms, sizeof(ms), "%lld/%lld", (long long)w->actual_ms, (long long)w->planned_ms);
-			snprintf(pk, sizeof(pk), "%llu", (unsigned long long)w->hit_packets);
-			snprintf(by, sizeof(by), "%llu", (unsigned long long)w->hit_bytes);
+			snprintf(ms, sizeof(ms), "%.3f/%lld", w->actual_ms, (long long)w->planned_ms);
+			hits_text(w, pk, by);
 		}
 		ret = table_row(&t, idx, w->action, w->params[0] ? w->params : "-", b, e, ms, pk, by,
 				w->open ? "open" : w->reason ? w->reason : "-");
@@ -352,17 +362,14 @@ static void print_correlation(const struct jread *j, const struct event_list *ev
 	for (size_t i = 0; i < r->n && !ret; i++) {
 		const struct corr_window *cw = &r->w[i];
 		const struct jwindow *w = cw->w;
-		char idx[24], b[TIME_STRLEN], e[TIME_STRLEN + 8], pk[24], n[24], d[32];
+		char idx[24], b[TIME_STRLEN], e[TIME_STRLEN + 8], pk[24], by[24], n[24], d[32];
 
 		snprintf(idx, sizeof(idx), "%lld", (long long)w->index);
 		fmt_time(w->begin_ns, b);
 		fmt_time(w->end_ns, e);
 		if (w->open)
 			strcat(e, " (open)");
-		if (w->open)
-			snprintf(pk, sizeof(pk), "?");
-		else
-			snprintf(pk, sizeof(pk), "%llu", (unsigned long long)w->hit_packets);
+		hits_text(w, pk, by);
 		snprintf(n, sizeof(n), "%zu", cw->n_errors);
 		if (cw->n_errors)
 			snprintf(d, sizeof(d), "+%.3fs", (double)cw->first_delay_ns / 1e9);
@@ -386,9 +393,11 @@ static void print_correlation(const struct jread *j, const struct event_list *ev
 		else if (cw->diag == DIAG_NO_TRAFFIC)
 			fprintf(f, "window %lld: no traffic: the %s hit 0 packets (the connector made no calls then)\n", idx,
 				cw->w->action);
-		else if (cw->diag == DIAG_UNKNOWN)
+		else if (cw->diag == DIAG_UNKNOWN && cw->w->open)
 			fprintf(f, "window %lld: open (no fault_end): end taken as the journal's last time stamp, hits unknown\n",
 				idx);
+		else if (cw->diag == DIAG_UNKNOWN)
+			fprintf(f, "window %lld: the daemon could not read its hit counter: hits unknown\n", idx);
 	}
 	fprintf(f, "errors outside every window: %zu of %zu\n", r->outside, ev->n);
 	if (ev->declared_count >= 0 && (size_t)ev->declared_count != ev->n)
@@ -486,11 +495,13 @@ static cJSON *json_window(struct jb *b, const struct corr_window *cw, const stru
 	jb_time(b, o, "end", w->end_ns);
 	jb_check(b, cJSON_AddBoolToObject(o, "open", w->open));
 	jb_num(b, o, "planned_ms", (double)w->planned_ms);
-	if (w->open) {
+	if (w->open)
 		jb_check(b, cJSON_AddNullToObject(o, "actual_ms"));
+	else
+		jb_num(b, o, "actual_ms", w->actual_ms);
+	if (!w->hits_known) {
 		jb_check(b, cJSON_AddNullToObject(o, "hits"));
 	} else {
-		jb_num(b, o, "actual_ms", (double)w->actual_ms);
 		if ((h = jb_check(b, cJSON_AddObjectToObject(o, "hits")))) {
 			jb_num(b, h, "packets", (double)w->hit_packets);
 			jb_num(b, h, "bytes", (double)w->hit_bytes);

@@ -234,8 +234,12 @@ static void draw_windows(FILE *f, const struct view *v, const struct corr_report
 		}
 		fprintf(f, " from %s", time_format_rfc3339(w->begin_ns, 6, when, sizeof(when)));
 		fprintf(f, " to %s%s", time_format_rfc3339(w->end_ns, 6, when, sizeof(when)), w->open ? " (open: end unknown)" : "");
-		fprintf(f, "; %llu packets, %llu bytes; %zu errors</title>\n", (unsigned long long)w->hit_packets,
-			(unsigned long long)w->hit_bytes, cw->n_errors);
+		if (w->hits_known)
+			fprintf(f, "; %llu packets, %llu bytes", (unsigned long long)w->hit_packets,
+				(unsigned long long)w->hit_bytes);
+		else
+			fprintf(f, "; hits unknown");
+		fprintf(f, "; %zu errors</title>\n", cw->n_errors);
 		fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\" fill-opacity=\"0.15\" "
 			   "stroke=\"%s\" stroke-dasharray=\"3,3\"/>\n",
 			xe, Y_BAND0, xg - xe, Y_BAND1 - Y_BAND0, color, color);
@@ -247,6 +251,8 @@ static void draw_windows(FILE *f, const struct view *v, const struct corr_report
 		svg_escape(f, w->action);
 		if (w->open)
 			fprintf(f, " \xc2\xb7 open, hits unknown</text>\n");
+		else if (!w->hits_known)
+			fprintf(f, " \xc2\xb7 hits unknown</text>\n");
 		else
 			fprintf(f, " \xc2\xb7 %llu pkts</text>\n", (unsigned long long)w->hit_packets);
 		fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" font-weight=\"bold\" fill=\"%s\">%s",

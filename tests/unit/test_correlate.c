@@ -47,6 +47,7 @@ static void window(int64_t begin_ms, int64_t end_ms, uint64_t packets)
 	w->begin_ns = T0 + begin_ms * MS;
 	w->end_ns = T0 + end_ms * MS;
 	w->hit_packets = packets;
+	w->hits_known = true;
 	w->reason = "completed";
 	j.n_windows++;
 	if (w->end_ns > j.last_ns)
@@ -190,17 +191,34 @@ Test(correlate, open_window)
 	window(30000, 30000, 0);
 	win[1].open = true;
 	win[1].actual_ms = -1;
+	win[1].hits_known = false;
 	win[1].reason = NULL;
 	event_ns(T0 + 12 * S);
 	run();
 	cr_assert_eq(r.w[1].diag, DIAG_UNKNOWN);
 	cr_assert_not(r.pass);
-	cr_assert_str_eq(r.reason, "window 1 never closed (no fault_end): hits unknown and no error recorded");
+	cr_assert_str_eq(r.reason,
+			 "window 1: hits unknown (no fault_end, or the counter could not be read) and no error recorded");
 	/* an error inside the open window (its end is the last time stamp, plus grace) */
 	event_ns(T0 + 34 * S);
 	run();
 	cr_assert_eq(r.w[1].diag, DIAG_OK);
 	cr_assert_eq(r.evidence, 2);
+	cr_assert(r.pass, "%s", r.reason);
+}
+
+Test(correlate, counter_unknown)
+{
+	/* closed, but the daemon could not read the counter */
+	window(10000, 20000, 0);
+	win[0].hits_known = false;
+	run();
+	cr_assert_eq(r.w[0].diag, DIAG_UNKNOWN);
+	cr_assert_not(r.pass);
+	event_ns(T0 + 12 * S);
+	run();
+	cr_assert_eq(r.w[0].diag, DIAG_OK);
+	cr_assert_eq(r.evidence, 1);
 	cr_assert(r.pass, "%s", r.reason);
 }
 

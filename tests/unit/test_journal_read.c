@@ -85,7 +85,8 @@ Test(jread, complete_journal)
 	cr_assert_not(j.windows[0].open);
 	cr_assert_eq(j.windows[0].hit_packets, 1234);
 	cr_assert_eq(j.windows[0].hit_bytes, 123400);
-	cr_assert_eq(j.windows[0].actual_ms, 10001);
+	cr_assert_float_eq(j.windows[0].actual_ms, 10001, 1e-9);
+	cr_assert(j.windows[0].hits_known);
 	cr_assert_eq(j.windows[0].planned_ms, 10000);
 	cr_assert_str_eq(j.windows[0].reason, "completed");
 	cr_assert_eq(j.windows[0].line_begin, 3);
@@ -96,6 +97,23 @@ Test(jread, complete_journal)
 	cr_assert_eq(j.exit_code, 0);
 	cr_assert_eq(j.last_ns, T0 + 60000 * MS);
 	cr_assert_not(j.truncated);
+}
+
+Test(jread, counter_unknown_and_fractional_ms)
+{
+	cr_assert_eq(parse(START ARMED BEGIN(0, "2026-11-28T03:41:05Z", "drop", "")
+			   "{\"event\":\"fault_end\",\"ts\":\"2026-11-28T03:41:15Z\",\"mono_ns\":4,\"index\":0,"
+			   "\"actual_ms\":10000.25,\"hits\":{\"packets\":0,\"bytes\":0,\"unknown\":true},\"reason\":\"completed\"}\n"
+			   FINISH("completed", 0)),
+		     0, "%s", err);
+	cr_assert_not(j.windows[0].open);
+	cr_assert_not(j.windows[0].hits_known);
+	cr_assert_float_eq(j.windows[0].actual_ms, 10000.25, 1e-9);
+	cr_assert(has_warning("J:4: fault 0: the daemon could not read its hit counter; hits unknown"));
+	expect_error(START BEGIN(0, "2026-11-28T03:41:05Z", "drop", "")
+		     "{\"event\":\"fault_end\",\"ts\":\"2026-11-28T03:41:15Z\",\"mono_ns\":4,\"index\":0,"
+		     "\"actual_ms\":\"10\",\"hits\":{\"packets\":0}}\n",
+		     "J:3: \"actual_ms\" is not a non-negative number");
 }
 
 Test(jread, arm_timeout)
@@ -117,7 +135,8 @@ Test(jread, truncated_last_line_and_open_window)
 	cr_assert(j.windows[0].open);
 	/* the open window ends at the journal's last time stamp: its own begin here */
 	cr_assert_eq(j.windows[0].end_ns, T0 + 5000 * MS);
-	cr_assert_eq(j.windows[0].actual_ms, -1);
+	cr_assert_float_eq(j.windows[0].actual_ms, -1, 1e-9);
+	cr_assert_not(j.windows[0].hits_known);
 	cr_assert_null(j.windows[0].reason);
 	cr_assert_null(j.outcome);
 	cr_assert(has_warning("J:4: last line is truncated"));
