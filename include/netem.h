@@ -69,7 +69,8 @@ int netem_resolve_ifindex(struct netem_ctx *c, const char *ifname, const char *f
 
 /* 0 when the root qdisc of ifindex is the kernel's default (handle 0:,
  * e.g. noqueue, pfifo_fast, fq_codel, mq) or ours (htb fa17:);
- * -EBUSY when it is another one (logged with its kind and handle). */
+ * -EBUSY when it is another one (logged with its kind and handle);
+ * -ENODEV when there is no such device. */
 int netem_check_iface(struct netem_ctx *c, int ifindex);
 
 /* Check that every delay fault of p can be encoded (latency and jitter

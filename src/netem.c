@@ -555,8 +555,14 @@ static int refuse_foreign(int ifindex, const struct root_info *ri)
 int netem_check_iface(struct netem_ctx *c, int ifindex)
 {
 	struct root_info ri;
+	char dev[IF_NAMESIZE];
 	int err;
 
+	/* a device that does not exist has no root qdisc in the dump either */
+	if (ifindex <= 0 || !if_indextoname((unsigned)ifindex, dev)) {
+		log_warnx("interface #%d: %s", ifindex, strerror(ENODEV));
+		return -ENODEV;
+	}
 	err = root_qdisc(c, ifindex, &ri);
 	if (err)
 		return err;

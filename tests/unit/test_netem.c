@@ -433,6 +433,7 @@ Test(netem_live, resolve_by_name_and_route)
 	cr_expect_eq(netem_resolve_ifindex(c, "", "not-an-address", &idx, name), -EINVAL);
 	cr_expect_eq(netem_resolve_ifindex(c, NULL, NULL, &idx, name), -EINVAL);
 	cr_expect_eq(netem_check_iface(c, 1), 0, "lo has the default noqueue");
+	cr_expect_eq(netem_check_iface(c, 0x7ffffff0), -ENODEV);
 	netem_close(c);
 	netem_close(NULL);
 }
