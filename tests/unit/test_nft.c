@@ -1,0 +1,906 @@
+/* SPDX-License-Identifier: MIT */
+/* The nftables engine's encoders, built into a batch buffer and parsed back
+ * with libnftnl (no kernel needed); the batch bookkeeping; the dry-run text. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/object.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+
+#include "nfnl.h"
+#include "nft.h"
+
+/* ---- fixtures ---- */
+
+static struct addr_range R(const char *lo, const char *hi)
+{
+	struct addr_range r = { 0 };
+
+	r.family = strchr(lo, ':') ? AF_INET6 : AF_INET;
+	cr_assert_eq(inet_pton(r.family, lo, r.lo), 1);
+	cr_assert_eq(inet_pton(r.family, hi, r.hi), 1);
+	return r;
+}
+
+static struct fault F(enum fault_action a)
+{
+	struct fault f = { .action = a, .duration_ms = 1000, .line = 1 };
+
+	return f;
+}
+
+struct fixture {
+	struct policy p;
+	struct target_set ts;
+	struct addr_range v4[4], v6[2];
+	struct port_range ports[4], xports[2];
+	struct fault faults[8];
+};
+
+/* protocol tcp, port 443, exempt port 22, egress, drop + loss 12.5 % */
+static void fixture_basic(struct fixture *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->v4[0] = R("198.18.0.2", "198.18.0.2");
+	x->v4[1] = R("198.18.1.0", "198.18.1.255");
+	x->v6[0] = R("2001:2::", "2001:2:0:ffff:ffff:ffff:ffff:ffff");
+	x->ts.v4 = x->v4;
+	x->ts.n_v4 = 2;
+	x->ts.v6 = x->v6;
+	x->ts.n_v6 = 1;
+	x->ports[0] = (struct port_range){ 443, 443 };
+	x->xports[0] = (struct port_range){ 22, 22 };
+	x->faults[0] = F(ACT_DROP);
+	x->faults[1] = F(ACT_LOSS);
+	x->faults[1].percent = 12500;
+	snprintf(x->p.name, sizeof(x->p.name), "unit");
+	x->p.protocol = PROTO_TCP;
+	x->p.direction = DIR_EGRESS;
+	x->p.ports = x->ports;
+	x->p.n_ports = 1;
+	x->p.exempt_ports = x->xports;
+	x->p.n_exempt_ports = 1;
+	x->p.faults = x->faults;
+	x->p.n_faults = 2;
+}
+
+/* direction both, protocol udp, no ports; drop, pause, reject, loss, delay */
+static void fixture_all(struct fixture *x)
+{
+	fixture_basic(x);
+	x->p.protocol = PROTO_UDP;
+	x->p.direction = DIR_BOTH;
+	x->p.n_ports = 0;
+	x->faults[0] = F(ACT_DROP);
+	x->faults[1] = F(ACT_PAUSE);
+	x->faults[2] = F(ACT_REJECT);
+	x->faults[2].with = REJ_ICMP_ADMIN;
+	x->faults[3] = F(ACT_LOSS);
+	x->faults[3].percent = 30000;
+	x->faults[4] = F(ACT_DELAY);
+	x->faults[4].latency_ms = 100;
+	x->p.n_faults = 5;
+}
+
+static const uint32_t prio_all[5] = { 0, 0, 0, 0, 0xfa170005u };
+
+/* ---- batch walking ---- */
+
+struct msgs {
+	const struct nlmsghdr *m[4096];
+	size_t n;
+};
+
+/* the messages between BEGIN and END; checks the envelope and sequence */
+static void walk(const struct nfnl_batch *b, struct msgs *out)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)b->buf;
+	int len = (int)b->len;
+	uint32_t seq = b->begin_seq;
+
+	out->n = 0;
+	cr_assert(b->ended);
+	cr_assert(mnl_nlmsg_ok(nlh, len));
+	cr_assert_eq(nlh->nlmsg_type, NFNL_MSG_BATCH_BEGIN);
+	for (nlh = mnl_nlmsg_next(nlh, &len); mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+		cr_assert_eq(nlh->nlmsg_seq, ++seq, "sequence numbers are consecutive");
+		if (nlh->nlmsg_type == NFNL_MSG_BATCH_END)
+			break;
+		cr_assert_eq(nlh->nlmsg_type >> 8, NFNL_SUBSYS_NFTABLES);
+		cr_assert(nlh->nlmsg_flags & NLM_F_ACK, "every message asks for an ack");
+		cr_assert(out->n < 4096);
+		out->m[out->n++] = nlh;
+	}
+	cr_assert(mnl_nlmsg_ok(nlh, len), "batch ends with BATCH_END");
+	cr_assert_eq(nlh->nlmsg_type, NFNL_MSG_BATCH_END);
+	cr_assert_eq(len - (int)MNL_ALIGN(nlh->nlmsg_len), 0, "nothing after BATCH_END");
+	cr_assert_eq(out->n, b->n_msgs);
+}
+
+static int mtype(const struct nlmsghdr *nlh)
+{
+	return nlh->nlmsg_type & 0xff;
+}
+
+static void build_install(struct nfnl_batch *b, struct fixture *x, const uint32_t *prio)
+{
+	cr_assert_eq(nfnl_batch_init(b, 1000), 0);
+	cr_assert_eq(nft_build_install(b, &x->p, &x->ts, prio), 0);
+	cr_assert_eq(nfnl_batch_end(b), 0);
+}
+
+struct elem_list {
+	uint8_t key[64][16];
+	uint32_t klen[64];
+	uint32_t flags[64];
+	uint64_t timeout[64];
+	size_t n;
+	size_t total;
+};
+
+static int elem_cb(struct nftnl_set_elem *e, void *data)
+{
+	struct elem_list *l = data;
+	uint32_t len = 0;
+	const void *k = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+
+	if (l->n < 64) {
+		memcpy(l->key[l->n], k, len);
+		l->klen[l->n] = len;
+		l->flags[l->n] = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) ? nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) : 0;
+		l->timeout[l->n] = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_TIMEOUT) ? nftnl_set_elem_get_u64(e, NFTNL_SET_ELEM_TIMEOUT) : 0;
+		l->n++;
+	}
+	l->total++;
+	return 0;
+}
+
+/* libnftnl numbers the element nests 1, 2, 3... when building (the kernel
+ * ignores the nest type) but its parser wants NFTA_LIST_ELEM in each:
+ * parse a copy with the types normalized. */
+static int parse_elems_msg(const struct nlmsghdr *nlh, struct nftnl_set *s)
+{
+	struct nlmsghdr *copy = malloc(nlh->nlmsg_len);
+	struct nlattr *a, *e;
+	int ret;
+
+	cr_assert_not_null(copy);
+	memcpy(copy, nlh, nlh->nlmsg_len);
+	mnl_attr_for_each(a, copy, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(e, a)
+			e->nla_type = (uint16_t)((e->nla_type & ~NLA_TYPE_MASK) | NFTA_LIST_ELEM);
+	}
+	ret = nftnl_set_elems_nlmsg_parse(copy, s);
+	free(copy);
+	return ret;
+}
+
+/* parse every element message for set `name`, accumulate into l */
+static size_t parse_elems(const struct msgs *ms, int type, const char *name, struct elem_list *l)
+{
+	size_t i, n_msgs = 0;
+
+	memset(l, 0, sizeof(*l));
+	for (i = 0; i < ms->n; i++) {
+		struct nftnl_set *s;
+
+		if (mtype(ms->m[i]) != type)
+			continue;
+		s = nftnl_set_alloc();
+		cr_assert_not_null(s);
+		cr_assert_eq(parse_elems_msg(ms->m[i], s), 0);
+		if (!strcmp(nftnl_set_get_str(s, NFTNL_SET_NAME), name)) {
+			cr_assert_str_eq(nftnl_set_get_str(s, NFTNL_SET_TABLE), NFT_TABLE_NAME);
+			cr_assert_eq(nftnl_set_elem_foreach(s, elem_cb, l), 0);
+			n_msgs++;
+		}
+		nftnl_set_free(s);
+	}
+	return n_msgs;
+}
+
+static void expect_key4(const struct elem_list *l, size_t i, const char *addr, bool end)
+{
+	uint8_t a[4];
+
+	cr_assert_eq(inet_pton(AF_INET, addr, a), 1);
+	cr_expect_eq(l->klen[i], 4);
+	cr_expect(memcmp(l->key[i], a, 4) == 0, "element %zu is not %s", i, addr);
+	cr_expect_eq(l->flags[i], end ? NFT_SET_ELEM_INTERVAL_END : 0u, "element %zu (%s) flags", i, addr);
+}
+
+static const struct nlmsghdr *find_set(const struct msgs *ms, const char *name, struct nftnl_set *s)
+{
+	size_t i;
+
+	for (i = 0; i < ms->n; i++) {
+		if (mtype(ms->m[i]) != NFT_MSG_NEWSET)
+			continue;
+		cr_assert_eq(nftnl_set_nlmsg_parse(ms->m[i], s), 0);
+		if (!strcmp(nftnl_set_get_str(s, NFTNL_SET_NAME), name))
+			return ms->m[i];
+	}
+	return NULL;
+}
+
+struct expr_names {
+	char s[256];
+};
+
+static int expr_cb(struct nftnl_expr *e, void *data)
+{
+	struct expr_names *n = data;
+	size_t len = strlen(n->s);
+
+	snprintf(n->s + len, sizeof(n->s) - len, "%s%s", len ? "," : "", nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
+	return 0;
+}
+
+/* "chain: expr,expr,..." for every rule, in order */
+static size_t rules_of(const struct msgs *ms, char out[][300], size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ms->n && n < max; i++) {
+		struct nftnl_rule *r;
+		struct expr_names en = { "" };
+
+		if (mtype(ms->m[i]) != NFT_MSG_NEWRULE)
+			continue;
+		r = nftnl_rule_alloc();
+		cr_assert_eq(nftnl_rule_nlmsg_parse(ms->m[i], r), 0);
+		cr_assert_str_eq(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), NFT_TABLE_NAME);
+		cr_assert_eq(nftnl_expr_foreach(r, expr_cb, &en), 0);
+		snprintf(out[n++], 300, "%s: %s", nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), en.s);
+		nftnl_rule_free(r);
+	}
+	return n;
+}
+
+/* ---- batch bookkeeping ---- */
+
+Test(nfnl, batch_sequence_and_lookup)
+{
+	struct nfnl_batch b;
+	struct msgs ms;
+
+	cr_assert_eq(nfnl_batch_init(&b, 41), 0);
+	cr_assert_eq(nft_build_remove(&b), 0);
+	cr_assert_eq(nft_build_switch(&b, 1, 5000, 0, 0), 0);
+	cr_assert_eq(nfnl_batch_end(&b), 0);
+	walk(&b, &ms);
+	cr_assert_eq(b.begin_seq, 41);
+	cr_assert_eq(ms.n, 3);
+	cr_expect_eq(nfnl_batch_msg(&b, 42)->type, NFT_MSG_DELTABLE);
+	cr_expect_eq(nfnl_batch_msg(&b, 43)->type, NFT_MSG_DESTROYSETELEM_);
+	cr_expect_eq(nfnl_batch_msg(&b, 44)->type, NFT_MSG_NEWSETELEM);
+	cr_expect_null(nfnl_batch_msg(&b, 41), "BEGIN is not a message");
+	cr_expect_null(nfnl_batch_msg(&b, 45), "END is not a message");
+	cr_expect_eq(nfnl_batch_msg(&b, 42)->quiet_err[0], -ENOENT, "a missing table is not logged");
+	cr_expect_str_eq(nfnl_batch_msg(&b, 44)->what, "add element on1");
+	cr_expect_eq(nfnl_batch_end(&b), -EINVAL, "ended twice");
+	cr_expect_null(nfnl_batch_reserve(&b, 100), "no message after END");
+	nfnl_batch_free(&b);
+	nfnl_batch_free(&b); /* idempotent */
+	nfnl_batch_free(NULL);
+}
+
+Test(nfnl, add_checks_the_reserved_size)
+{
+	struct nfnl_batch b;
+	struct nlmsghdr *nlh;
+	char *buf;
+
+	cr_assert_eq(nfnl_batch_init(&b, 1), 0);
+	buf = nfnl_batch_reserve(&b, 64);
+	cr_assert_not_null(buf);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_seq = nfnl_batch_seq(&b);
+	nlh->nlmsg_len = 128;
+	cr_expect_eq(nfnl_batch_add(&b, 64, "too big"), -EINVAL);
+	nlh->nlmsg_len = 32;
+	nlh->nlmsg_seq = 99;
+	cr_expect_eq(nfnl_batch_add(&b, 64, "wrong seq"), -EINVAL);
+	nlh->nlmsg_seq = nfnl_batch_seq(&b);
+	cr_expect_eq(nfnl_batch_add(&b, 64, "ok"), 0);
+	cr_expect_eq(nfnl_batch_quiet(&b, -EEXIST), 0);
+	cr_expect_eq(nfnl_batch_quiet(&b, -EPERM), 0);
+	cr_expect_eq(nfnl_batch_quiet(&b, -ENOENT), -ENOSPC);
+	nfnl_batch_free(&b);
+}
+
+/* ---- install ---- */
+
+Test(nft, install_table_sets_counters_chains)
+{
+	struct fixture x;
+	struct nfnl_batch b;
+	struct msgs ms;
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nftnl_set *s = nftnl_set_alloc();
+	const char *chains[8];
+	size_t i, nc = 0, nobj = 0;
+	const char *objs[8];
+
+	fixture_basic(&x);
+	build_install(&b, &x, NULL);
+	walk(&b, &ms);
+
+	cr_assert_eq(mtype(ms.m[0]), NFT_MSG_NEWTABLE, "the table comes first");
+	cr_expect_eq(ms.m[0]->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL), NLM_F_CREATE | NLM_F_EXCL);
+	cr_assert_eq(nftnl_table_nlmsg_parse(ms.m[0], t), 0);
+	cr_expect_str_eq(nftnl_table_get_str(t, NFTNL_TABLE_NAME), "okx_faultd");
+	cr_expect_eq(nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY), NFPROTO_INET);
+	cr_expect_eq(nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS), NFT_TABLE_F_OWNER);
+
+	cr_assert_not_null(find_set(&ms, "dst4", s));
+	cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 4);
+	cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), 7); /* ipv4_addr */
+	cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_FLAGS), NFT_SET_INTERVAL);
+	cr_assert_not_null(find_set(&ms, "dst6", s));
+	cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 16);
+	cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), 8);
+	cr_assert_not_null(find_set(&ms, "ports", s));
+	cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 2);
+	cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), 13); /* inet_service */
+	cr_assert_not_null(find_set(&ms, "xports", s));
+	cr_assert_not_null(find_set(&ms, "on0", s));
+	cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_FLAGS), NFT_SET_TIMEOUT);
+	cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 1);
+	cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), 2); /* nf_proto */
+	cr_expect(nftnl_set_is_set(s, NFTNL_SET_ID));
+	cr_assert_not_null(find_set(&ms, "on1", s));
+	cr_expect_null(find_set(&ms, "on2", s));
+
+	for (i = 0; i < ms.n; i++) {
+		if (mtype(ms.m[i]) == NFT_MSG_NEWCHAIN && nc < 8) {
+			struct nftnl_chain *c = nftnl_chain_alloc();
+
+			cr_assert_eq(nftnl_chain_nlmsg_parse(ms.m[i], c), 0);
+			chains[nc] = strdup(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME));
+			if (!strcmp(chains[nc], "output")) {
+				cr_expect_eq(nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM), NF_INET_LOCAL_OUT);
+				cr_expect_eq(nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO), -5);
+				cr_expect_eq(nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY), NF_ACCEPT);
+				cr_expect_str_eq(nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE), "filter");
+			}
+			if (!strcmp(chains[nc], "egress"))
+				cr_expect_not(nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM), "egress is a regular chain");
+			nc++;
+			nftnl_chain_free(c);
+		}
+		if (mtype(ms.m[i]) == NFT_MSG_NEWOBJ && nobj < 8) {
+			struct nftnl_obj *o = nftnl_obj_alloc();
+
+			cr_assert_eq(nftnl_obj_nlmsg_parse(ms.m[i], o), 0);
+			cr_expect_eq(nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE), NFT_OBJECT_COUNTER);
+			objs[nobj++] = strdup(nftnl_obj_get_str(o, NFTNL_OBJ_NAME));
+			nftnl_obj_free(o);
+		}
+		if (mtype(ms.m[i]) == NFT_MSG_NEWRULE)
+			cr_assert_eq(nc, 3, "every chain exists before the first rule");
+	}
+	cr_assert_eq(nc, 3, "egress only: output, forward, egress");
+	cr_expect_str_eq(chains[0], "output");
+	cr_expect_str_eq(chains[1], "forward");
+	cr_expect_str_eq(chains[2], "egress");
+	cr_assert_eq(nobj, 4);
+	cr_expect_str_eq(objs[0], "f0");
+	cr_expect_str_eq(objs[1], "f1");
+	cr_expect_str_eq(objs[2], "watch_pkts");
+	cr_expect_str_eq(objs[3], "watch_new");
+	for (i = 0; i < nc; i++)
+		free((void *)chains[i]);
+	for (i = 0; i < nobj; i++)
+		free((void *)objs[i]);
+	nftnl_table_free(t);
+	nftnl_set_free(s);
+	nfnl_batch_free(&b);
+}
+
+Test(nft, install_interval_elements)
+{
+	struct fixture x;
+	struct nfnl_batch b;
+	struct msgs ms;
+	struct elem_list l;
+	uint16_t k;
+
+	fixture_basic(&x);
+	x.v4[2] = R("255.255.255.0", "255.255.255.255"); /* top of the space: no end element */
+	x.ts.n_v4 = 3;
+	build_install(&b, &x, NULL);
+	walk(&b, &ms);
+
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "dst4", &l), 1);
+	cr_assert_eq(l.total, 6);
+	expect_key4(&l, 0, "0.0.0.0", true); /* closed left edge, as nft does */
+	expect_key4(&l, 1, "198.18.0.2", false);
+	expect_key4(&l, 2, "198.18.0.3", true);
+	expect_key4(&l, 3, "198.18.1.0", false);
+	expect_key4(&l, 4, "198.18.2.0", true);
+	expect_key4(&l, 5, "255.255.255.0", false);
+
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "dst6", &l), 1);
+	cr_assert_eq(l.total, 3);
+	cr_expect_eq(l.klen[2], 16);
+	cr_expect_eq(l.key[2][5], 1, "2001:2:0:ffff:...:ffff + 1 = 2001:2:1::");
+	cr_expect_eq(l.flags[2], NFT_SET_ELEM_INTERVAL_END);
+
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "ports", &l), 1);
+	cr_assert_eq(l.total, 3);
+	memcpy(&k, l.key[1], 2);
+	cr_expect_eq(ntohs(k), 443);
+	memcpy(&k, l.key[2], 2);
+	cr_expect_eq(ntohs(k), 444);
+	cr_expect_eq(l.flags[2], NFT_SET_ELEM_INTERVAL_END);
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "xports", &l), 1);
+	cr_expect_eq(l.total, 3);
+	cr_expect_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "on0", &l), 0, "switches start empty");
+	nfnl_batch_free(&b);
+}
+
+Test(nft, adjacent_and_overlapping_ranges_merge)
+{
+	struct fixture x;
+	struct nfnl_batch b;
+	struct msgs ms;
+	struct elem_list l;
+
+	fixture_basic(&x);
+	x.v4[0] = R("198.18.0.10", "198.18.0.19");
+	x.v4[1] = R("198.18.0.0", "198.18.0.9");   /* adjacent, unsorted */
+	x.v4[2] = R("198.18.0.15", "198.18.0.30"); /* overlapping */
+	x.ts.n_v4 = 3;
+	x.ports[0] = (struct port_range){ 8000, 8080 };
+	x.ports[1] = (struct port_range){ 8081, 8090 };
+	x.ports[2] = (struct port_range){ 60000, 65535 };
+	x.p.n_ports = 3;
+	build_install(&b, &x, NULL);
+	walk(&b, &ms);
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "dst4", &l), 1);
+	cr_assert_eq(l.total, 3);
+	expect_key4(&l, 1, "198.18.0.0", false);
+	expect_key4(&l, 2, "198.18.0.31", true);
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "ports", &l), 1);
+	cr_expect_eq(l.total, 4, "0 end, 8000, 8091 end, 60000 (open to the top)");
+	nfnl_batch_free(&b);
+}
+
+Test(nft, large_sets_split_into_messages)
+{
+	static struct addr_range v4[20000];
+	struct fixture x;
+	struct nfnl_batch b;
+	struct msgs *ms = malloc(sizeof(*ms));
+	struct elem_list l;
+	size_t i, n_msgs;
+
+	cr_assert_not_null(ms);
+	fixture_basic(&x);
+	for (i = 0; i < 20000; i++) {
+		uint32_t a = htonl(0xc6120000u + 2 * (uint32_t)i); /* every other address of 198.18.0.0/15 */
+
+		v4[i].family = AF_INET;
+		memcpy(v4[i].lo, &a, 4);
+		memcpy(v4[i].hi, &a, 4);
+	}
+	x.ts.v4 = v4;
+	x.ts.n_v4 = 20000;
+	build_install(&b, &x, NULL);
+	walk(&b, ms);
+	n_msgs = parse_elems(ms, NFT_MSG_NEWSETELEM, "dst4", &l);
+	cr_expect_eq(l.total, 40001);
+	cr_expect_eq(n_msgs, (40001 + nft_elems_per_msg(4) - 1) / nft_elems_per_msg(4));
+	cr_expect_gt(n_msgs, 1);
+	for (i = 0; i < ms->n; i++)
+		cr_expect_lt(ms->m[i]->nlmsg_len, 65536u, "message %zu fits the 16-bit nest length", i);
+	free(ms);
+	nfnl_batch_free(&b);
+}
+
+Test(nft, install_rules_basic)
+{
+	static const char *const want[] = {
+		"output: meta,cmp,payload,lookup,immediate",
+		"output: meta,cmp,payload,lookup,immediate",
+		"forward: meta,cmp,payload,lookup,immediate",
+		"forward: meta,cmp,payload,lookup,immediate",
+		"egress: meta,cmp,immediate",               /* meta l4proto != tcp return */
+		"egress: payload,lookup,immediate",         /* th sport @xports return */
+		"egress: payload,lookup,immediate",         /* th dport @xports return */
+		"egress: payload,lookup,immediate",         /* th dport != @ports return */
+		"egress: objref",                           /* watch_pkts */
+		"egress: ct,bitwise,cmp,objref",            /* ct state new -> watch_new */
+		"egress: meta,lookup,objref,immediate",     /* drop */
+		"egress: meta,lookup,numgen,byteorder,cmp,objref,immediate", /* loss */
+	};
+	char got[32][300];
+	struct fixture x;
+	struct nfnl_batch b;
+	struct msgs ms;
+	size_t n, i;
+
+	fixture_basic(&x);
+	build_install(&b, &x, NULL);
+	walk(&b, &ms);
+	n = rules_of(&ms, got, 32);
+	cr_assert_eq(n, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < n; i++)
+		cr_expect_str_eq(got[i], want[i], "rule %zu", i);
+	nfnl_batch_free(&b);
+}
+
+struct loss_check {
+	int seen;
+	uint32_t modulus, cmp_op, cmp_be;
+	char set[32];
+	char counter[32];
+	uint32_t verdict;
+};
+
+static int loss_cb(struct nftnl_expr *e, void *data)
+{
+	struct loss_check *c = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+	uint32_t len;
+
+	c->seen++;
+	if (!strcmp(name, "numgen"))
+		c->modulus = nftnl_expr_get_u32(e, NFTNL_EXPR_NG_MODULUS);
+	else if (!strcmp(name, "cmp")) {
+		c->cmp_op = nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP);
+		memcpy(&c->cmp_be, nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len), 4);
+	} else if (!strcmp(name, "lookup"))
+		snprintf(c->set, sizeof(c->set), "%s", nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET));
+	else if (!strcmp(name, "objref"))
+		snprintf(c->counter, sizeof(c->counter), "%s", nftnl_expr_get_str(e, NFTNL_EXPR_OBJREF_IMM_NAME));
+	else if (!strcmp(name, "immediate"))
+		c->verdict = nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT);
+	return 0;
+}
+
+Test(nft, loss_rule_expressions)
+{
+	struct fixture x;
+	struct nfnl_batch b;
+	struct msgs ms;
+	struct loss_check c = { 0 };
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	fixture_basic(&x);
+	build_install(&b, &x, NULL);
+	walk(&b, &ms);
+	cr_assert_eq(mtype(ms.m[ms.n - 1]), NFT_MSG_NEWRULE);
+	cr_assert_eq(nftnl_rule_nlmsg_parse(ms.m[ms.n - 1], r), 0);
+	cr_assert_eq(nftnl_expr_foreach(r, loss_cb, &c), 0);
+	cr_expect_eq(c.modulus, 100000);
+	cr_expect_eq(c.cmp_op, NFT_CMP_LT);
+	cr_expect_eq(ntohl(c.cmp_be), 12500, "compared in network order after byteorder hton");
+	cr_expect_str_eq(c.set, "on1");
+	cr_expect_str_eq(c.counter, "f1");
+	cr_expect_eq(c.verdict, (uint32_t)NF_DROP);
+	nftnl_rule_free(r);
+	nfnl_batch_free(&b);
+}
+
+Test(nft, install_rules_all_actions_both_directions)
+{
+	char got[48][300];
+	struct fixture x;
+	struct nfnl_batch b;
+	struct msgs ms;
+	size_t n, i, ingress = 0, egress = 0, input = 0;
+	bool delay_in_egress = false;
+
+	fixture_all(&x);
+	build_install(&b, &x, prio_all);
+	walk(&b, &ms);
+	n = rules_of(&ms, got, 48);
+	for (i = 0; i < n; i++) {
+		ingress += !strncmp(got[i], "ingress:", 8);
+		egress += !strncmp(got[i], "egress:", 7);
+		input += !strncmp(got[i], "input:", 6);
+		if (!strcmp(got[i], "egress: meta,lookup,objref,immediate,meta"))
+			delay_in_egress = true;
+		cr_expect(strcmp(got[i], "ingress: meta,lookup,objref,immediate,meta") != 0, "delay on ingress");
+	}
+	cr_expect_eq(input, 2);
+	/* egress: proto, 2 xports, 2 watch, drop, reject, loss, delay */
+	cr_expect_eq(egress, 9);
+	/* ingress: loopback, proto, 2 xports, drop, reject, loss */
+	cr_expect_eq(ingress, 7);
+	cr_expect(delay_in_egress);
+	for (i = 0; i < n && strncmp(got[i], "ingress:", 8); i++)
+		;
+	cr_assert_lt(i, n);
+	cr_expect_str_eq(got[i], "ingress: meta,cmp,immediate", "first ingress rule: loopback replies return");
+	nfnl_batch_free(&b);
+}
+
+Test(nft, delay_without_priority_is_refused)
+{
+	struct fixture x;
+	struct nfnl_batch b;
+	static const uint32_t zero[5];
+
+	fixture_all(&x);
+	cr_assert_eq(nfnl_batch_init(&b, 1), 0);
+	cr_expect_eq(nft_build_install(&b, &x.p, &x.ts, NULL), -EINVAL);
+	nfnl_batch_free(&b);
+	cr_assert_eq(nfnl_batch_init(&b, 1), 0);
+	cr_expect_eq(nft_build_install(&b, &x.p, &x.ts, zero), -EINVAL);
+	nfnl_batch_free(&b);
+}
+
+Test(nft, any_protocol_guards_exempt_ports_with_anonymous_set)
+{
+	struct fixture x;
+	struct nfnl_batch b;
+	struct msgs ms;
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct elem_list l;
+	char got[32][300];
+	size_t n, i, anon = 0;
+
+	fixture_basic(&x);
+	x.p.protocol = PROTO_ANY;
+	x.p.n_ports = 0;
+	build_install(&b, &x, NULL);
+	walk(&b, &ms);
+	for (i = 0; i < ms.n; i++) {
+		if (mtype(ms.m[i]) != NFT_MSG_NEWSET)
+			continue;
+		cr_assert_eq(nftnl_set_nlmsg_parse(ms.m[i], s), 0);
+		if (strcmp(nftnl_set_get_str(s, NFTNL_SET_NAME), "__set%d") != 0)
+			continue;
+		anon++;
+		cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_FLAGS), NFT_SET_ANONYMOUS | NFT_SET_CONSTANT);
+		cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), 12); /* inet_proto */
+	}
+	cr_expect_eq(anon, 2, "one per guarded rule (sport, dport)");
+	parse_elems(&ms, NFT_MSG_NEWSETELEM, "__set%d", &l);
+	cr_assert_eq(l.total, 4);
+	cr_expect_eq(l.key[0][0], IPPROTO_TCP);
+	cr_expect_eq(l.key[1][0], IPPROTO_UDP);
+	n = rules_of(&ms, got, 32);
+	cr_assert_geq(n, 6);
+	cr_expect_str_eq(got[4], "egress: meta,lookup,payload,lookup,immediate");
+	cr_expect_str_eq(got[5], "egress: meta,lookup,payload,lookup,immediate");
+	nftnl_set_free(s);
+	nfnl_batch_free(&b);
+}
+
+/* ---- switch, remove, counters ---- */
+
+Test(nft, switch_batch_destroys_then_adds_with_timeout)
+{
+	struct nfnl_batch b;
+	struct msgs ms;
+	struct elem_list l;
+
+	cr_assert_eq(nfnl_batch_init(&b, 7), 0);
+	cr_assert_eq(nft_build_switch(&b, 2, 91500, 0, 0), 0);
+	cr_assert_eq(nfnl_batch_end(&b), 0);
+	walk(&b, &ms);
+	cr_assert_eq(ms.n, 2);
+	cr_expect_eq(mtype(ms.m[0]), NFT_MSG_DESTROYSETELEM_, "off first: one switch at a time");
+	cr_expect_eq(mtype(ms.m[1]), NFT_MSG_NEWSETELEM);
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_DESTROYSETELEM_, "on0", &l), 1);
+	cr_assert_eq(l.total, 2);
+	cr_expect_eq(l.key[0][0], NFPROTO_IPV4);
+	cr_expect_eq(l.key[1][0], NFPROTO_IPV6);
+	cr_expect_eq(l.timeout[0], 0);
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "on2", &l), 1);
+	cr_assert_eq(l.total, 2);
+	cr_expect_eq(l.key[0][0], NFPROTO_IPV4);
+	cr_expect_eq(l.key[1][0], NFPROTO_IPV6);
+	cr_expect_eq(l.timeout[0], 91500);
+	cr_expect_eq(l.timeout[1], 91500);
+	nfnl_batch_free(&b);
+}
+
+Test(nft, switch_variants)
+{
+	struct nfnl_batch b;
+	struct msgs ms;
+	struct elem_list l;
+
+	/* renew: the on fault's old elements go first; old kernels: DELSETELEM */
+	cr_assert_eq(nfnl_batch_init(&b, 1), 0);
+	cr_assert_eq(nft_build_switch(&b, 3, 1000, -1, NFT_SWITCH_RENEW | NFT_SWITCH_DELETE), 0);
+	cr_assert_eq(nfnl_batch_end(&b), 0);
+	walk(&b, &ms);
+	cr_assert_eq(ms.n, 2);
+	cr_expect_eq(mtype(ms.m[0]), NFT_MSG_DELSETELEM);
+	cr_expect_eq(parse_elems(&ms, NFT_MSG_DELSETELEM, "on3", &l), 1);
+	cr_expect_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "on3", &l), 1);
+	nfnl_batch_free(&b);
+
+	cr_assert_eq(nfnl_batch_init(&b, 1), 0);
+	cr_assert_eq(nft_build_switch(&b, -1, 0, 4, 0), 0);
+	cr_assert_eq(nfnl_batch_end(&b), 0);
+	walk(&b, &ms);
+	cr_assert_eq(ms.n, 1);
+	cr_expect_eq(parse_elems(&ms, NFT_MSG_DESTROYSETELEM_, "on4", &l), 1);
+	nfnl_batch_free(&b);
+
+	cr_assert_eq(nfnl_batch_init(&b, 1), 0);
+	cr_expect_eq(nft_build_switch(&b, -1, 0, -1, 0), -EINVAL, "nothing to do");
+	cr_expect_eq(nft_build_switch(&b, 1, 0, -1, 0), -EINVAL, "timeout 0");
+	nfnl_batch_free(&b);
+}
+
+Test(nft, remove_and_get_counter)
+{
+	struct nfnl_batch b;
+	struct msgs ms;
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	char buf[512] __attribute__((aligned(8)));
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+	int len;
+
+	cr_assert_eq(nfnl_batch_init(&b, 1), 0);
+	cr_assert_eq(nft_build_remove(&b), 0);
+	cr_assert_eq(nfnl_batch_end(&b), 0);
+	walk(&b, &ms);
+	cr_assert_eq(ms.n, 1);
+	cr_expect_eq(mtype(ms.m[0]), NFT_MSG_DELTABLE);
+	cr_assert_eq(nftnl_table_nlmsg_parse(ms.m[0], t), 0);
+	cr_expect_str_eq(nftnl_table_get_str(t, NFTNL_TABLE_NAME), "okx_faultd");
+	nfnl_batch_free(&b);
+
+	len = nft_build_get_counter(buf, sizeof(buf), 77, "f12");
+	cr_assert_gt(len, 0);
+	cr_expect_eq((int)nlh->nlmsg_len, len);
+	cr_expect_eq(nlh->nlmsg_type, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETOBJ);
+	cr_expect_eq(nlh->nlmsg_seq, 77);
+	cr_expect(nlh->nlmsg_flags & NLM_F_ACK);
+	cr_expect_not(nlh->nlmsg_flags & NLM_F_DUMP, "one object, not a dump");
+	cr_assert_eq(nftnl_obj_nlmsg_parse(nlh, o), 0);
+	cr_expect_str_eq(nftnl_obj_get_str(o, NFTNL_OBJ_NAME), "f12");
+	cr_expect_str_eq(nftnl_obj_get_str(o, NFTNL_OBJ_TABLE), "okx_faultd");
+	cr_expect_eq(nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE), NFT_OBJECT_COUNTER);
+	cr_expect_eq(nft_build_get_counter(buf, 64, 1, "f1"), -ENOSPC);
+	nftnl_table_free(t);
+	nftnl_obj_free(o);
+}
+
+/* ---- render ---- */
+
+static char *render(const struct fixture *x, const uint32_t *prio, unsigned flags)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	cr_assert_not_null(f);
+	nft_render_opts(f, &x->p, &x->ts, prio, flags);
+	cr_assert_eq(fclose(f), 0);
+	return text;
+}
+
+Test(nft, render_basic)
+{
+	static const char want[] =
+		"table inet okx_faultd {\n"
+		"\tflags owner\n"
+		"\tset dst4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\telements = { 198.18.0.2, 198.18.1.0/24 }\n\t}\n"
+		"\tset dst6 {\n\t\ttype ipv6_addr\n\t\tflags interval\n\t\telements = { 2001:2::/48 }\n\t}\n"
+		"\tset ports {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 443 }\n\t}\n"
+		"\tset xports {\n\t\ttype inet_service\n\t\tflags interval\n\t\telements = { 22 }\n\t}\n"
+		"\tset on0 {\n\t\ttype nf_proto\n\t\tflags timeout\n\t}\n"
+		"\tset on1 {\n\t\ttype nf_proto\n\t\tflags timeout\n\t}\n"
+		"\tcounter f0 {\n\t}\n"
+		"\tcounter f1 {\n\t}\n"
+		"\tcounter watch_pkts {\n\t}\n"
+		"\tcounter watch_new {\n\t}\n"
+		"\tchain output {\n"
+		"\t\ttype filter hook output priority filter - 5; policy accept;\n"
+		"\t\tip daddr @dst4 jump egress\n"
+		"\t\tip6 daddr @dst6 jump egress\n"
+		"\t}\n"
+		"\tchain forward {\n"
+		"\t\ttype filter hook forward priority filter - 5; policy accept;\n"
+		"\t\tip daddr @dst4 jump egress\n"
+		"\t\tip6 daddr @dst6 jump egress\n"
+		"\t}\n"
+		"\tchain egress {\n"
+		"\t\tmeta l4proto != tcp return\n"
+		"\t\tth sport @xports return\n"
+		"\t\tth dport @xports return\n"
+		"\t\tth dport != @ports return\n"
+		"\t\tcounter name \"watch_pkts\"\n"
+		"\t\tct state new counter name \"watch_new\"\n"
+		"\t\tmeta nfproto @on0 counter name \"f0\" drop\n"
+		"\t\tmeta nfproto @on1 numgen random mod 100000 < 12500 counter name \"f1\" drop\n"
+		"\t}\n"
+		"}\n";
+	struct fixture x;
+	char *text;
+
+	fixture_basic(&x);
+	x.v6[0] = R("2001:2::", "2001:2:0:ffff:ffff:ffff:ffff:ffff");
+	text = render(&x, NULL, 0);
+	cr_expect_str_eq(text, want);
+	free(text);
+	text = render(&x, NULL, NFT_RENDER_NO_OWNER);
+	cr_expect_null(strstr(text, "flags owner"));
+	free(text);
+}
+
+Test(nft, render_all_actions)
+{
+	struct fixture x;
+	char *text;
+
+	fixture_all(&x);
+	x.ts.n_v6 = 0;
+	x.v4[1] = R("198.18.1.1", "198.18.1.5");
+	text = render(&x, prio_all, 0);
+	cr_expect_not_null(strstr(text, "\t\telements = { 198.18.0.2, 198.18.1.1-198.18.1.5 }\n"));
+	cr_expect_not_null(strstr(text, "\tset dst6 {\n\t\ttype ipv6_addr\n\t\tflags interval\n\t}\n"), "empty set, no elements line");
+	cr_expect_null(strstr(text, "set ports"));
+	cr_expect_null(strstr(text, "on1"), "no switch for a pause");
+	cr_expect_not_null(strstr(text, "\tchain input {\n\t\ttype filter hook input priority filter - 5; policy accept;\n"
+				       "\t\tip saddr @dst4 jump ingress\n\t\tip6 saddr @dst6 jump ingress\n\t}\n"));
+	cr_expect_not_null(strstr(text, "\t\tip saddr @dst4 jump ingress\n\t\tip6 saddr @dst6 jump ingress\n\t}\n\tchain egress"),
+			   "forward jumps to ingress too");
+	cr_expect_not_null(strstr(text, "\tchain ingress {\n\t\tmeta iiftype loopback return\n\t\tmeta l4proto != udp return\n"));
+	cr_expect_not_null(strstr(text, "meta nfproto @on2 counter name \"f2\" reject with icmpx admin-prohibited\n"));
+	cr_expect_not_null(strstr(text, "meta nfproto @on3 numgen random mod 100000 < 30000 counter name \"f3\" drop\n"));
+	cr_expect_not_null(strstr(text, "meta nfproto @on4 counter name \"f4\" meta priority set fa17:5\n"));
+	cr_expect_null(strstr(strstr(text, "chain ingress"), "priority set"), "no delay on ingress");
+	free(text);
+
+	x.faults[2].with = REJ_TCP_RESET;
+	x.p.protocol = PROTO_TCP;
+	text = render(&x, prio_all, 0);
+	cr_expect_not_null(strstr(text, "meta nfproto @on2 meta l4proto tcp counter name \"f2\" reject with tcp reset\n"));
+	free(text);
+	x.faults[2].with = REJ_ICMP_NET;
+	text = render(&x, prio_all, 0);
+	cr_expect_not_null(strstr(text, "reject with icmpx no-route\n"));
+	free(text);
+	text = render(&x, NULL, 0);
+	cr_expect_str_eq(text, "# okx-faultd: cannot plan the nftables ruleset: Invalid argument\n");
+	free(text);
+}
+
+Test(nft, render_any_protocol)
+{
+	struct fixture x;
+	char *text;
+
+	fixture_basic(&x);
+	x.p.protocol = PROTO_ANY;
+	text = render(&x, NULL, 0);
+	cr_expect_not_null(strstr(text, "\tchain egress {\n\t\tmeta l4proto != { tcp, udp } return\n\t\tth sport @xports return\n"));
+	free(text);
+	x.p.n_ports = 0;
+	text = render(&x, NULL, 0);
+	cr_expect_not_null(strstr(text, "\tchain egress {\n\t\tmeta l4proto { tcp, udp } th sport @xports return\n"
+				       "\t\tmeta l4proto { tcp, udp } th dport @xports return\n\t\tcounter name \"watch_pkts\"\n"));
+	free(text);
+	x.p.n_exempt_ports = 0;
+	text = render(&x, NULL, 0);
+	cr_expect_not_null(strstr(text, "\tchain egress {\n\t\tcounter name \"watch_pkts\"\n"), "any, no ports: no filter");
+	cr_expect_null(strstr(text, "xports"));
+	free(text);
+}
