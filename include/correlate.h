@@ -44,6 +44,7 @@ struct corr_report {
 	size_t n;
 	size_t n_events;
 	size_t outside;        /* events in no window */
+	size_t shared;         /* events in more than one window */
 	size_t n_diag[4];      /* windows per diagnosis */
 	size_t evidence;       /* ok windows that hit traffic */
 	bool pass;

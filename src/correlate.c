@@ -109,11 +109,12 @@ int correlate(const struct jread *j, const struct event_list *ev, int64_t grace_
 			r->evidence++;
 	}
 	for (size_t e = 0; e < ev->n; e++) {
-		bool in = false;
+		size_t in = 0;
 
-		for (size_t i = 0; i < r->n && !in; i++)
-			in = inside(r->w[i].w, grace_ns, ev->v[e].ns);
+		for (size_t i = 0; i < r->n; i++)
+			in += inside(r->w[i].w, grace_ns, ev->v[e].ns);
 		r->outside += !in;
+		r->shared += in > 1;
 	}
 	gate(j, r);
 	return 0;

@@ -400,6 +400,10 @@ static void print_correlation(const struct jread *j, const struct event_list *ev
 			fprintf(f, "window %lld: the daemon could not read its hit counter: hits unknown\n", idx);
 	}
 	fprintf(f, "errors outside every window: %zu of %zu\n", r->outside, ev->n);
+	if (r->shared)
+		fprintf(f, "note: %zu error events fall in more than one window (faults closer than the grace) and are "
+			   "counted in each; a smaller --grace separates them\n",
+			r->shared);
 	if (ev->declared_count >= 0 && (size_t)ev->declared_count != ev->n)
 		fprintf(f, "note: error_count says %lld, but %zu error events were found\n", (long long)ev->declared_count,
 			ev->n);
@@ -558,6 +562,7 @@ static char *json_report(const struct jread *j, const struct event_list *ev, con
 			if (!cJSON_AddItemToArray(ws, json_window(&b, &r->w[i], ev)))
 				b.oom = true;
 	jb_num(&b, root, "errors_outside", (double)r->outside);
+	jb_num(&b, root, "errors_shared", (double)r->shared);
 	if ((g = jb_check(&b, cJSON_AddObjectToObject(root, "gate")))) {
 		jb_check(&b, cJSON_AddBoolToObject(g, "pass", r->pass));
 		jb_str(&b, g, "reason", r->reason);

@@ -157,6 +157,20 @@ has c_killed err "killed.jsonl:6: last line is truncated"
 has c_killed out "window 1: open (no fault_end)"
 has c_killed out "verdict  FAIL: window 1: hits unknown (no fault_end, or the counter could not be read) and no error recorded"
 
+# a journal written by the real okx-faultd in the netns lab (a pause between
+# faults 0 and 2, back-to-back faults 2 and 3) and connector_sim's events
+run lab 0 windows lab_drill.jsonl
+has lab out "0  drop    -               2026-11-28T04:40:42.683168Z  2026-11-28T04:40:44.683301Z      2000.133/2000        4    240  completed"
+has lab out "3  loss    percent=100"
+run lab_corr 0 correlate --journal lab_drill.jsonl --events lab_drill_events.json
+has lab_corr out "(28 error events, nested form)"
+has lab_corr out "note: 24 error events fall in more than one window"
+run lab_corr0 0 correlate --journal lab_drill.jsonl --events lab_drill_events.json --grace 0s
+has lab_corr0 out "0  drop    2026-11-28T04:40:42.683168Z  2026-11-28T04:40:44.683301Z        4       3      +0.600s  ok"
+has lab_corr0 out "2  reject  2026-11-28T04:40:45.683426Z  2026-11-28T04:40:47.683546Z       20      20      +0.001s  ok"
+has lab_corr0 out "errors outside every window: 2 of 28"
+hasnt lab_corr0 out "note:"
+
 # --- bad event files and options: located message, exit 2 ---
 bad_events() {
 	run "$1" 2 correlate --journal completed.jsonl --events "$2"
@@ -201,7 +215,7 @@ assert w[0]["first_error_delay_ms"] == 5000 and w[1]["first_error_delay_ms"] is 
 assert w[2]["first_error_delay_ms"] == 5479, w[2]["first_error_delay_ms"]
 assert w[2]["params"] == "latency=100ms jitter=10ms" and w[2]["action"] == "delay"
 assert w[0]["error_events"][1]["type"] == "connection_reset"
-assert r["errors_outside"] == 2
+assert r["errors_outside"] == 2 and r["errors_shared"] == 0
 assert r["gate"]["pass"] is True and "every window" in r["gate"]["reason"]
 PY
 run json_killed 1 correlate --journal killed.jsonl --events events_gap.jsonl --json

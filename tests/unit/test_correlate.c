@@ -80,6 +80,7 @@ Test(correlate, edges_are_inclusive)
 	cr_assert_eq(r.w[0].first, 1);
 	cr_assert_eq(r.w[0].first_delay_ns, 0);
 	cr_assert_eq(r.outside, 2);
+	cr_assert_eq(r.shared, 0);
 	cr_assert_eq(r.w[0].diag, DIAG_OK);
 	cr_assert(r.pass, "%s", r.reason);
 }
@@ -232,6 +233,7 @@ Test(correlate, shared_event_counts_in_both_windows)
 	cr_assert_eq(r.w[0].n_errors, 1);
 	cr_assert_eq(r.w[1].n_errors, 1);
 	cr_assert_eq(r.outside, 0);
+	cr_assert_eq(r.shared, 1);
 	cr_assert(r.pass);
 }
 
