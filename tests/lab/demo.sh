@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# tests/lab/demo.sh — the incident, replayed in a lab (`make demo`, as root).
+#
+# Two network namespaces joined by a veth pair (tests/lib/netns.sh): "OKX"
+# (okx_sim, the simulated REST endpoint, 198.18.0.2:8443) and the client
+# (the connectors and okx-faultd). Nothing leaves the lab; the namespaces
+# and every process go away on every exit path.
+#
+#   t=0    two connectors start their warm-up (the incident's 480 s, scaled
+#          down to 20 s): "connector" records every error, "quiet" runs
+#          with --no-net-errors like the connector of the incident.
+#   t=0    (b) the incident's mistake: a cut started by hand at once
+#          (arm_min_flows = 0) while both connectors are still idle.
+#   then   the drill done right: okx-faultd with tests/lab/demo.policy waits
+#          for 3 live calls, then drop, pause, reject (and delay when the
+#          kernel has sch_netem), each window journaled with its hits.
+#   end    okx-faultctl correlate, three times:
+#            journal + connector   -> every window ok, gate PASS
+#            journal + quiet       -> (a) telemetry_gap: hits, no errors
+#            manual cut + connector-> (b) no_traffic: the cut hit nothing
+#
+# Writes demo-out/: journal.jsonl, events.json (connector), events_quiet.json,
+# manual_cut.jsonl, the policies run, timeline*.svg, report*.json (--json).
+# Exit 0 when the three verdicts are the expected ones, 1 otherwise.
+#
+# Environment: DEMO_SHORT=1 (a ~30 s version for tests/integration/
+# demo_short.sh), DEMO_OUT (default TOP/demo-out), OKX_FAULTD, OKX_FAULTCTL
+# (default ./okx-faultd, ./okx-faultctl), LAB (default build/lab).
+# Builds nothing: `make demo` builds first.
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$TOP" || exit 1
+OKX_FAULTD=${OKX_FAULTD:-$TOP/okx-faultd}
+OKX_FAULTCTL=${OKX_FAULTCTL:-$TOP/okx-faultctl}
+LAB=${LAB:-$TOP/build/lab}
+OUT=${DEMO_OUT:-$TOP/demo-out}
+SHORT=${DEMO_SHORT:-0}
+POLICY_SRC=$TOP/tests/lab/demo.policy
+TARGET=198.18.0.2
+PORT=8443
+URL=http://$TARGET:$PORT/api/v5/public/time
+
+if [ "$SHORT" = 1 ]; then
+	WARMUP=6 CALLING=20 CUT=3s DRILL_MAX=40
+else
+	WARMUP=20 CALLING=40 CUT=8s DRILL_MAX=80
+fi
+RATE_MS=200 TIMEOUT_MS=1000
+
+. "$TOP/tests/lib/netns.sh"
+# The demo is not a test: no "SKIP", a plain message and exit 1.
+need_root() {
+	[ "$(id -u)" = 0 ] || { echo "demo: run as root (network namespaces, nftables, tc)" >&2; exit 1; }
+}
+T0=${EPOCHREALTIME/./}
+say() {
+	local now=${EPOCHREALTIME/./}
+	printf '[%5.1fs] %s\n' "$(((now - T0) / 100000))e-1" "$*"
+}
+hr() { printf '\n== %s ==\n' "$*"; }
+
+for b in "$OKX_FAULTD" "$OKX_FAULTCTL" "$LAB/okx_sim" "$LAB/connector_sim" "$LAB/netprobe"; do
+	[ -x "$b" ] || { echo "demo: $b is missing (make all build/lab/...; or make demo)" >&2; exit 1; }
+done
+command -v python3 >/dev/null || { echo "demo: python3 is needed to read the reports" >&2; exit 1; }
+need_root
+
+DAEMON=""
+demo_cleanup() {
+	# A live daemon gets SIGTERM first, so its open window is closed and journaled.
+	if [ -n "$DAEMON" ] && kill -0 "$DAEMON" 2>/dev/null; then
+		kill -TERM "$DAEMON" 2>/dev/null
+		local i
+		for i in $(seq 30); do kill -0 "$DAEMON" 2>/dev/null || break; sleep 0.1; done
+	fi
+	lab_cleanup
+}
+lab_init lab-demo
+trap demo_cleanup EXIT
+lab_two
+mkdir -p "$OUT" || exit 1
+rm -f "$OUT"/{journal.jsonl,manual_cut.jsonl,events.json,events_quiet.json,demo.policy,manual_cut.policy} \
+	"$OUT"/timeline*.svg "$OUT"/report*.json
+
+# --- the policies -----------------------------------------------------------
+# sch_netem: asked of the kernel itself (a module, built in, or absent), in
+# the lab's own namespace, on its loopback; removed at once.
+NETEM=no
+if in_cli tc qdisc add dev lo root handle 1: netem delay 1ms 2>/dev/null; then
+	in_cli tc qdisc del dev lo root 2>/dev/null
+	NETEM=yes
+fi
+awk -v netem="$NETEM" -v short="$SHORT" '
+	/#.*needs-netem/ && netem != "yes" { next }
+	short == "1" && match($0, /short: .*/) { print substr($0, RSTART + 7); next }
+	{ print }' "$POLICY_SRC" >"$OUT/demo.policy"
+cat >"$OUT/manual_cut.policy" <<EOF
+# The incident: a cut started by hand, at once, during the warm-up.
+name = okx_demo_manual_cut
+target = $TARGET
+port = $PORT
+arm_min_flows = 0
+fault = drop $CUT
+EOF
+for p in "$OUT/demo.policy" "$OUT/manual_cut.policy"; do
+	out=$("$OKX_FAULTD" --check "$p" 2>&1) || { echo "demo: $p rejected:" >&2; echo "$out" >&2; exit 1; }
+done
+
+hr "okx-faultd demo$([ "$SHORT" = 1 ] && echo " (short)")"
+say "lab: namespaces $LAB_PREFIX-cli (connectors, okx-faultd) and $LAB_PREFIX-srv (OKX)"
+if [ "$NETEM" = yes ]; then
+	say "kernel has sch_netem: the drill includes a delay fault"
+else
+	say "kernel has no sch_netem: the delay fault is SKIPPED (drop and reject only)"
+fi
+say "drill policy: $OUT/demo.policy"
+sed -n 's/^\(name\|target\|port\|arm_[a-z_]*\|fault\) *=/    &/p' "$OUT/demo.policy" | sed 's/ *#.*//'
+
+# --- OKX and the connectors -------------------------------------------------
+bg_srv "$LAB/okx_sim" --listen "$TARGET:$PORT" --listen "[2001:2::2]:$PORT" \
+	--max-seconds $((WARMUP + CALLING + 30))
+for i in $(seq 50); do
+	in_cli "$LAB/netprobe" tcp "$TARGET" "$PORT" --timeout-ms 200 >/dev/null && break
+	[ "$i" = 50 ] && fail "okx_sim does not answer"
+	sleep 0.1
+done
+say "okx_sim answers on $TARGET:$PORT (in the OKX namespace)"
+
+conn_args=(--url "$URL" --warmup "${WARMUP}s" --rate-ms $RATE_MS --duration "${CALLING}s"
+	--timeout-ms $TIMEOUT_MS --fresh)
+bg_cli "$LAB/connector_sim" "${conn_args[@]}" --out "$OUT/events.json" >"$LAB_TMP/conn.out"
+CONN=$!
+bg_cli "$LAB/connector_sim" "${conn_args[@]}" --no-net-errors --out "$OUT/events_quiet.json" \
+	>"$LAB_TMP/quiet.out"
+QUIET=$!
+say "connectors started: ${WARMUP} s warm-up (the incident's 480 s, scaled down), then a call"
+say "  every $RATE_MS ms (until the drill is over), timeout $TIMEOUT_MS ms; \"quiet\" runs with --no-net-errors"
+
+# run_drill POLICY JOURNAL MAX_SECONDS: okx-faultd in the client namespace,
+# its journal followed as it grows; SIGTERM at MAX_SECONDS. Sets DRILL_RC.
+run_drill() {
+	local policy=$1 journal=$2 max=$3 seen=0 line ev what deadline
+	bg_cli "$OKX_FAULTD" -q -j "$journal" "$policy"
+	DAEMON=$!
+	deadline=$((${EPOCHREALTIME%.*} + max))
+	while :; do
+		local alive=1
+		kill -0 "$DAEMON" 2>/dev/null || alive=0
+		if [ -f "$journal" ]; then
+			while IFS= read -r line; do
+				seen=$((seen + 1))
+				[[ $line =~ \"event\"[[:space:]]*:[[:space:]]*\"([a-z_]+)\" ]] || continue
+				ev=${BASH_REMATCH[1]} what=""
+				case $ev in
+				armed)
+					[[ $line =~ \"flows\"[[:space:]]*:[[:space:]]*([0-9]+) ]] &&
+						what="after ${BASH_REMATCH[1]} new connections to the target" ;;
+				fault_begin)
+					[[ $line =~ \"action\"[[:space:]]*:[[:space:]]*\"([a-z]+)\" ]] && what=${BASH_REMATCH[1]}
+					[[ $line =~ \"planned_ms\"[[:space:]]*:[[:space:]]*([0-9]+) ]] &&
+						what="$what for ${BASH_REMATCH[1]} ms" ;;
+				fault_end)
+					[[ $line =~ \"packets\"[[:space:]]*:[[:space:]]*([0-9]+) ]] &&
+						what="hit ${BASH_REMATCH[1]} packets" ;;
+				end)
+					[[ $line =~ \"outcome\"[[:space:]]*:[[:space:]]*\"([a-z_]+)\" ]] && what=${BASH_REMATCH[1]} ;;
+				esac
+				say "  journal: $ev $what"
+			done < <(tail -n +"$((seen + 1))" "$journal")
+		fi
+		[ "$alive" = 0 ] && break
+		if [ "${EPOCHREALTIME%.*}" -ge "$deadline" ]; then
+			say "  okx-faultd still running after $max s: SIGTERM"
+			kill -TERM "$DAEMON" 2>/dev/null
+			deadline=$((deadline + 5))
+		fi
+		sleep 0.2
+	done
+	wait "$DAEMON"
+	DRILL_RC=$?
+	DAEMON=""
+	say "  okx-faultd exit $DRILL_RC"
+}
+
+hr "(b) the incident: a cut by hand during the warm-up"
+say "okx-faultd $OUT/manual_cut.policy (arm_min_flows = 0: fault at once)"
+run_drill "$OUT/manual_cut.policy" "$OUT/manual_cut.jsonl" 30
+
+hr "the drill done right: armed on live calls"
+say "okx-faultd $OUT/demo.policy: waiting for the connectors' first calls"
+run_drill "$OUT/demo.policy" "$OUT/journal.jsonl" "$DRILL_MAX"
+MAIN_RC=$DRILL_RC
+
+# The connectors call on for 2 s more (errors just after a window still
+# count, within the grace), then SIGTERM: they write their events and exit 0.
+sleep 2
+kill -TERM "$CONN" "$QUIET" 2>/dev/null
+wait "$CONN" || say "connector exit $?"
+wait "$QUIET" || say "quiet connector exit $?"
+say "connector: $(sed 's/^connector_sim: //; s/ out=.*//' "$LAB_TMP/conn.out")"
+say "quiet:     $(sed 's/^connector_sim: //; s/ out=.*//' "$LAB_TMP/quiet.out")"
+
+# --- the verdicts -------------------------------------------------------------
+# correlate TAG JOURNAL EVENTS: text report on the screen, JSON and SVG kept.
+correlate() {
+	local tag=$1 journal=$2 events=$3 svg rc
+	svg="$OUT/timeline${tag:+_$tag}.svg"
+	echo "\$ okx-faultctl correlate --journal ${journal#"$TOP"/} --events ${events#"$TOP"/} --svg ${svg#"$TOP"/}"
+	"$OKX_FAULTCTL" correlate --journal "$journal" --events "$events" --svg "$svg"
+	rc=$?
+	echo "(exit $rc)"
+	"$OKX_FAULTCTL" correlate --journal "$journal" --events "$events" --json \
+		>"$OUT/report${tag:+_$tag}.json" 2>/dev/null
+}
+hr "journal + connector: every window should be ok"
+correlate "" "$OUT/journal.jsonl" "$OUT/events.json"
+hr "(a) journal + quiet connector (--no-net-errors): telemetry_gap"
+correlate telemetry_gap "$OUT/journal.jsonl" "$OUT/events_quiet.json"
+hr "(b) manual cut + connector: no_traffic"
+correlate no_traffic "$OUT/manual_cut.jsonl" "$OUT/events.json"
+
+hr "summary"
+python3 - "$OUT" "$NETEM" <<'EOF'
+import json, sys
+out, netem = sys.argv[1], sys.argv[2]
+cases = [
+    ("drill armed on calls + connector", "report.json", "ok", True),
+    ("(a) same drill + --no-net-errors", "report_telemetry_gap.json", "telemetry_gap", False),
+    ("(b) cut during warm-up + connector", "report_no_traffic.json", "no_traffic", False),
+]
+good = True
+print(f"{'case':36} {'windows (diagnosis, packets hit, errors)':52} {'gate':5} expected")
+for name, fname, want, want_pass in cases:
+    try:
+        r = json.load(open(f"{out}/{fname}"))
+        ws = [w for w in r["windows"] if w["action"] != "pause"]
+        got = [w["diagnosis"] for w in ws]
+        desc = ", ".join(f"{w['action']}:{w['diagnosis']}/{(w.get('hits') or {}).get('packets', '?')}/{w['errors']}"
+                         for w in ws)
+        ok = bool(ws) and all(d == want for d in got) and r["gate"]["pass"] == want_pass
+        gate = "PASS" if r["gate"]["pass"] else "FAIL"
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        desc, gate, ok = f"no report ({e.__class__.__name__})", "-", False
+    good &= ok
+    print(f"{name:36} {desc:52} {gate:5} {want}, gate {'PASS' if want_pass else 'FAIL'}: "
+          f"{'as expected' if ok else 'UNEXPECTED'}")
+if netem != "yes":
+    print("note: no sch_netem in this kernel, the delay fault was skipped")
+sys.exit(0 if good else 1)
+EOF
+rc=$?
+[ "$MAIN_RC" = 0 ] || { say "okx-faultd exited $MAIN_RC on the main drill (expected 0)"; rc=1; }
+echo
+echo "demo-out: $OUT (journal.jsonl, events.json, timeline.svg, ...)"
+[ $rc = 0 ] && echo "demo: OK" || echo "demo: FAILED"
+exit $rc
