@@ -12,7 +12,8 @@
 #     made by depmod, so modprobe and the kernel's module autoloading work.
 # Environment: KVER (stock kernel version; default: newest /lib/modules/*
 # holding sch_netem), OKX_VM_ONLY (glob: keep only matching integration
-# scripts), OKX_VM_PYTHON=1 (force python3 in; by default only when a test
+# scripts), OKX_VM_EXEC (a bash command the guest runs instead of the
+# suites: tests/vm/run.sh --exec), OKX_VM_PYTHON=1 (force python3 in; by default only when a test
 # script mentions python3).
 set -euo pipefail
 out=${1:?usage: mkinitramfs.sh OUT.cpio [STAGE_DIR]}
@@ -24,7 +25,7 @@ die() { echo "mkinitramfs: $*" >&2; exit 1; }
 
 find_kver() {
 	local d
-	for d in $(ls -d /lib/modules/*/ 2>/dev/null | sort -rV); do
+	for d in $(printf "%s\n" /lib/modules/*/ | sort -rV); do
 		d=${d%/}
 		if find "$d/kernel/net/sched" -name 'sch_netem.ko*' 2>/dev/null | grep -q .; then
 			basename "$d"
@@ -103,18 +104,21 @@ if command -v dpkg >/dev/null 2>&1; then
 		[ -f "$p" ] && [ -x "$p" ] && add_bin "$p" "$(usr_path "$p")"
 	done < <(dpkg -L coreutils 2>/dev/null | grep -E '^/(usr/)?s?bin/[^/]+$')
 fi
-# any other program the guest's test scripts call by name
+# any other program the guest's test scripts call: the first word of each
+# command, after keywords, assignments and the lab's wrappers (in_cli, ...)
 want_python=${OKX_VM_PYTHON:-0}
+scripts=()
+while IFS= read -r -d '' f; do scripts+=("$f"); done < <(find "$TOP/tests/run.sh" "$TOP/tests/lib" \
+	"$TOP/tests/integration" "$TOP/tests/lab" -type f -name '*.sh' -print0 2>/dev/null)
+grep -qw python3 "${scripts[@]}" /dev/null && want_python=1
 while read -r w; do
 	case $w in
-	python3*) want_python=1 ;;
-	reboot | poweroff | halt | shutdown | init | telinit | systemctl | sudo | su | login) ;;
+	reboot | poweroff | halt | shutdown | init | telinit | systemctl | sudo | su | login | python3*) ;;
 	*) add_tool "$w" ;;
 	esac
-done < <(find "$TOP/tests/run.sh" "$TOP/tests/lib" "$TOP/tests/integration" "$TOP/tests/lab" \
-	-type f \( -name '*.sh' -o -path '*/lib/*' \) -print0 2>/dev/null | xargs -0 cat 2>/dev/null |
-	sed 's/#.*//' | grep -oE '(^|[[:space:];|&(`$])[a-z][a-z0-9_.+-]{1,30}' |
-	sed 's/^[^a-z]*//' | sort -u)
+done < <(sed 's/#.*//' "${scripts[@]}" /dev/null | tr ';|&(){}`' '\n' | sed -E 's/^[[:space:]]+//' |
+	sed -E ':a; s/^(then|do|else|elif|if|while|until|!|in_cli|in_srv|bg_cli|bg_srv|exec|command|time|nohup|setsid|[A-Za-z_][A-Za-z0-9_]*=[^[:space:]]*|timeout( -[a-z]+ [^ ]+)* [0-9.]+[smh]?|ip netns exec [^ ]+|ip -n [^ ]+)[[:space:]]+//; ta' |
+	grep -oE '^[a-z][a-z0-9_.+-]{1,30}' | sort -u)
 if [ "$want_python" = 1 ]; then
 	py=$(readlink -f "$(PATH=$HOSTPATH command -v python3)")
 	add_bin "$py" "/usr/bin/$(basename "$py")"
@@ -176,6 +180,7 @@ if [ -n "${OKX_VM_ONLY:-}" ]; then
 		case $(basename "$f") in $OKX_VM_ONLY) ;; *) rm -f "$f" ;; esac
 	done
 fi
+[ -n "${OKX_VM_EXEC:-}" ] && printf '%s\n' "$OKX_VM_EXEC" >"$stage/etc/okx-vm-exec.sh"
 cp "$TOP/tests/vm/init" "$stage/init"
 chmod 0755 "$stage/init"
 

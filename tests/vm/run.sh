@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# tests/vm/run.sh [--smoke | --shell] [--suites LIST] [--only GLOB] [--timeout SECS] [--keep]
+# tests/vm/run.sh [--smoke | --shell | --exec CMD] [--suites LIST] [--only GLOB] [--timeout SECS] [--keep]
 # Boots Debian's stock kernel (it has sch_netem; many CI and dev kernels do
 # not) in QEMU with an initramfs holding the project's binaries and tests/,
-# runs tests/run.sh there (suites unit,integration by default) and prints
-# the guest's output. Exit status: 0 when every suite passed.
+# runs tests/run.sh there (suites integration then unit by default, in one
+# boot) and prints the guest's output. Exit status: 0 when every suite passed.
 #   --smoke         only prove the kernel path: veth + netem delay 100ms seen in ping RTT
 #   --shell         interactive shell on the console (debugging)
-#   --suites LIST   comma list of tests/run.sh suites (default unit,integration)
+#   --exec CMD      run the bash command CMD in /okx in the guest instead of the suites
+#   --suites LIST   comma list of tests/run.sh suites (default integration,unit)
 #   --only GLOB     keep only the integration scripts matching GLOB (e.g. 'netem_*')
 #   --timeout SECS  guest budget for all suites (default 240); QEMU gets 60 s more
 #   --keep          keep build/vm/run.* (console log, results) for inspection
@@ -17,17 +18,18 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TOP"
 VM=$TOP/build/vm
-mode=tests suites=unit,integration only="" budget=240 keep=0
+mode=tests suites=integration,unit only="" budget=240 keep=0 exec_cmd=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) mode=smoke ;;
 	--shell) mode=shell ;;
+	--exec) mode=exec exec_cmd=${2:?}; shift ;;
 	--suites) suites=${2:?}; shift ;;
 	--only) only=${2:?}; shift ;;
 	--timeout) budget=${2:?}; shift ;;
 	--keep) keep=1 ;;
-	-h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	*) echo "usage: $0 [--smoke|--shell] [--suites LIST] [--only GLOB] [--timeout SECS] [--keep]" >&2; exit 2 ;;
+	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "usage: $0 [--smoke|--shell|--exec CMD] [--suites LIST] [--only GLOB] [--timeout SECS] [--keep]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -45,7 +47,7 @@ done
 
 # --- kernel -----------------------------------------------------------------------
 if [ -z "${KVER:-}" ]; then
-	for d in $(ls -d /lib/modules/*/ 2>/dev/null | sort -rV); do
+	for d in $(printf "%s\n" /lib/modules/*/ | sort -rV); do
 		d=${d%/}
 		if [ -e "/boot/vmlinuz-$(basename "$d")" ] && find "$d/kernel/net/sched" -name 'sch_netem.ko*' | grep -q .; then
 			KVER=$(basename "$d")
@@ -98,7 +100,7 @@ fi
 if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
 	accel=(-accel kvm -cpu host)
 else
-	accel=(-accel tcg,thread=multi -cpu max)
+	accel=(-accel "tcg,thread=multi" -cpu max)
 fi
 
 # --- initramfs -------------------------------------------------------------------------
@@ -112,7 +114,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-OKX_VM_ONLY=$only bash tests/vm/mkinitramfs.sh "$work/initramfs.cpio" >"$work/mkinitramfs.log" 2>&1 ||
+OKX_VM_ONLY=$only OKX_VM_EXEC=$exec_cmd bash tests/vm/mkinitramfs.sh "$work/initramfs.cpio" >"$work/mkinitramfs.log" 2>&1 ||
 	{ cat "$work/mkinitramfs.log" >&2; die "initramfs build failed"; }
 t_initramfs=$(elapsed "$t0")
 echo "vm: $(tail -n1 "$work/mkinitramfs.log") in ${t_initramfs}s"
@@ -158,12 +160,24 @@ tar -C "$work/out" -xf "$work/out.tar" 2>/dev/null || true
 marker=$(tr -d '\r' <"$work/console.log" | sed -n 's/.*VMTEST-RC=\([0-9]*\).*/\1/p' | tail -n1)
 pass=0 fail=0 skip=0 complete=1
 shopt -s nullglob
+case $mode in
+smoke | exec) expect=("$mode") ;;
+*) IFS=, read -r -a expect <<<"$suites" ;;
+esac
 logs=("$work"/out/suite-*.log)
-for log in "${logs[@]}"; do
-	s=${log##*/suite-}
-	s=${s%.log}
+# a fatal setup error reports as its own "suite"
+[ -f "$work/out/suite-modules.log" ] && expect=(modules)
+for s in "${expect[@]}"; do
+	log=$work/out/suite-$s.log
+	[ ${#logs[@]} -gt 0 ] || break
 	echo "===== guest: $s ====="
+	if [ ! -f "$log" ]; then
+		complete=0
+		echo "vm: suite $s: no output came back"
+		continue
+	fi
 	cat "$log"
+	[ "$mode" = exec ] && continue
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -n1 || true)
 	if [ -z "$line" ]; then
 		complete=0
@@ -184,6 +198,10 @@ rc=${marker:-$(cat "$work/out/rc" 2>/dev/null || echo 1)}
 [ "$complete" = 1 ] || fail=$((fail + 1))
 boot=$(cat "$work/out/uptime_init" 2>/dev/null || echo '?')
 echo "vm: kernel $KVER, userspace at ${boot}s guest uptime; VM ${t_vm}s, total ${t_total}s (initramfs ${t_initramfs}s)"
+if [ "$mode" = exec ]; then
+	[ "$complete" = 1 ] || exit 1
+	exit "$rc"
+fi
 echo "okx-faultd vm tests: $pass passed, $fail failed, $skip skipped"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$rc" = 0 ] && [ "$fail" = 0 ] && [ "$pass" -gt 0 ]
