@@ -254,6 +254,11 @@ int events_buffer(struct event_list *l, const char *path, const char *buf, size_
 	l->path = strdup(path);
 	if (!l->path)
 		return -ENOMEM;
+	/* editors on some systems start UTF-8 files with a byte order mark */
+	if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) {
+		buf += 3;
+		len -= 3;
+	}
 	if (blank(buf, len)) {
 		ret = -EINVAL;
 		msg(m, "empty file, expected JSON error events");

@@ -162,6 +162,12 @@ Test(events, bad_inputs)
 	expect_error("[{\"ts\":1}] trailing", "ev.json:1: not JSON");
 }
 
+Test(events, byte_order_mark)
+{
+	cr_assert_eq(parse("\xef\xbb\xbf[{\"ts\":1795837260}]"), 0, "%s", err);
+	cr_assert_eq(l.n, 1);
+}
+
 Test(events, not_nul_terminated)
 {
 	static const char buf[] = "[{\"ts\":1795837260}]XXXX";
