@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nft_bench — the nftables engine's latencies, against nft(8) in the same run.
+ *
+ *   nft_bench [--cycles N] [--reps N] [--sizes N,N...]
+ *
+ * 1. switch latency, request to acknowledgement, over N cycles (default
+ *    1000): fault on, fault off, and off+on in one batch; median and p99.
+ *    Baseline: `nft add element` of the same switch element, one process
+ *    per call (what a script would do).
+ * 2. install time of a table with N target prefixes (default 10000 and
+ *    100000; half IPv4 /32, half IPv6 /64, none adjacent): the engine's
+ *    single batch vs `nft -f` of the nft_render() text (without "flags
+ *    owner"); medians over --reps runs (default 5) and the ratio.
+ *
+ * Runs only inside a network namespace other than init's (nft.sh makes a
+ * throwaway one); it adds and deletes table inet okx_faultd there.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "nft.h"
+
+extern char **environ;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* nearest-rank percentile of a sorted array */
+static uint64_t pct(const uint64_t *v, size_t n, unsigned p)
+{
+	size_t k = (n * p + 99) / 100;
+
+	return v[k ? k - 1 : 0];
+}
+
+/* Is this process in a namespace made by `ip netns add` (a file under
+ * /run/netns)? /proc/1 may be unreadable, so look for ours positively. */
+static bool in_named_netns(void)
+{
+	struct stat self, st;
+	struct dirent *d;
+	char path[512];
+	bool found = false;
+	DIR *dir;
+
+	if (stat("/proc/self/ns/net", &self) < 0)
+		return false;
+	dir = opendir("/run/netns");
+	if (!dir)
+		return false;
+	while (!found && (d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/run/netns/%s", d->d_name);
+		found = stat(path, &st) == 0 && st.st_ino == self.st_ino && st.st_dev == self.st_dev;
+	}
+	closedir(dir);
+	return found;
+}
+
+static int run_cmd(char *const argv[])
+{
+	pid_t pid;
+	int st;
+
+	if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ) != 0)
+		return -1;
+	if (waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+struct bench_policy {
+	struct policy p;
+	struct fault faults[2];
+	struct port_range port, xport;
+	struct target_set ts;
+};
+
+static void policy_init(struct bench_policy *b)
+{
+	memset(b, 0, sizeof(*b));
+	snprintf(b->p.name, sizeof(b->p.name), "bench");
+	b->faults[0] = (struct fault){ .action = ACT_DROP, .duration_ms = 1000 };
+	b->faults[1] = (struct fault){ .action = ACT_DROP, .duration_ms = 1000 };
+	b->port = (struct port_range){ 443, 443 };
+	b->xport = (struct port_range){ 22, 22 };
+	b->p.protocol = PROTO_TCP;
+	b->p.direction = DIR_BOTH;
+	b->p.ports = &b->port;
+	b->p.n_ports = 1;
+	b->p.exempt_ports = &b->xport;
+	b->p.n_exempt_ports = 1;
+	b->p.faults = b->faults;
+	b->p.n_faults = 2;
+}
+
+/* n prefixes: n/2 IPv4 /32 (every other address of 198.18.0.0/15, at most
+ * 65536) and the rest IPv6 /64 (every other /64 of 2001:2::/48) */
+static int targets_make(struct target_set *ts, size_t n)
+{
+	size_t n4 = n / 2 < 65536 ? n / 2 : 65536, n6 = n - n4, i;
+
+	ts->v4 = calloc(n4 + 1, sizeof(*ts->v4));
+	ts->v6 = calloc(n6 + 1, sizeof(*ts->v6));
+	if (!ts->v4 || !ts->v6 || n6 > 32768u * 65536u)
+		return -ENOMEM;
+	for (i = 0; i < n4; i++) {
+		uint32_t a = htonl(0xc6120000u + 2 * (uint32_t)i);
+
+		ts->v4[i].family = AF_INET;
+		memcpy(ts->v4[i].lo, &a, 4);
+		memcpy(ts->v4[i].hi, &a, 4);
+	}
+	for (i = 0; i < n6; i++) {
+		struct addr_range *r = &ts->v6[i];
+		uint32_t k = 2 * (uint32_t)i; /* bits 48..63 and above within /48: groups 4 */
+
+		r->family = AF_INET6;
+		r->lo[0] = 0x20, r->lo[1] = 0x01, r->lo[2] = 0x00, r->lo[3] = 0x02;
+		r->lo[4] = 0, r->lo[5] = 0;
+		r->lo[6] = (uint8_t)(k >> 8), r->lo[7] = (uint8_t)k;
+		memcpy(r->hi, r->lo, 8);
+		memset(r->hi + 8, 0xff, 8);
+	}
+	ts->n_v4 = n4;
+	ts->n_v6 = n6;
+	return 0;
+}
+
+static void report(const char *what, uint64_t *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	printf("  %-34s median %8.1f us   p99 %8.1f us   (n=%zu)\n", what, (double)pct(v, n, 50) / 1e3,
+	       (double)pct(v, n, 99) / 1e3, n);
+}
+
+static int bench_switch(size_t cycles)
+{
+	struct bench_policy bp;
+	struct nft_engine *e = NULL;
+	uint64_t *on = calloc(cycles, 8), *off = calloc(cycles, 8), *swap = calloc(cycles, 8), t0, t1;
+	size_t i, n_nft = cycles < 100 ? cycles : 100;
+	char path[] = "/tmp/nft_bench.XXXXXX";
+	FILE *f = NULL;
+	int fd, ret = -ENOMEM;
+
+	policy_init(&bp);
+	if (!on || !off || !swap || targets_make(&bp.ts, 2) < 0)
+		goto out;
+	ret = nft_engine_open(&e);
+	if (ret == 0)
+		ret = nft_engine_install(e, &bp.p, &bp.ts, NULL);
+	for (i = 0; ret == 0 && i < cycles; i++) {
+		t0 = now_ns();
+		ret = nft_engine_switch(e, 0, 60000, -1);
+		t1 = now_ns();
+		on[i] = t1 - t0;
+		if (ret == 0)
+			ret = nft_engine_switch(e, 1, 60000, 0);
+		swap[i] = now_ns() - t1;
+		t0 = now_ns();
+		if (ret == 0)
+			ret = nft_engine_switch(e, -1, 0, 1);
+		off[i] = now_ns() - t0;
+	}
+	if (ret < 0) {
+		fprintf(stderr, "nft_bench: switch: %s\n", strerror(-ret));
+		goto out;
+	}
+	printf("switch latency, request to ack, %zu cycles (engine):\n", cycles);
+	report("fault on", on, cycles);
+	report("fault off", off, cycles);
+	report("off + next on, one batch", swap, cycles);
+	nft_engine_close(e);
+	e = NULL;
+
+	/* baseline: the same element through nft(8), a process per call */
+	fd = mkstemp(path);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		ret = -errno;
+		goto out;
+	}
+	nft_render_opts(f, &bp.p, &bp.ts, NULL, NFT_RENDER_NO_OWNER);
+	if (fclose(f) != 0) {
+		f = NULL;
+		ret = -EIO;
+		goto out;
+	}
+	f = NULL;
+	{
+		char *load[] = { "nft", "-f", path, NULL };
+		char *add[] = { "nft", "add", "element", "inet", "okx_faultd", "on0", "{ ipv4 timeout 60s, ipv6 timeout 60s }", NULL };
+		char *del[] = { "nft", "delete", "element", "inet", "okx_faultd", "on0", "{ ipv4, ipv6 }", NULL };
+		char *drop[] = { "nft", "delete", "table", "inet", "okx_faultd", NULL };
+
+		ret = run_cmd(load) < 0 ? -EIO : 0;
+		for (i = 0; ret == 0 && i < n_nft; i++) {
+			t0 = now_ns();
+			ret = run_cmd(add) < 0 ? -EIO : 0;
+			on[i] = now_ns() - t0;
+			t0 = now_ns();
+			if (ret == 0)
+				ret = run_cmd(del) < 0 ? -EIO : 0;
+			off[i] = now_ns() - t0;
+		}
+		if (run_cmd(drop) < 0 && ret == 0)
+			ret = -EIO;
+	}
+	if (ret < 0) {
+		fprintf(stderr, "nft_bench: nft baseline failed\n");
+		goto out;
+	}
+	printf("baseline: nft add/delete element, one process per call:\n");
+	report("nft add element", on, n_nft);
+	report("nft delete element", off, n_nft);
+out:
+	if (f)
+		fclose(f);
+	unlink(path);
+	nft_engine_close(e);
+	free(on);
+	free(off);
+	free(swap);
+	free(bp.ts.v4);
+	free(bp.ts.v6);
+	return ret;
+}
+
+static int bench_install(size_t n, size_t reps)
+{
+	struct bench_policy bp;
+	uint64_t *eng = calloc(reps, 8), *nft = calloc(reps, 8), t0;
+	char path[] = "/tmp/nft_bench.XXXXXX";
+	char *load[] = { "nft", "-f", path, NULL };
+	char *drop[] = { "nft", "delete", "table", "inet", "okx_faultd", NULL };
+	FILE *f = NULL;
+	size_t i;
+	int fd, ret = -ENOMEM;
+
+	policy_init(&bp);
+	if (!eng || !nft || targets_make(&bp.ts, n) < 0)
+		goto out;
+	for (i = 0, ret = 0; ret == 0 && i < reps; i++) {
+		struct nft_engine *e = NULL;
+
+		ret = nft_engine_open(&e);
+		t0 = now_ns();
+		if (ret == 0)
+			ret = nft_engine_install(e, &bp.p, &bp.ts, NULL);
+		eng[i] = now_ns() - t0;
+		if (ret == 0)
+			ret = nft_engine_remove(e);
+		nft_engine_close(e);
+	}
+	if (ret < 0) {
+		fprintf(stderr, "nft_bench: engine install of %zu prefixes: %s\n", n, strerror(-ret));
+		goto out;
+	}
+	fd = mkstemp(path);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		ret = -errno;
+		goto out;
+	}
+	nft_render_opts(f, &bp.p, &bp.ts, NULL, NFT_RENDER_NO_OWNER);
+	ret = fclose(f) == 0 ? 0 : -EIO;
+	f = NULL;
+	for (i = 0; ret == 0 && i < reps; i++) {
+		t0 = now_ns();
+		ret = run_cmd(load) < 0 ? -EIO : 0;
+		nft[i] = now_ns() - t0;
+		if (ret == 0)
+			ret = run_cmd(drop) < 0 ? -EIO : 0;
+	}
+	if (ret < 0) {
+		fprintf(stderr, "nft_bench: nft -f of %zu prefixes failed\n", n);
+		goto out;
+	}
+	qsort(eng, reps, 8, cmp_u64);
+	qsort(nft, reps, 8, cmp_u64);
+	printf("  %6zu prefixes: engine %9.1f ms   nft -f %9.1f ms   nft/engine %6.1fx   (median of %zu)\n", n,
+	       (double)pct(eng, reps, 50) / 1e6, (double)pct(nft, reps, 50) / 1e6,
+	       (double)pct(nft, reps, 50) / (double)pct(eng, reps, 50), reps);
+out:
+	if (f)
+		fclose(f);
+	unlink(path);
+	free(eng);
+	free(nft);
+	free(bp.ts.v4);
+	free(bp.ts.v6);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long cycles = 1000, reps = 5;
+	size_t sizes[8] = { 10000, 100000 }, n_sizes = 2, i;
+	int a, rc = 0;
+
+	log_init("nft_bench", LOG_LVL_WARN);
+	for (a = 1; a + 1 < argc; a += 2) {
+		char *end;
+
+		if (!strcmp(argv[a], "--cycles"))
+			cycles = strtoul(argv[a + 1], &end, 10);
+		else if (!strcmp(argv[a], "--reps"))
+			reps = strtoul(argv[a + 1], &end, 10);
+		else if (!strcmp(argv[a], "--sizes")) {
+			char *s = argv[a + 1];
+
+			for (n_sizes = 0; n_sizes < 8 && *s; n_sizes++) {
+				sizes[n_sizes] = strtoul(s, &end, 10);
+				if (end == s)
+					break;
+				s = *end == ',' ? end + 1 : end;
+			}
+			end = s;
+		} else
+			break;
+		if (*end)
+			break;
+	}
+	if (a < argc || cycles == 0 || reps == 0) {
+		fprintf(stderr, "usage: nft_bench [--cycles N] [--reps N] [--sizes N,N...]\n");
+		return 2;
+	}
+	if (!in_named_netns()) {
+		fprintf(stderr, "nft_bench: run me in a throwaway network namespace (tests/bench/nft.sh)\n");
+		return 1;
+	}
+	if (bench_switch(cycles) < 0)
+		rc = 1;
+	printf("install, one transaction (engine) vs nft -f of the rendered ruleset:\n");
+	for (i = 0; i < n_sizes; i++)
+		if (bench_install(sizes[i], reps) < 0)
+			rc = 1;
+	return rc;
+}
