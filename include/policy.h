@@ -13,7 +13,7 @@
 enum l4_proto { PROTO_TCP, PROTO_UDP, PROTO_ANY };
 enum direction { DIR_BOTH, DIR_EGRESS, DIR_INGRESS };
 enum fault_action { ACT_DROP, ACT_REJECT, ACT_LOSS, ACT_DELAY, ACT_PAUSE };
-/* REJ_DEFAULT is resolved by policy_finish(): tcp-reset for protocol tcp,
+/* REJ_DEFAULT is resolved while parsing: tcp-reset for protocol tcp,
  * icmp-port otherwise. After a successful parse it never appears. */
 enum reject_with { REJ_DEFAULT, REJ_TCP_RESET, REJ_ICMP_PORT, REJ_ICMP_HOST, REJ_ICMP_NET, REJ_ICMP_ADMIN };
 

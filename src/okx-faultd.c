@@ -1,7 +1,155 @@
 /* SPDX-License-Identifier: MIT */
+/* okx-faultd: command line (SPEC §3). The only place that calls exit. */
+#include <errno.h>
+#include <getopt.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "drill.h"
+#include "log.h"
+#include "policy.h"
+
+static void usage(FILE *out)
 {
-	printf("okx-faultd %s (%s)\n", OKX_VERSION, OKX_GIT_COMMIT);
-	return 0;
+	fputs("usage: okx-faultd [options] POLICY\n"
+	      "  -c, --check           validate POLICY, print \"POLICY: OK\" (with -v: the normalized policy)\n"
+	      "  -n, --dry-run         print the nftables ruleset and tc commands the drill would install\n"
+	      "  -j, --journal PATH    journal path (overrides the policy)\n"
+	      "  -s, --stop-file PATH  abort the drill when PATH appears\n"
+	      "  -v, --verbose         more output (debug log; with --check, the normalized policy)\n"
+	      "  -q, --quiet           warnings and errors only\n"
+	      "  -V, --version         version and git commit\n"
+	      "  -h, --help            this text\n"
+	      "       okx-faultd --cleanup   remove tc state a killed okx-faultd left behind\n",
+	      out);
+}
+
+/* CAP_NET_ADMIN in the effective set, asked of the kernel directly (no
+ * libcap for one bit). */
+static bool have_net_admin(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return geteuid() == 0;
+	return data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective & CAP_TO_MASK(CAP_NET_ADMIN);
+}
+
+/* Faults must end within a millisecond of their plan even on a loaded
+ * host: no timer slack, and a modest real-time priority when allowed (the
+ * loop only ever blocks in epoll, so it cannot starve the machine). */
+static void tune_timing(void)
+{
+	struct sched_param sp = { .sched_priority = 10 };
+
+	if (prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL) < 0)
+		log_debug("timer slack unchanged: %s", strerror(errno));
+	if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) < 0)
+		log_debug("SCHED_FIFO not available (%s): normal scheduling", strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "check", no_argument, NULL, 'c' },       { "dry-run", no_argument, NULL, 'n' },
+		{ "journal", required_argument, NULL, 'j' }, { "stop-file", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },     { "quiet", no_argument, NULL, 'q' },
+		{ "version", no_argument, NULL, 'V' },     { "help", no_argument, NULL, 'h' },
+		{ "cleanup", no_argument, NULL, 'C' },     { NULL, 0, NULL, 0 },
+	};
+	bool check = false, dry = false, cleanup = false;
+	int verbose = 0, quiet = 0, c, ret;
+	struct drill_opts o = { 0 };
+	struct policy p;
+	char *errors = NULL;
+
+	log_init("okx-faultd", LOG_LVL_INFO);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":cnj:s:vqVh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': check = true; break;
+		case 'n': dry = true; break;
+		case 'j': o.journal = optarg; break;
+		case 's': o.stop_file = optarg; break;
+		case 'v': verbose++; break;
+		case 'q': quiet++; break;
+		case 'C': cleanup = true; break;
+		case 'V':
+			printf("okx-faultd %s (git %s)\n", OKX_VERSION, OKX_GIT_COMMIT);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "okx-faultd: option '%s' needs an argument\n", argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "okx-faultd: unknown option '%s'\n", argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	log_set_level(quiet ? LOG_LVL_WARN : (verbose && !check) ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (cleanup) {
+		if (optind != argc || check || dry) {
+			fputs("okx-faultd: --cleanup takes no policy and no other mode\n", stderr);
+			return EXIT_USAGE;
+		}
+		if (!have_net_admin()) {
+			fputs("okx-faultd: must run as root (CAP_NET_ADMIN)\n", stderr);
+			return EXIT_RUNTIME;
+		}
+		return drill_cleanup();
+	}
+	if (optind != argc - 1) {
+		fputs(optind == argc ? "okx-faultd: no POLICY given\n" : "okx-faultd: exactly one POLICY expected\n",
+		      stderr);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (check && dry) {
+		fputs("okx-faultd: --check and --dry-run exclude each other\n", stderr);
+		return EXIT_USAGE;
+	}
+	ret = policy_load(&p, argv[optind], &errors);
+	if (ret < 0) {
+		fputs(errors ? errors : "okx-faultd: cannot load policy\n", stderr);
+		free(errors);
+		return EXIT_USAGE;
+	}
+	free(errors);
+	if (check) {
+		if (verbose) {
+			policy_print(&p, stdout);
+			fprintf(stderr, "%s: OK\n", argv[optind]);
+		} else {
+			printf("%s: OK\n", argv[optind]);
+		}
+		policy_free(&p);
+		return 0;
+	}
+	if (dry) {
+		ret = drill_dry_run(&p, stdout);
+		policy_free(&p);
+		return ret;
+	}
+	if (!have_net_admin()) {
+		fputs("okx-faultd: must run as root (CAP_NET_ADMIN)\n", stderr);
+		policy_free(&p);
+		return EXIT_RUNTIME;
+	}
+	tune_timing();
+	ret = drill_run(&p, &o);
+	policy_free(&p);
+	return ret;
 }

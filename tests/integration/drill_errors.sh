@@ -22,9 +22,16 @@ in_cli nft -f - <<'N'
 table inet foreign {
 	counter c { }
 	set s { type ipv4_addr; flags interval; elements = { 198.18.0.0/24 } }
-	chain o { type filter hook output priority 0; policy accept; ip daddr @s counter name "c" accept; ct state new counter }
+	chain o {
+		type filter hook output priority 0; policy accept;
+		ip daddr @s counter name "c" accept
+		ct state new counter
+	}
 }
-table ip okx_lookalike { chain c { } }
+table ip okx_lookalike {
+	chain c {
+	}
+}
 N
 in_cli nft list ruleset | grep -v 'counter name\|packets' > "$LAB_TMP/before"
 
@@ -45,8 +52,12 @@ grep -q "nx.policy:2: cannot resolve 'nothing.invalid'" <<<"$out" || fail "unres
 
 # not root: one line, exit 1
 if command -v setpriv >/dev/null; then
-	out=$(in_cli setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$TOP/okx-faultd" "$LAB_TMP/ok.policy" 2>&1)
+	# a policy the unprivileged user can read, so only the privilege is missing
+	cp "$LAB_TMP/ok.policy" /tmp/okxt-nonroot-$$.policy
+	chmod 644 /tmp/okxt-nonroot-$$.policy
+	out=$(in_cli setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$TOP/okx-faultd" /tmp/okxt-nonroot-$$.policy 2>&1)
 	rc=$?
+	rm -f /tmp/okxt-nonroot-$$.policy
 	[ $rc -eq 1 ] || fail "not root: exit $rc ($out)"
 	[ "$out" = "okx-faultd: must run as root (CAP_NET_ADMIN)" ] || fail "not root: '$out'"
 fi

@@ -27,12 +27,13 @@ hits() { python3 "$TOP/tests/lib/journal.py" "$J" get "ev['fault_end'][0]['hits'
 
 # exact hits under drop: 500 datagrams, none arrives
 in_srv "$NP" udp-sink 198.18.0.2 5000 --seconds 4 > "$LAB_TMP/sink1" &
-LAB_PIDS+=($!)
+SINK=$!
+LAB_PIDS+=($SINK)
 sleep 0.2
 run_drill udp_drop "drop 3s"
 sent=$(in_cli "$NP" udp-send 198.18.0.2 5000 --count 500 --interval-us 500)
 wait $D || fail "drop drill failed"
-wait "${LAB_PIDS[-1]}"
+wait $SINK
 got=$(cat "$LAB_TMP/sink1")
 note "drop: sent $sent, received $got, hits $(hits)"
 [ "$sent" = 500 ] || fail "sender sent $sent"
@@ -41,12 +42,13 @@ note "drop: sent $sent, received $got, hits $(hits)"
 
 # loss 30 %: 2,000 datagrams
 in_srv "$NP" udp-sink 198.18.0.2 5000 --seconds 5 > "$LAB_TMP/sink2" &
-LAB_PIDS+=($!)
+SINK=$!
+LAB_PIDS+=($SINK)
 sleep 0.2
 run_drill udp_loss "loss 4s percent=30"
 sent=$(in_cli "$NP" udp-send 198.18.0.2 5000 --count 2000 --interval-us 500)
 wait $D || fail "loss drill failed"
-wait "${LAB_PIDS[-1]}"
+wait $SINK
 got=$(cat "$LAB_TMP/sink2")
 h=$(hits)
 note "loss: sent $sent, received $got, hits $h"

@@ -1,0 +1,994 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The drill: one single-threaded epoll loop over a timerfd per deadline, a
+ * signalfd, an inotify watch for the stop file and the conntrack event
+ * socket. States: watching -> armed (arm_delay) -> steps (faults and
+ * pauses, `repeat` times) -> done. Nothing is live before arming: the
+ * table installed at start carries only the scope and watch rules, and
+ * every fault rule is gated by an (empty) switch set.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "ctwatch.h"
+#include "drill.h"
+#include "journal.h"
+#include "log.h"
+#include "netem.h"
+#include "nft.h"
+#include "sha256.h"
+#include "targets.h"
+
+/* The kernel ends a fault by itself this long after its planned end when
+ * the daemon cannot (stopped, hung): the set element's timeout. */
+#define BACKSTOP_MS 250
+/* Counter sampling while waiting for packet/byte thresholds. */
+#define SAMPLE_MS 10
+#define SAMPLE_CAP 8192
+#define PROGRESS_EVERY_MS 5000
+
+enum dstate { ST_WATCH, ST_DELAY, ST_STEP, ST_DONE };
+
+struct sample {
+	uint64_t mono_ns, pkts, bytes;
+};
+
+struct drill {
+	const struct policy *p;
+	const struct drill_opts *o;
+	struct target_set ts;
+	struct journal *j;
+	struct nft_engine *nft;
+	struct netem_ctx *tc;
+	int ifindex;
+	char ifname[IF_NAMESIZE];
+	uint32_t *delay_prio;
+	struct ctwatch *ct;
+
+	int ep, t_deadline, t_timeout, t_tick, sfd, ifd;
+	char *stop_dir;
+	const char *stop_name;
+
+	enum dstate st;
+	/* watching */
+	uint64_t flows, pkts, bytes;
+	struct timespec first_flow;
+	bool have_first, have_trigger;
+	struct ct_flow trigger;
+	uint64_t *flow_ring; /* mono ns of the last arm_min_flows flows (arm_window) */
+	size_t ring_n, ring_pos;
+	struct sample *samples; /* counter samples (arm_window with packet/byte thresholds) */
+	size_t samp_n, samp_head, samp_cap;
+	uint64_t samp_every_ns, last_sample_ns, last_progress_ns;
+	uint64_t prog_flows, prog_pkts;
+	/* steps */
+	size_t step, n_steps;
+	int live;                 /* fault index in p->faults whose switch is on, or -1 */
+	size_t live_step;
+	struct stamp live_invoke, live_begin;
+	uint64_t *base_pkts, *base_bytes; /* counter values at the end of the previous run of each fault */
+
+	int exit_code;
+	const char *outcome;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static int timer_arm_abs(int fd, uint64_t mono_ns)
+{
+	struct itimerspec its = { 0 };
+
+	if (mono_ns == 0)
+		mono_ns = 1; /* 0 would disarm */
+	its.it_value.tv_sec = (time_t)(mono_ns / 1000000000ull);
+	its.it_value.tv_nsec = (long)(mono_ns % 1000000000ull);
+	return timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ? -errno : 0;
+}
+
+static int timer_every(int fd, uint64_t ms)
+{
+	struct itimerspec its = { 0 };
+
+	its.it_value.tv_sec = (time_t)(ms / 1000);
+	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000;
+	its.it_interval = its.it_value;
+	return timerfd_settime(fd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+static int timer_disarm(int fd)
+{
+	struct itimerspec its = { 0 };
+
+	return timerfd_settime(fd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+static int timer_drain(int fd)
+{
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
+static int ep_add(int ep, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static const char *proto_str(uint8_t proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_ICMP: return "icmp";
+	case IPPROTO_ICMPV6: return "ipv6-icmp";
+	case IPPROTO_SCTP: return "sctp";
+	default: snprintf(buf, len, "%u", proto); return buf;
+	}
+}
+
+static cJSON *ports_json(const struct port_range *r, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+	char buf[16];
+
+	for (size_t i = 0; a && i < n; i++) {
+		if (r[i].lo == r[i].hi)
+			snprintf(buf, sizeof(buf), "%u", r[i].lo);
+		else
+			snprintf(buf, sizeof(buf), "%u-%u", r[i].lo, r[i].hi);
+		cJSON_AddItemToArray(a, cJSON_CreateString(buf));
+	}
+	return a;
+}
+
+static cJSON *prefixes_json(const struct prefix *pf, size_t n, bool cidr)
+{
+	cJSON *a = cJSON_CreateArray();
+	char buf[PREFIX_STRLEN + 8];
+
+	for (size_t i = 0; a && i < n; i++) {
+		prefix_format(&pf[i], buf, PREFIX_STRLEN);
+		/* journal targets as CIDRs, host routes included (SPEC §5) */
+		if (cidr && !strchr(buf, '/'))
+			snprintf(buf + strlen(buf), 8, "/%u", pf[i].len);
+		cJSON_AddItemToArray(a, cJSON_CreateString(buf));
+	}
+	return a;
+}
+
+/* ---- journal events ----------------------------------------------------- */
+
+static int journal_event(struct drill *d, const char *ev, const struct stamp *at, cJSON *fields)
+{
+	int ret;
+
+	if (!d->j) {
+		cJSON_Delete(fields);
+		return 0;
+	}
+	ret = journal_write(d->j, ev, at, fields);
+	if (ret < 0)
+		log_warnx("journal %s: writing '%s' failed: %s", journal_path(d->j), ev, strerror(-ret));
+	return ret;
+}
+
+static int journal_start(struct drill *d)
+{
+	const struct policy *p = d->p;
+	struct utsname u;
+	char sha[65] = "";
+	struct stamp now;
+	cJSON *f = cJSON_CreateObject();
+	int ret;
+
+	if (!f)
+		return -ENOMEM;
+	ret = sha256_file_hex(p->path, sha);
+	if (ret < 0)
+		log_warnx("%s: cannot hash policy: %s", p->path, strerror(-ret));
+	if (uname(&u) < 0)
+		memset(&u, 0, sizeof(u));
+	cJSON_AddStringToObject(f, "policy", p->path);
+	cJSON_AddStringToObject(f, "policy_sha256", sha);
+	cJSON_AddStringToObject(f, "name", p->name);
+	cJSON_AddStringToObject(f, "version", OKX_VERSION);
+	cJSON_AddStringToObject(f, "git_commit", OKX_GIT_COMMIT);
+	cJSON_AddStringToObject(f, "host", u.nodename);
+	cJSON_AddStringToObject(f, "kernel", u.release);
+	cJSON_AddNumberToObject(f, "pid", getpid());
+	cJSON_AddItemToObject(f, "targets", prefixes_json(d->ts.resolved, d->ts.n_resolved, true));
+	cJSON_AddItemToObject(f, "ports", ports_json(p->ports, p->n_ports));
+	cJSON_AddStringToObject(f, "protocol", proto_name(p->protocol));
+	cJSON_AddItemToObject(f, "exempt", prefixes_json(p->exempt, p->n_exempt, true));
+	cJSON_AddItemToObject(f, "exempt_ports", ports_json(p->exempt_ports, p->n_exempt_ports));
+	cJSON_AddStringToObject(f, "direction", direction_name(p->direction));
+	if (d->ifname[0])
+		cJSON_AddStringToObject(f, "interface", d->ifname);
+	stamp_now(&now);
+	return journal_event(d, "start", &now, f);
+}
+
+static int journal_end(struct drill *d)
+{
+	struct stamp now;
+	cJSON *f = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(f, "outcome", d->outcome);
+	cJSON_AddNumberToObject(f, "exit_code", d->exit_code);
+	stamp_now(&now);
+	return journal_event(d, "end", &now, f);
+}
+
+static int journal_armed(struct drill *d, const struct stamp *at)
+{
+	cJSON *f = cJSON_CreateObject();
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pbuf[8];
+
+	json_add_u64(f, "flows", d->flows);
+	json_add_u64(f, "packets", d->pkts);
+	json_add_u64(f, "bytes", d->bytes);
+	if (d->have_first)
+		json_add_time(f, "first_flow_ts", &d->first_flow);
+	else
+		cJSON_AddNullToObject(f, "first_flow_ts");
+	if (d->have_trigger) {
+		cJSON *t = cJSON_AddObjectToObject(f, "trigger");
+
+		inet_ntop(d->trigger.family, d->trigger.src, src, sizeof(src));
+		inet_ntop(d->trigger.family, d->trigger.dst, dst, sizeof(dst));
+		cJSON_AddStringToObject(t, "src", src);
+		cJSON_AddStringToObject(t, "dst", dst);
+		cJSON_AddNumberToObject(t, "dport", d->trigger.dport);
+		cJSON_AddStringToObject(t, "proto", proto_str(d->trigger.proto, pbuf, sizeof(pbuf)));
+	} else {
+		cJSON_AddNullToObject(f, "trigger");
+	}
+	return journal_event(d, "armed", at, f);
+}
+
+static int journal_fault_begin(struct drill *d)
+{
+	const struct fault *f = &d->p->faults[d->live];
+	char params[256];
+	cJSON *o = cJSON_CreateObject();
+
+	fault_format_params(f, params, sizeof(params));
+	cJSON_AddNumberToObject(o, "index", (double)d->live_step);
+	cJSON_AddStringToObject(o, "action", action_name(f->action));
+	cJSON_AddStringToObject(o, "params", params);
+	json_add_u64(o, "planned_ms", f->duration_ms);
+	json_add_time(o, "invoke_ts", &d->live_invoke.real);
+	return journal_event(d, "fault_begin", &d->live_begin, o);
+}
+
+/* Read the live fault's counter after its switch went off and journal the
+ * window. The counter only moves while the switch is on, so the delta
+ * since the previous run of the same fault is exactly this window's. */
+static int journal_fault_end(struct drill *d, const struct stamp *invoke, const struct stamp *ack, const char *reason)
+{
+	int fi = d->live;
+	uint64_t pk = 0, by = 0;
+	cJSON *o = cJSON_CreateObject(), *h;
+	int ret;
+
+	ret = nft_engine_fault_counter(d->nft, fi, &pk, &by);
+	if (ret < 0) {
+		log_warnx("reading the counter of fault %zu: %s", d->live_step, strerror(-ret));
+		pk = d->base_pkts[fi], by = d->base_bytes[fi];
+	}
+	cJSON_AddNumberToObject(o, "index", (double)d->live_step);
+	json_add_time(o, "invoke_ts", &invoke->real);
+	cJSON_AddNumberToObject(o, "actual_ms", mono_diff_ms(&d->live_begin.mono, &ack->mono));
+	h = cJSON_AddObjectToObject(o, "hits");
+	json_add_u64(h, "packets", pk - d->base_pkts[fi]);
+	json_add_u64(h, "bytes", by - d->base_bytes[fi]);
+	if (ret < 0)
+		cJSON_AddBoolToObject(h, "unknown", true);
+	cJSON_AddStringToObject(o, "reason", reason);
+	log_info("fault %zu (%s) ended after %.3f ms (%s): %" PRIu64 " packets, %" PRIu64 " bytes hit", d->live_step,
+		 action_name(d->p->faults[fi].action), mono_diff_ms(&d->live_begin.mono, &ack->mono), reason,
+		 pk - d->base_pkts[fi], by - d->base_bytes[fi]);
+	d->base_pkts[fi] = pk, d->base_bytes[fi] = by;
+	return journal_event(d, "fault_end", ack, o);
+}
+
+/* ---- steps -------------------------------------------------------------- */
+
+static const struct fault *step_fault(const struct drill *d, size_t step, int *index)
+{
+	*index = (int)(step % d->p->n_faults);
+	return &d->p->faults[*index];
+}
+
+static void finish(struct drill *d, int code, const char *outcome)
+{
+	d->st = ST_DONE;
+	d->exit_code = code;
+	d->outcome = outcome;
+}
+
+/* Switch from the live fault (if any) to step `next` (if < n_steps and not
+ * a pause) in one batch, journal both, and set the next deadline. */
+static int advance(struct drill *d, size_t next, const char *reason)
+{
+	int on = -1, idx = -1, ret;
+	const struct fault *f = NULL;
+	struct stamp invoke, ack;
+
+	if (next < d->n_steps) {
+		f = step_fault(d, next, &idx);
+		if (f->action != ACT_PAUSE)
+			on = idx;
+	}
+	if (on >= 0 || d->live >= 0) {
+		stamp_now(&invoke);
+		ret = nft_engine_switch(d->nft, on, on >= 0 ? f->duration_ms + BACKSTOP_MS : 0, d->live);
+		stamp_now(&ack);
+		if (ret < 0) {
+			log_warnx("switching faults failed: %s", strerror(-ret));
+			return ret;
+		}
+		if (d->live >= 0) {
+			journal_fault_end(d, &invoke, &ack, reason);
+			d->live = -1;
+		}
+		if (on >= 0) {
+			d->live = on;
+			d->live_step = next;
+			d->live_invoke = invoke;
+			d->live_begin = ack;
+			log_info("fault %zu: %s for %" PRIu64 " ms is live", next, action_name(f->action), f->duration_ms);
+			journal_fault_begin(d);
+		}
+	} else {
+		stamp_now(&ack);
+	}
+	d->step = next;
+	if (next >= d->n_steps) {
+		finish(d, EXIT_DRILL_OK, "completed");
+		return 0;
+	}
+	if (f->action == ACT_PAUSE)
+		log_info("step %zu: pause for %" PRIu64 " ms", next, f->duration_ms);
+	d->st = ST_STEP;
+	return timer_arm_abs(d->t_deadline, timespec_ns(&ack.mono) + f->duration_ms * 1000000ull);
+}
+
+/* Take the live fault down (abort paths). */
+static void abort_live(struct drill *d, const char *reason)
+{
+	struct stamp invoke, ack;
+	int ret;
+
+	if (d->live < 0)
+		return;
+	stamp_now(&invoke);
+	ret = nft_engine_switch(d->nft, -1, 0, d->live);
+	stamp_now(&ack);
+	if (ret < 0) {
+		/* last resort: deleting the table ends every fault */
+		log_warnx("switching fault off failed (%s); removing the table", strerror(-ret));
+		ret = nft_engine_remove(d->nft);
+		if (ret < 0)
+			log_warnx("removing the table failed: %s", strerror(-ret));
+		stamp_now(&ack);
+	}
+	journal_fault_end(d, &invoke, &ack, reason);
+	d->live = -1;
+}
+
+/* ---- arming ------------------------------------------------------------- */
+
+static bool window_flows_met(const struct drill *d, uint64_t now)
+{
+	uint64_t oldest;
+
+	if (!d->p->arm_window_ms || !d->flow_ring)
+		return d->flows >= d->p->arm_min_flows;
+	if (d->ring_n < d->p->arm_min_flows)
+		return false;
+	/* the oldest of the last N flows is the slot about to be overwritten */
+	oldest = d->flow_ring[d->ring_pos];
+	return now - oldest <= d->p->arm_window_ms * 1000000ull;
+}
+
+/* Packets and bytes inside the window: now minus the newest sample taken at
+ * or before (now - window). Samples are SAMPLE_MS apart (coarser for very
+ * long windows), which bounds the error. */
+static void window_counts(const struct drill *d, uint64_t now, uint64_t *pk, uint64_t *by)
+{
+	uint64_t win = d->p->arm_window_ms * 1000000ull;
+	uint64_t bp = 0, bb = 0;
+
+	*pk = d->pkts, *by = d->bytes;
+	if (!win || !d->samp_n)
+		return;
+	for (size_t k = 0; k < d->samp_n; k++) {
+		const struct sample *s = &d->samples[(d->samp_head + k) % d->samp_cap];
+
+		if (now - s->mono_ns < win)
+			break;
+		bp = s->pkts, bb = s->bytes;
+	}
+	*pk = d->pkts - bp, *by = d->bytes - bb;
+}
+
+static void sample_push(struct drill *d, uint64_t now)
+{
+	if (!d->samples || now - d->last_sample_ns < d->samp_every_ns)
+		return;
+	d->last_sample_ns = now;
+	if (d->samp_n == d->samp_cap) {
+		d->samp_head = (d->samp_head + 1) % d->samp_cap;
+		d->samp_n--;
+	}
+	d->samples[(d->samp_head + d->samp_n) % d->samp_cap] = (struct sample){ now, d->pkts, d->bytes };
+	d->samp_n++;
+}
+
+static int read_watch(struct drill *d)
+{
+	uint64_t nf;
+
+	if (!d->p->arm_min_packets && !d->p->arm_min_bytes)
+		return 0;
+	return nft_engine_watch_counters(d->nft, &d->pkts, &d->bytes, &nf);
+}
+
+static int arm_now(struct drill *d)
+{
+	struct stamp now;
+
+	stamp_now(&now);
+	if (d->p->arm_min_packets || d->p->arm_min_bytes)
+		(void)read_watch(d);
+	log_info("armed: %" PRIu64 " flows, %" PRIu64 " packets, %" PRIu64 " bytes toward the targets", d->flows,
+		 d->pkts, d->bytes);
+	journal_armed(d, &now);
+	ctwatch_close(d->ct);
+	d->ct = NULL;
+	(void)timer_disarm(d->t_timeout);
+	(void)timer_disarm(d->t_tick);
+	if (d->p->arm_delay_ms) {
+		d->st = ST_DELAY;
+		log_info("arm_delay: first fault in %" PRIu64 " ms", d->p->arm_delay_ms);
+		return timer_arm_abs(d->t_deadline, timespec_ns(&now.mono) + d->p->arm_delay_ms * 1000000ull);
+	}
+	return advance(d, 0, "completed");
+}
+
+static int check_arm(struct drill *d)
+{
+	uint64_t now = mono_now_ns(), pk, by;
+
+	if (!window_flows_met(d, now))
+		return 0;
+	window_counts(d, now, &pk, &by);
+	if (pk < d->p->arm_min_packets || by < d->p->arm_min_bytes)
+		return 0;
+	return arm_now(d);
+}
+
+static void on_flow(const struct ct_flow *f, void *data)
+{
+	struct drill *d = data;
+	uint64_t now = mono_now_ns();
+
+	if (d->st != ST_WATCH)
+		return;
+	if (!d->have_first) {
+		clock_gettime(CLOCK_REALTIME, &d->first_flow);
+		d->have_first = true;
+	}
+	d->flows++;
+	d->trigger = *f;
+	d->have_trigger = true;
+	if (d->flow_ring) {
+		d->flow_ring[d->ring_pos] = now;
+		d->ring_pos = (d->ring_pos + 1) % d->p->arm_min_flows;
+		if (d->ring_n < d->p->arm_min_flows)
+			d->ring_n++;
+	}
+	log_debug("flow %" PRIu64 " toward the targets (dport %u)", d->flows, f->dport);
+}
+
+static void progress(struct drill *d, uint64_t now, bool force)
+{
+	const struct policy *p = d->p;
+
+	if (!force && now - d->last_progress_ns < PROGRESS_EVERY_MS * 1000000ull)
+		return;
+	if (!force && d->flows == d->prog_flows && d->pkts == d->prog_pkts &&
+	    now - d->last_progress_ns < 12 * PROGRESS_EVERY_MS * 1000000ull)
+		return;
+	d->last_progress_ns = now;
+	d->prog_flows = d->flows, d->prog_pkts = d->pkts;
+	log_info("waiting: %" PRIu64 "/%" PRIu64 " flows, %" PRIu64 "/%" PRIu64 " packets, %" PRIu64 "/%" PRIu64
+		 " bytes", d->flows, p->arm_min_flows, d->pkts, p->arm_min_packets, d->bytes, p->arm_min_bytes);
+}
+
+/* ---- event handlers ----------------------------------------------------- */
+
+static int on_ct(struct drill *d)
+{
+	uint64_t before = d->flows;
+	int ret = ctwatch_read(d->ct, on_flow, d);
+
+	if (ret < 0)
+		return ret;
+	if (d->flows == before)
+		return 0;
+	ret = read_watch(d);
+	if (ret < 0)
+		return ret;
+	progress(d, mono_now_ns(), false);
+	return check_arm(d);
+}
+
+static int on_tick(struct drill *d)
+{
+	uint64_t now = mono_now_ns();
+	int ret = timer_drain(d->t_tick);
+
+	if (ret < 0)
+		return ret;
+	ret = read_watch(d);
+	if (ret < 0)
+		return ret;
+	sample_push(d, now);
+	progress(d, now, false);
+	return check_arm(d);
+}
+
+static int on_deadline(struct drill *d)
+{
+	int ret = timer_drain(d->t_deadline);
+
+	if (ret < 0)
+		return ret;
+	if (d->st == ST_DELAY)
+		return advance(d, 0, "completed");
+	if (d->st == ST_STEP)
+		return advance(d, d->step + 1, "completed");
+	return 0;
+}
+
+static void on_abort(struct drill *d, const char *reason, const char *what)
+{
+	log_info("%s: aborting the drill", what);
+	abort_live(d, reason);
+	finish(d, EXIT_ABORTED, "aborted");
+}
+
+static int on_signal(struct drill *d)
+{
+	struct signalfd_siginfo si;
+
+	if (read(d->sfd, &si, sizeof(si)) != sizeof(si))
+		return errno == EAGAIN ? 0 : -errno;
+	on_abort(d, "signal", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+	return 0;
+}
+
+static bool stop_file_present(const struct drill *d)
+{
+	return d->o->stop_file && access(d->o->stop_file, F_OK) == 0;
+}
+
+static int on_inotify(struct drill *d)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n = read(d->ifd, buf, sizeof(buf));
+
+	if (n < 0)
+		return errno == EAGAIN ? 0 : -errno;
+	/* any event in the directory: just look for the file itself */
+	if (stop_file_present(d))
+		on_abort(d, "stop_file", "stop file appeared");
+	return 0;
+}
+
+/* ---- setup / teardown --------------------------------------------------- */
+
+static int setup_fds(struct drill *d)
+{
+	sigset_t set;
+
+	d->ep = epoll_create1(EPOLL_CLOEXEC);
+	d->t_deadline = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	d->t_timeout = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	d->t_tick = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->ep < 0 || d->t_deadline < 0 || d->t_timeout < 0 || d->t_tick < 0)
+		return -errno;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	d->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d->sfd < 0)
+		return -errno;
+	if (ep_add(d->ep, d->t_deadline) || ep_add(d->ep, d->t_timeout) || ep_add(d->ep, d->t_tick) ||
+	    ep_add(d->ep, d->sfd))
+		return -errno;
+	if (d->o->stop_file) {
+		char *slash;
+
+		d->stop_dir = strdup(d->o->stop_file);
+		if (!d->stop_dir)
+			return -ENOMEM;
+		slash = strrchr(d->stop_dir, '/');
+		if (!slash) {
+			free(d->stop_dir);
+			d->stop_dir = strdup(".");
+			if (!d->stop_dir)
+				return -ENOMEM;
+		} else if (slash == d->stop_dir) {
+			slash[1] = '\0';
+		} else {
+			*slash = '\0';
+		}
+		d->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (d->ifd < 0)
+			return -errno;
+		if (inotify_add_watch(d->ifd, d->stop_dir, IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB) < 0) {
+			log_warn("stop file: cannot watch directory %s", d->stop_dir);
+			return -errno;
+		}
+		if (ep_add(d->ep, d->ifd))
+			return -errno;
+	}
+	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void drill_free(struct drill *d)
+{
+	ctwatch_close(d->ct);
+	if (d->nft) {
+		int ret = nft_engine_remove(d->nft);
+
+		if (ret < 0 && ret != -ENOENT)
+			log_warnx("removing table inet okx_faultd: %s", strerror(-ret));
+	}
+	nft_engine_close(d->nft);
+	if (d->tc && d->ifindex > 0) {
+		int ret = netem_remove(d->tc, d->ifindex);
+
+		if (ret < 0)
+			log_warnx("removing the tc qdisc on %s: %s", d->ifname, strerror(-ret));
+	}
+	netem_close(d->tc);
+	journal_close(d->j);
+	target_set_free(&d->ts);
+	close_fd(&d->ep), close_fd(&d->t_deadline), close_fd(&d->t_timeout), close_fd(&d->t_tick);
+	close_fd(&d->sfd), close_fd(&d->ifd);
+	free(d->stop_dir);
+	free(d->delay_prio);
+	free(d->flow_ring);
+	free(d->samples);
+	free(d->base_pkts);
+	free(d->base_bytes);
+}
+
+static bool has_delay(const struct policy *p)
+{
+	for (size_t i = 0; i < p->n_faults; i++)
+		if (p->faults[i].action == ACT_DELAY)
+			return true;
+	return false;
+}
+
+static const char *first_target_str(const struct target_set *ts, char *buf)
+{
+	if (!ts->n_resolved)
+		return NULL;
+	prefix_format(&ts->resolved[0], buf, PREFIX_STRLEN);
+	return buf;
+}
+
+/* Everything that can fail on bad input, before the kernel is touched:
+ * resolution, target ranges, the delay interface. Returns an exit code. */
+static int prepare(struct drill *d, const struct policy *p, bool dry)
+{
+	struct prefix *local = NULL;
+	size_t n_local = 0;
+	char *errors = NULL, tbuf[PREFIX_STRLEN];
+	int ret;
+
+	ret = targets_resolve(p, &d->ts, &errors);
+	if (ret < 0) {
+		fputs(errors ? errors : "cannot resolve targets\n", stderr);
+		free(errors);
+		return EXIT_USAGE;
+	}
+	free(errors);
+	ret = targets_local_addrs(&local, &n_local);
+	if (ret < 0) {
+		log_warnx("listing local addresses: %s", strerror(-ret));
+		return EXIT_RUNTIME;
+	}
+	ret = targets_build(&d->ts, p, local, n_local);
+	free(local);
+	if (ret < 0) {
+		log_warnx("computing target ranges: %s", strerror(-ret));
+		return EXIT_RUNTIME;
+	}
+	if (!d->ts.n_v4 && !d->ts.n_v6) {
+		log_errx("%s: nothing left to fault: every target is exempt or a local address", p->path);
+		return EXIT_USAGE;
+	}
+	d->delay_prio = calloc(p->n_faults, sizeof(*d->delay_prio));
+	if (!d->delay_prio)
+		return EXIT_RUNTIME;
+	if (!has_delay(p))
+		return 0;
+	for (size_t i = 0; i < p->n_faults; i++)
+		if (p->faults[i].action == ACT_DELAY)
+			d->delay_prio[i] = netem_fault_priority((int)i);
+	ret = netem_open(&d->tc);
+	if (ret < 0) {
+		log_warnx("opening the rtnetlink socket: %s", strerror(-ret));
+		return EXIT_RUNTIME;
+	}
+	ret = netem_resolve_ifindex(d->tc, p->interface, first_target_str(&d->ts, tbuf), &d->ifindex, d->ifname);
+	if (ret < 0 && dry) {
+		/* a dry run describes the drill even where its interface is missing */
+		log_warnx("%s: no interface for delay faults here (%s): %s", p->path,
+			  p->interface[0] ? p->interface : "route to the first target", strerror(-ret));
+		d->ifindex = 0;
+		return 0;
+	}
+	if (ret < 0) {
+		log_errx("%s: no interface for delay faults (%s): %s", p->path,
+			 p->interface[0] ? p->interface : "route to the first target", strerror(-ret));
+		d->ifindex = 0;
+		return EXIT_USAGE;
+	}
+	if (!dry && !netem_kernel_supported()) {
+		log_errx("%s: delay faults need sch_netem, which this kernel lacks", p->path);
+		d->ifindex = 0;
+		return EXIT_USAGE;
+	}
+	ret = netem_check_iface(d->tc, d->ifindex);
+	if (ret < 0) {
+		d->ifindex = 0; /* not ours: never touch it, not even on the way out */
+		return ret == -EBUSY ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static int setup_watch(struct drill *d)
+{
+	const struct policy *p = d->p;
+	int ret;
+
+	if (p->arm_window_ms && p->arm_min_flows) {
+		d->flow_ring = calloc(p->arm_min_flows, sizeof(*d->flow_ring));
+		if (!d->flow_ring)
+			return -ENOMEM;
+	}
+	if (p->arm_window_ms && (p->arm_min_packets || p->arm_min_bytes)) {
+		d->samp_cap = SAMPLE_CAP;
+		d->samp_every_ns = SAMPLE_MS * 1000000ull;
+		if (p->arm_window_ms / SAMPLE_MS > SAMPLE_CAP / 2)
+			d->samp_every_ns = p->arm_window_ms * 1000000ull / (SAMPLE_CAP / 2);
+		d->samples = calloc(d->samp_cap, sizeof(*d->samples));
+		if (!d->samples)
+			return -ENOMEM;
+	}
+	if (p->arm_min_flows) {
+		ret = ctwatch_open(&d->ct, p, &d->ts);
+		if (ret < 0) {
+			log_warnx("subscribing to conntrack events: %s", strerror(-ret));
+			return ret;
+		}
+		ret = ep_add(d->ep, ctwatch_fd(d->ct));
+		if (ret < 0)
+			return ret;
+	}
+	ret = timer_arm_abs(d->t_timeout, mono_now_ns() + p->arm_timeout_ms * 1000000ull);
+	if (ret < 0)
+		return ret;
+	return timer_every(d->t_tick, (p->arm_min_packets || p->arm_min_bytes) ? SAMPLE_MS : 1000);
+}
+
+static int loop(struct drill *d)
+{
+	struct epoll_event evs[8];
+
+	while (d->st != ST_DONE) {
+		int n = epoll_wait(d->ep, evs, 8, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (int i = 0; i < n && d->st != ST_DONE; i++) {
+			int fd = evs[i].data.fd, ret = 0;
+
+			if (fd == d->sfd)
+				ret = on_signal(d);
+			else if (fd == d->ifd)
+				ret = on_inotify(d);
+			else if (fd == d->t_deadline)
+				ret = on_deadline(d);
+			else if (fd == d->t_tick && d->st == ST_WATCH)
+				ret = on_tick(d);
+			else if (fd == d->t_timeout && d->st == ST_WATCH) {
+				log_info("arm timeout: not armed after %" PRIu64 " ms; nothing was injected",
+					 d->p->arm_timeout_ms);
+				finish(d, EXIT_ARM_TIMEOUT, "arm_timeout");
+			} else if (d->ct && fd == ctwatch_fd(d->ct))
+				ret = on_ct(d);
+			else if (fd == d->t_tick || fd == d->t_timeout)
+				ret = timer_drain(fd);
+			if (ret < 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+int drill_run(const struct policy *p, const struct drill_opts *o)
+{
+	struct drill d = { .p = p, .o = o, .ep = -1, .t_deadline = -1, .t_timeout = -1, .t_tick = -1,
+			   .sfd = -1, .ifd = -1, .live = -1, .exit_code = EXIT_RUNTIME, .outcome = "error" };
+	char *jpath = NULL;
+	int code, ret;
+
+	d.n_steps = p->n_faults * p->repeat;
+	code = prepare(&d, p, false);
+	if (code != 0)
+		goto out;
+	ret = setup_fds(&d);
+	if (ret < 0) {
+		log_warnx("setting up the event loop: %s", strerror(-ret));
+		code = o->stop_file ? EXIT_USAGE : EXIT_RUNTIME;
+		goto out;
+	}
+	d.base_pkts = calloc(p->n_faults, sizeof(uint64_t));
+	d.base_bytes = calloc(p->n_faults, sizeof(uint64_t));
+	if (!d.base_pkts || !d.base_bytes) {
+		code = EXIT_RUNTIME;
+		goto out;
+	}
+	if (o->journal)
+		jpath = strdup(o->journal);
+	else if (p->journal)
+		jpath = strdup(p->journal);
+	else {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		jpath = journal_default_path(p->name, &now);
+	}
+	if (!jpath) {
+		code = EXIT_RUNTIME;
+		goto out;
+	}
+	ret = journal_open(&d.j, jpath);
+	if (ret < 0) {
+		log_errx("journal %s: %s", jpath, strerror(-ret));
+		code = EXIT_RUNTIME;
+		goto out;
+	}
+	log_info("journal: %s", jpath);
+	if (journal_start(&d) < 0) {
+		code = EXIT_RUNTIME;
+		goto out;
+	}
+	if (stop_file_present(&d)) {
+		log_info("stop file %s is present: nothing injected", o->stop_file);
+		finish(&d, EXIT_ABORTED, "aborted");
+		goto done;
+	}
+	ret = nft_engine_open(&d.nft);
+	if (ret >= 0)
+		ret = nft_engine_install(d.nft, p, &d.ts, d.delay_prio);
+	if (ret < 0) {
+		if (ret != -EEXIST)
+			log_warnx("installing table inet okx_faultd: %s", strerror(-ret));
+		nft_engine_close(d.nft);
+		d.nft = NULL; /* never remove a table another instance owns */
+		goto done;
+	}
+	if (d.tc) {
+		ret = netem_install(d.tc, d.ifindex, p);
+		if (ret < 0) {
+			log_warnx("installing netem on %s: %s", d.ifname, strerror(-ret));
+			goto done;
+		}
+	}
+	d.st = ST_WATCH;
+	if (!p->arm_min_flows && !p->arm_min_packets && !p->arm_min_bytes) {
+		ret = arm_now(&d);
+	} else {
+		ret = setup_watch(&d);
+		if (ret >= 0) {
+			log_info("watching: waiting for %" PRIu64 " flows, %" PRIu64 " packets, %" PRIu64
+				 " bytes toward the targets", p->arm_min_flows, p->arm_min_packets, p->arm_min_bytes);
+			/* flows may already have arrived between install and subscription */
+			ret = on_tick(&d);
+		}
+	}
+	if (ret >= 0)
+		ret = loop(&d);
+	if (ret < 0) {
+		log_warnx("runtime failure: %s", strerror(-ret));
+		abort_live(&d, "error");
+		finish(&d, EXIT_RUNTIME, "error");
+	}
+done:
+	code = d.exit_code;
+	/* faults come down before the end event claims the drill is over */
+	if (d.nft) {
+		int r = nft_engine_remove(d.nft);
+
+		if (r < 0 && r != -ENOENT)
+			log_warnx("removing table inet okx_faultd: %s", strerror(-r));
+		nft_engine_close(d.nft);
+		d.nft = NULL;
+	}
+	journal_end(&d);
+	log_info("drill %s: %s (exit %d)", p->name, d.outcome, code);
+out:
+	free(jpath);
+	drill_free(&d);
+	return code;
+}
+
+int drill_dry_run(const struct policy *p, FILE *out)
+{
+	struct drill d = { .p = p, .ep = -1, .t_deadline = -1, .t_timeout = -1, .t_tick = -1, .sfd = -1, .ifd = -1 };
+	int code = prepare(&d, p, true);
+
+	if (code == 0) {
+		nft_render(out, p, &d.ts, d.delay_prio);
+		if (has_delay(p))
+			netem_render(out, d.ifname[0] ? d.ifname : (p->interface[0] ? p->interface : "IFACE"), p);
+	}
+	d.ifindex = 0; /* nothing was installed */
+	drill_free(&d);
+	return code;
+}
+
+int drill_cleanup(void)
+{
+	struct netem_ctx *tc = NULL;
+	int removed = 0, ret = netem_open(&tc);
+
+	if (ret >= 0)
+		ret = netem_cleanup_all(tc, &removed);
+	netem_close(tc);
+	if (ret < 0) {
+		log_warnx("cleanup: %s", strerror(-ret));
+		return EXIT_RUNTIME;
+	}
+	log_info("cleanup: removed %d stale qdisc%s", removed, removed == 1 ? "" : "s");
+	return EXIT_DRILL_OK;
+}
