@@ -424,6 +424,24 @@ static cJSON *jb_check(struct jb *b, cJSON *it)
 	return it;
 }
 
+/* Append item (may be NULL) to arr, taking ownership either way. */
+static void jb_append(struct jb *b, cJSON *arr, cJSON *item)
+{
+	if (!item || !cJSON_AddItemToArray(arr, item)) {
+		cJSON_Delete(item);
+		b->oom = true;
+	}
+}
+
+/* Add item (may be NULL) to obj under key, taking ownership either way. */
+static void jb_add(struct jb *b, cJSON *obj, const char *key, cJSON *item)
+{
+	if (!item || !cJSON_AddItemToObject(obj, key, item)) {
+		cJSON_Delete(item);
+		b->oom = true;
+	}
+}
+
 static void jb_str(struct jb *b, cJSON *o, const char *k, const char *v)
 {
 	jb_check(b, v ? cJSON_AddStringToObject(o, k, v) : cJSON_AddNullToObject(o, k));
@@ -481,7 +499,7 @@ static cJSON *json_journal(struct jb *b, const struct jread *j)
 	jb_check(b, cJSON_AddBoolToObject(o, "truncated", j->truncated));
 	if ((w = jb_check(b, cJSON_AddArrayToObject(o, "warnings"))))
 		for (size_t i = 0; i < j->n_warnings; i++)
-			jb_check(b, cJSON_AddItemToArray(w, jb_check(b, cJSON_CreateString(j->warnings[i]))) ? w : NULL);
+			jb_append(b, w, cJSON_CreateString(j->warnings[i]));
 	return o;
 }
 
@@ -529,7 +547,7 @@ static cJSON *json_window(struct jb *b, const struct corr_window *cw, const stru
 			jb_str(b, e, "type", ev->v[i].type);
 			jb_str(b, e, "message", ev->v[i].text);
 			jb_num(b, e, "delay_ms", (double)((ev->v[i].ns - w->begin_ns) / 1000) / 1000.0);
-			cJSON_AddItemToArray(list, e);
+			jb_append(b, list, e);
 		}
 	}
 	return o;
@@ -545,8 +563,7 @@ static char *json_report(const struct jread *j, const struct event_list *ev, con
 	if (!root)
 		return NULL;
 	jb_num(&b, root, "version", REPORT_VERSION);
-	if (!cJSON_AddItemToObject(root, "journal", json_journal(&b, j)))
-		b.oom = true;
+	jb_add(&b, root, "journal", json_journal(&b, j));
 	if ((e = jb_check(&b, cJSON_AddObjectToObject(root, "events")))) {
 		jb_str(&b, e, "path", ev->path);
 		jb_str(&b, e, "form", form_name(ev->form));
@@ -559,8 +576,7 @@ static char *json_report(const struct jread *j, const struct event_list *ev, con
 	jb_num(&b, root, "grace_ms", (double)(r->grace_ns / 1000000));
 	if ((ws = jb_check(&b, cJSON_AddArrayToObject(root, "windows"))))
 		for (size_t i = 0; i < r->n; i++)
-			if (!cJSON_AddItemToArray(ws, json_window(&b, &r->w[i], ev)))
-				b.oom = true;
+			jb_append(&b, ws, json_window(&b, &r->w[i], ev));
 	jb_num(&b, root, "errors_outside", (double)r->outside);
 	jb_num(&b, root, "errors_shared", (double)r->shared);
 	if ((g = jb_check(&b, cJSON_AddObjectToObject(root, "gate")))) {
