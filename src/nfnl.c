@@ -146,10 +146,14 @@ int nfnl_batch_end(struct nfnl_batch *b)
 
 struct nfnl_msg *nfnl_batch_msg(struct nfnl_batch *b, uint32_t seq)
 {
-	/* messages carry consecutive sequence numbers */
-	if (!b->n_msgs || seq < b->msgs[0].seq || seq - b->msgs[0].seq >= b->n_msgs)
+	uint32_t d;
+
+	/* messages carry consecutive sequence numbers (unsigned difference:
+	 * correct across wrap-around) */
+	if (!b->n_msgs)
 		return NULL;
-	return &b->msgs[seq - b->msgs[0].seq];
+	d = seq - b->msgs[0].seq;
+	return d < b->n_msgs ? &b->msgs[d] : NULL;
 }
 
 static int set_opt(struct nfnl *n, int level, int opt, int val, const char *name)
@@ -261,6 +265,17 @@ static int ensure_sndbuf(struct nfnl *n, size_t len)
 	return len + 32 <= (size_t)n->sndbuf ? 0 : -EMSGSIZE;
 }
 
+static int send_all(struct nfnl *n, const void *buf, size_t len)
+{
+	/* netlink to the kernel is all or nothing: the message was processed
+	 * iff sendto() returned its length */
+	while (mnl_socket_sendto(n->nl, buf, len) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
 struct ack {
 	uint32_t seq;
 	int err;
@@ -311,14 +326,16 @@ static int parse_ack(const struct nlmsghdr *nlh, struct ack *ack)
 
 static void log_kernel_error(const char *what, const struct ack *ack, bool first)
 {
-	const char *k = ack->kmsg;
+	char detail[300] = "";
 
+	if (ack->kmsg)
+		snprintf(detail, sizeof(detail), " (kernel: %s)", ack->kmsg);
+	else if (ack->offs)
+		snprintf(detail, sizeof(detail), " (kernel: bad attribute at offset %u)", ack->offs);
 	if (first)
-		log_warnx("nftables: %s: %s%s%s%s", what, strerror(-ack->err), k ? " (kernel: " : "", k ? k : "",
-			  k ? ")" : "");
+		log_warnx("nftables: %s: %s%s", what, strerror(-ack->err), detail);
 	else
-		log_debug("nftables: %s: %s%s%s%s (after the first error)", what, strerror(-ack->err),
-			  k ? " (kernel: " : "", k ? k : "", k ? ")" : "");
+		log_debug("nftables: %s: %s%s (after the first error)", what, strerror(-ack->err), detail);
 }
 
 static int batch_ack(struct nfnl_batch *b, const struct ack *ack, int *first_err)
@@ -403,9 +420,9 @@ int nfnl_batch_send(struct nfnl *n, struct nfnl_batch *b)
 		return ret;
 	}
 	n->seq = b->seq;
-	if (mnl_socket_sendto(n->nl, b->buf, b->len) < 0) {
-		ret = -errno;
-		log_warn("netlink: send batch of %zu messages", b->n_msgs);
+	ret = send_all(n, b->buf, b->len);
+	if (ret < 0) {
+		log_warnx("netlink: send batch of %zu messages: %s", b->n_msgs, strerror(-ret));
 		return ret;
 	}
 	for (;;) {
@@ -459,11 +476,10 @@ int nfnl_request(struct nfnl *n, const void *req, size_t req_len, unsigned n_req
 	int first_err = 0;
 
 	n->seq += n_req;
-	if (mnl_socket_sendto(n->nl, req, req_len) < 0) {
-		int err = -errno;
-
-		log_warn("netlink: send request");
-		return err;
+	first_err = send_all(n, req, req_len);
+	if (first_err < 0) {
+		log_warnx("netlink: send request: %s", strerror(-first_err));
+		return first_err;
 	}
 	while (acked < n_req) {
 		ssize_t r = recv_one(n, buf, sizeof(buf), ACK_WAIT_MS);
