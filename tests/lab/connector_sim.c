@@ -398,8 +398,9 @@ static bool parse_head(struct response *resp)
 	if (!parse_long(code, 100, 599, &status))
 		return true;
 	resp->status = (int)status;
-	for (char *p = strstr(resp->buf, "\r\n") + 2; p < end;) {
-		char *e = strstr(p, "\r\n");
+	/* memmem, not strstr: a NUL in the head must not hide its end */
+	for (char *p = (char *)memmem(resp->buf, resp->head_len, "\r\n", 2) + 2; p < end;) {
+		char *e = memmem(p, (size_t)(end + 2 - p), "\r\n", 2);
 
 		*e = '\0';
 		if (strncasecmp(p, "Content-Length:", 15) == 0) {

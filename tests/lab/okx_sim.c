@@ -433,6 +433,7 @@ static bool set_out_interest(int ep, struct conn *c, bool want)
 static bool handle_conn(int ep, struct conn *c, uint32_t events)
 {
 	const char *why = NULL;
+	bool peer_eof = false;
 
 	if (events & EPOLLIN) {
 		for (;;) {
@@ -447,8 +448,9 @@ static bool handle_conn(int ep, struct conn *c, uint32_t events)
 				goto out;
 			}
 			if (n == 0) {
-				why = "peer";
-				goto out;
+				/* A half-close still gets the answers to what it sent. */
+				peer_eof = true;
+				break;
 			}
 			c->in_len += (size_t)n;
 			if (!process_input(c)) {
@@ -469,8 +471,17 @@ static bool handle_conn(int ep, struct conn *c, uint32_t events)
 		why = r == -ECONNRESET || r == -EPIPE ? "reset" : "send-error";
 		goto out;
 	}
-	if (r == 1 && c->close_after) {
-		why = "server";
+	if (r == 1 && (c->close_after || peer_eof)) {
+		why = peer_eof ? "peer" : "server";
+		goto out;
+	}
+	if (peer_eof) {
+		/* Only the answers are left to send: stop polling the EOF. */
+		struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
+
+		c->close_after = true;
+		if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev) < 0)
+			why = "epoll";
 		goto out;
 	}
 	if (!set_out_interest(ep, c, r == 0))
