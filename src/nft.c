@@ -91,6 +91,7 @@ struct plan {
 	size_t n_ports, n_xports;
 	struct rule_ir *rules;
 	size_t n_rules, cap_rules;
+	bool overflow;
 };
 
 static const char *const chain_order[] = { "output", "input", "forward", "egress", "ingress" };
@@ -210,8 +211,10 @@ static struct rule_ir *plan_rule(struct plan *pl, const char *chain)
 {
 	struct rule_ir *r;
 
-	if (pl->n_rules == pl->cap_rules)
-		return NULL; /* sized in plan_make: cannot happen */
+	if (pl->n_rules == pl->cap_rules) {
+		pl->overflow = true; /* sized in plan_make: cannot happen */
+		return NULL;
+	}
 	r = &pl->rules[pl->n_rules++];
 	memset(r, 0, sizeof(*r));
 	r->chain = chain;
@@ -393,7 +396,7 @@ static int plan_make(struct plan *pl, const struct policy *p, const struct targe
 		ret = norm_ports(p->exempt_ports, p->n_exempt_ports, &pl->xports, &pl->n_xports);
 	if (ret < 0)
 		goto fail;
-	pl->cap_rules = 24 + 2 * p->n_faults;
+	pl->cap_rules = 32 + 2 * p->n_faults;
 	pl->rules = calloc(pl->cap_rules, sizeof(*pl->rules));
 	if (!pl->rules) {
 		ret = -ENOMEM;
@@ -408,6 +411,8 @@ static int plan_make(struct plan *pl, const struct policy *p, const struct targe
 	ret = plan_chain_body(pl, "egress", true);
 	if (ret == 0 && pl->ingress)
 		ret = plan_chain_body(pl, "ingress", false);
+	if (ret == 0 && pl->overflow)
+		ret = -E2BIG;
 	if (ret < 0)
 		goto fail;
 	return 0;
