@@ -65,10 +65,13 @@ lab_two() {
 	ip -n "$s" addr add 2001:2::3/64 dev veth-s nodad
 	ip -n "$c" link set veth-c up
 	ip -n "$s" link set veth-s up
-	# wait for the link (and v6 addresses) to be usable
-	local i
-	for i in $(seq 50); do
-		in_cli ping -c1 -W1 -q 198.18.0.2 >/dev/null 2>&1 && break
-		sleep 0.1
+	# wait for the link to be usable: a connect to a closed port is refused
+	# (not timed out) once both ends are up and neighbours resolve
+	local i out
+	for i in $(seq 100); do
+		out=$(in_cli "$LAB/netprobe" tcp 198.18.0.2 9 --timeout-ms 200 2>/dev/null)
+		[[ $out == "err ECONNREFUSED"* || $out == ok* ]] && return 0
+		sleep 0.05
 	done
+	fail "lab link never came up ($out)"
 }
