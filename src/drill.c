@@ -80,6 +80,7 @@ struct drill {
 	size_t live_step;
 	struct stamp live_invoke, live_begin;
 	uint64_t *base_pkts, *base_bytes; /* counter values at the end of the previous run of each fault */
+	uint64_t *base_tc_pkts, *base_tc_bytes; /* netem class statistics, likewise (delay faults) */
 
 	int exit_code;
 	const char *outcome;
@@ -278,6 +279,30 @@ static int journal_fault_begin(struct drill *d)
 	return journal_event(d, "fault_begin", &d->live_begin, o);
 }
 
+/* For a delay fault, what its netem class sent during the window (HTB
+ * class statistics). Packets still held by netem at this instant are sent
+ * later and not included; `hits` (the nft counter) counts every packet the
+ * fault steered into the class. */
+static void add_netem_stats(struct drill *d, int fi, cJSON *o)
+{
+	uint64_t pk = 0, by = 0;
+	cJSON *n;
+	int ret;
+
+	if (!d->tc || d->ifindex <= 0)
+		return;
+	ret = netem_class_stats(d->tc, d->ifindex, fi, &pk, &by);
+	if (ret < 0) {
+		log_warnx("reading the netem class of fault %d: %s", fi, strerror(-ret));
+		return;
+	}
+	n = cJSON_AddObjectToObject(o, "netem");
+	cJSON_AddStringToObject(n, "interface", d->ifname);
+	json_add_u64(n, "sent_packets", pk - d->base_tc_pkts[fi]);
+	json_add_u64(n, "sent_bytes", by - d->base_tc_bytes[fi]);
+	d->base_tc_pkts[fi] = pk, d->base_tc_bytes[fi] = by;
+}
+
 /* Read the live fault's counter after its switch went off and journal the
  * window. The counter only moves while the switch is on, so the delta
  * since the previous run of the same fault is exactly this window's. */
@@ -301,6 +326,8 @@ static int journal_fault_end(struct drill *d, const struct stamp *invoke, const 
 	json_add_u64(h, "bytes", by - d->base_bytes[fi]);
 	if (ret < 0)
 		cJSON_AddBoolToObject(h, "unknown", true);
+	if (d->p->faults[fi].action == ACT_DELAY)
+		add_netem_stats(d, fi, o);
 	cJSON_AddStringToObject(o, "reason", reason);
 	log_info("fault %zu (%s) ended after %.3f ms (%s): %" PRIu64 " packets, %" PRIu64 " bytes hit", d->live_step,
 		 action_name(d->p->faults[fi].action), mono_diff_ms(&d->live_begin.mono, &ack->mono), reason,
@@ -692,6 +719,8 @@ static void drill_free(struct drill *d)
 	free(d->samples);
 	free(d->base_pkts);
 	free(d->base_bytes);
+	free(d->base_tc_pkts);
+	free(d->base_tc_bytes);
 }
 
 static bool has_delay(const struct policy *p)
@@ -746,6 +775,8 @@ static int prepare(struct drill *d, const struct policy *p, bool dry)
 		return EXIT_RUNTIME;
 	if (!has_delay(p))
 		return 0;
+	if (netem_validate(p) < 0)
+		return EXIT_USAGE;
 	for (size_t i = 0; i < p->n_faults; i++)
 		if (p->faults[i].action == ACT_DELAY)
 			d->delay_prio[i] = netem_fault_priority((int)i);
@@ -873,7 +904,9 @@ int drill_run(const struct policy *p, const struct drill_opts *o)
 	}
 	d.base_pkts = calloc(p->n_faults, sizeof(uint64_t));
 	d.base_bytes = calloc(p->n_faults, sizeof(uint64_t));
-	if (!d.base_pkts || !d.base_bytes) {
+	d.base_tc_pkts = calloc(p->n_faults, sizeof(uint64_t));
+	d.base_tc_bytes = calloc(p->n_faults, sizeof(uint64_t));
+	if (!d.base_pkts || !d.base_bytes || !d.base_tc_pkts || !d.base_tc_bytes) {
 		code = EXIT_RUNTIME;
 		goto out;
 	}
