@@ -9,6 +9,7 @@ Exit 0 when every check holds; 1 with a message otherwise.
 """
 import argparse
 import json
+import os
 import re
 import sys
 
@@ -107,7 +108,10 @@ def main():
     ap.add_argument("--outcome")
     ap.add_argument("--exit", type=int)
     ap.add_argument("--windows", type=int)
-    ap.add_argument("--tolerance-ms", type=float, default=2.0)
+    # window-end tolerance: 2 ms on real hardware (issue 4); under QEMU's TCG
+    # emulation (make check-vm) timers run tens of ms late, so 50 ms there
+    ap.add_argument("--tolerance-ms", type=float,
+                    default=50.0 if os.environ.get("OKX_IN_VM") else 2.0)
     ap.add_argument("--reason")
     a = ap.parse_args()
     lines = load(a.journal)
