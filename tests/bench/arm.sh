@@ -153,7 +153,7 @@ echo "arm latency: connect() (client, CLOCK_REALTIME) -> fault_begin.ts (kernel 
 echo "  $n_okx drills of okx-faultd (arm_min_flows = 1, fault = drop 20ms, journal on $(stat -f -c %T "$TMP")) in ${t_okx} s;"
 echo "  baseline: $n_base runs of a 1 s 'conntrack -L' poll loop + 'nft -f' (until nft returned) in ${t_base} s;"
 echo "  nearest-rank percentiles; $(nproc) CPUs, load average $load"
-printf '%-36s %11s %11s %11s  %s\n' metric median p99 target ratio
+printf '%-36s %11s %11s %11s  %s\n' metric median p99 target 'target met'
 printf '%-36s %11s %11s %11s  %s\n' ------------------------------------ ----------- ----------- ----------- -----------
 printf '%-36s %8.3f ms %8.3f ms %11s  %s\n' "okx-faultd arm latency" "$arm_med" "$arm_p99" \
 	"p99 < 1 ms" "$(verdict "$arm_p99" 1)"
