@@ -104,6 +104,8 @@ else
 fi
 
 # --- initramfs -------------------------------------------------------------------------
+# run folders of runs killed too hard to clean up (concurrent runs are younger)
+find "$VM" -maxdepth 1 -name 'run.*' -mmin +120 -exec rm -rf {} + 2>/dev/null || true
 work=$(mktemp -d "$VM/run.XXXXXX")
 qpid="" tpid=""
 # shellcheck disable=SC2317  # called by the trap
