@@ -78,10 +78,11 @@ $(S)/test_%: tests/unit/test_%.c $(S)/libokx.a
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) $(SAN) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) -MMD -MP \
 		-o $@ $< $(S)/libokx.a $(LIBS) $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
 
-$(B)/lab/%: tests/lab/%.c
+# lab programs: one file each, linked with the library for its clock helpers
+$(B)/lab/%: tests/lab/%.c $(B)/libokx.a
 	@mkdir -p $(@D)
 	@echo "  CC [lab] $<"
-	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(B)/libokx.a $(LIBS)
 
 # benchmark and probe programs link the (unsanitized) library
 $(B)/bench/%: tests/bench/%.c $(B)/libokx.a

@@ -26,6 +26,7 @@
 #include <netlink/route/qdisc/netem.h>
 #include <netlink/route/tc.h>
 
+#include "duration.h"
 #include "log.h"
 #include "netem.h"
 
@@ -818,22 +819,6 @@ cleanup:
 
 /* ---- dry run ---- */
 
-static void format_pct(uint32_t pct, char *buf, size_t len)
-{
-	uint32_t frac = pct % PCT_SCALE;
-	int digits = 3;
-
-	if (!frac) {
-		snprintf(buf, len, "%u", pct / PCT_SCALE);
-		return;
-	}
-	while (frac % 10 == 0) {
-		frac /= 10;
-		digits--;
-	}
-	snprintf(buf, len, "%u.%0*u", pct / PCT_SCALE, digits, frac);
-}
-
 void netem_render(FILE *out, const char *ifname, const struct policy *p)
 {
 	const char *dev = ifname && *ifname ? ifname : "IFACE";
@@ -859,7 +844,7 @@ void netem_render(FILE *out, const char *ifname, const struct policy *p)
 		if (f->jitter_ms)
 			fprintf(out, " %" PRIu64 "ms", f->jitter_ms);
 		if (f->loss) {
-			format_pct(f->loss, loss, sizeof(loss));
+			percent_format(f->loss, loss, sizeof(loss));
 			fprintf(out, " loss %s%%", loss);
 		}
 		fputc('\n', out);

@@ -45,6 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lab/labutil.h"
+
 #include "journal_read.h"
 
 extern char **environ;
@@ -54,37 +56,12 @@ extern char **environ;
 #define EXIT_TIMEOUT_MS 10000
 #define MAX_DRILLS 100000
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
 static int64_t clock_ns(clockid_t c)
 {
 	struct timespec ts;
 
 	clock_gettime(c, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t mono_ms(void)
-{
-	return clock_ns(CLOCK_MONOTONIC) / 1000000;
-}
-
-static bool parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
 }
 
 static bool parse_addr(const char *host, const char *port, struct sockaddr_in *sa)
@@ -188,11 +165,11 @@ static bool table_exists(void)
  * its wait status, or -1 when it had to be killed. */
 static int reap_daemon(pid_t pid, struct dlog *l, int timeout_ms)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = (int64_t)mono_ms() + timeout_ms;
 	int st;
 
 	while (!l->eof && !stop_signal) {
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - (int64_t)mono_ms();
 
 		if (left <= 0 || !dlog_read(l, (int)left))
 			break;
@@ -266,9 +243,9 @@ static int one_drill(const char *daemon, const char *policy, const char *journal
 		fprintf(stderr, "arm_client: starting %s: %s\n", daemon, strerror(errno));
 		return -1;
 	}
-	deadline = mono_ms() + READY_TIMEOUT_MS;
+	deadline = (int64_t)mono_ms() + READY_TIMEOUT_MS;
 	while (!strstr(l.buf, ": watching:") && !l.eof) {
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - (int64_t)mono_ms();
 
 		if (left <= 0 || !dlog_read(&l, (int)left))
 			break;

@@ -50,6 +50,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "labutil.h"
+
 #define MAX_EVENTS 100000
 #define RESP_MAX 65536
 
@@ -96,43 +98,6 @@ struct result {
 	char message[160];
 };
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void format_ts(const struct timespec *ts, char *buf, size_t size)
-{
-	struct tm tm;
-	char base[32];
-
-	gmtime_r(&ts->tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, size, "%s.%06dZ", base, (int)(ts->tv_nsec / 1000 % 1000000));
-}
-
-static bool parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
 
 /* "1500ms", "20s", "2m", "1h"; a bare number is seconds. At most 24 h. */
 static bool parse_duration(const char *s, uint64_t *ms)
@@ -227,13 +192,6 @@ static int resolve(struct opts *o)
 	return 0;
 }
 
-static const char *errno_name(int err)
-{
-	const char *n = strerrorname_np(err);
-
-	return n ? n : "EUNKNOWN";
-}
-
 static void set_result(struct result *r, enum ev_type type, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void set_result(struct result *r, enum ev_type type, const char *fmt, ...)
@@ -266,27 +224,6 @@ static void set_errno_result(struct result *r, const char *op, int err)
 		break;
 	}
 	set_result(r, t, "%s: %s (%s)", op, strerror(err), errno_name(err));
-}
-
-/* Waits for events on fd until deadline. Returns 1 ready, 0 timed out,
- * -EINTR when a stop signal arrived, -errno on error. */
-static int wait_fd(int fd, short events, uint64_t deadline)
-{
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = events };
-		uint64_t now = mono_ms();
-		int n;
-
-		if (stop_signal)
-			return -EINTR;
-		if (now >= deadline)
-			return 0;
-		n = poll(&pfd, 1, (int)(deadline - now));
-		if (n > 0)
-			return 1;
-		if (n < 0 && errno != EINTR)
-			return -errno;
-	}
 }
 
 static int do_connect(const struct opts *o, uint64_t deadline, struct result *r)
@@ -579,7 +516,7 @@ static void record(const struct opts *o, struct state *st, const struct result *
 	if (o->verbose) {
 		char ts[48];
 
-		format_ts(&now, ts, sizeof(ts));
+		rfc3339_us(&now, ts, sizeof(ts));
 		fprintf(stderr, "connector_sim: %s %s: %s%s\n", ts, ev_names[r->type], r->message,
 			o->no_net_errors && r->type <= EV_TIMEOUT ? " (not recorded)" : "");
 	}
@@ -655,7 +592,7 @@ static cJSON *add_ts(cJSON *obj, const char *key, const struct timespec *ts)
 
 	if (!ts->tv_sec)
 		return cJSON_AddNullToObject(obj, key);
-	format_ts(ts, buf, sizeof(buf));
+	rfc3339_us(ts, buf, sizeof(buf));
 	return cJSON_AddStringToObject(obj, key, buf);
 }
 
@@ -683,7 +620,7 @@ static int write_output(const struct opts *o, const struct state *st)
 
 		if (!e || !cJSON_AddItemToArray(arr, e))
 			goto out;
-		format_ts(&st->events[i].ts, ts, sizeof(ts));
+		rfc3339_us(&st->events[i].ts, ts, sizeof(ts));
 		cJSON_AddStringToObject(e, "type", ev_names[st->events[i].type]);
 		cJSON_AddStringToObject(e, "ts", ts);
 		cJSON_AddStringToObject(e, "message", st->events[i].message);

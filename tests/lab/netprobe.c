@@ -51,15 +51,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "labutil.h"
+
 #define MAX_SERVE_CONNS 1024
 #define SERVE_IDLE_MS 10000
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
 
 struct target {
 	struct sockaddr_storage ss;
@@ -75,44 +71,6 @@ struct opts {
 	bool echo;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t mono_ms(void)
-{
-	return mono_ns() / 1000000u;
-}
-
-static void format_now(char *buf, size_t size)
-{
-	struct timespec ts;
-	struct tm tm;
-	char base[32];
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, size, "%s.%06dZ", base, (int)(ts.tv_nsec / 1000 % 1000000));
-}
-
-static bool parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 static bool sleep_until_ns(uint64_t ns)
 {
 	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
@@ -127,13 +85,6 @@ static bool sleep_until_ns(uint64_t ns)
 			return false;
 	}
 	return false;
-}
-
-static const char *errno_name(int err)
-{
-	const char *n = strerrorname_np(err);
-
-	return n ? n : "EUNKNOWN";
 }
 
 static bool parse_target(const char *host, const char *port, struct target *t)
@@ -168,27 +119,6 @@ static void set_port(struct target *t, uint16_t port)
 		((struct sockaddr_in *)&t->ss)->sin_port = htons(port);
 }
 
-/* Waits for events on fd until the monotonic deadline (ms).
- * Returns revents, 0 on timeout, -errno on error (-EINTR on a stop signal). */
-static int wait_fd(int fd, short events, uint64_t deadline)
-{
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = events };
-		uint64_t now = mono_ms();
-		int n;
-
-		if (stop_signal)
-			return -EINTR;
-		if (now >= deadline)
-			return 0;
-		n = poll(&pfd, 1, (int)(deadline - now));
-		if (n > 0)
-			return pfd.revents;
-		if (n < 0 && errno != EINTR)
-			return -errno;
-	}
-}
-
 /* One connect (and optional echo). Returns 0, a positive errno, or -1 for
  * "EOF" (peer closed before the echo) and -2 for a wrong echo. */
 static int tcp_attempt(const struct target *t, const struct opts *o)
@@ -221,7 +151,7 @@ static int tcp_attempt(const struct target *t, const struct opts *o)
 	char line[64], back[64];
 	size_t got = 0;
 	int len = snprintf(line, sizeof(line), "netprobe %d %llu\n", (int)getpid(),
-			   (unsigned long long)mono_ns());
+			   (unsigned long long)mono_now_ns());
 
 	if (send(fd, line, (size_t)len, MSG_NOSIGNAL) != len) {
 		err = errno ? errno : EIO;
@@ -266,16 +196,16 @@ static void print_attempt(const char *prefix, int err, uint64_t ms)
 
 static int cmd_tcp(struct target *t, const struct opts *o)
 {
-	uint64_t start = mono_ns();
+	uint64_t start = mono_now_ns();
 	int err = tcp_attempt(t, o);
 
-	print_attempt("", err, (mono_ns() - start) / 1000000u);
+	print_attempt("", err, (mono_now_ns() - start) / 1000000u);
 	return err == 0 ? 0 : 1;
 }
 
 static int cmd_tcp_loop(struct target *t, const struct opts *o)
 {
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = mono_now_ns();
 	long ok = 0, n = 0;
 
 	for (long i = 0; i < o->count; i++) {
@@ -283,15 +213,18 @@ static int cmd_tcp_loop(struct target *t, const struct opts *o)
 
 		if (!sleep_until_ns(t0 + (uint64_t)i * (uint64_t)o->interval_ms * 1000000u))
 			break;
-		format_now(ts, sizeof(ts));
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		rfc3339_us(&now, ts, sizeof(ts));
 		snprintf(prefix, sizeof(prefix), "%s ", ts);
 
-		uint64_t start = mono_ns();
+		uint64_t start = mono_now_ns();
 		int err = tcp_attempt(t, o);
 
 		if (stop_signal)
 			break;
-		print_attempt(prefix, err, (mono_ns() - start) / 1000000u);
+		print_attempt(prefix, err, (mono_now_ns() - start) / 1000000u);
 		n++;
 		ok += err == 0;
 	}
@@ -304,7 +237,7 @@ static int cmd_udp_send(struct target *t, const struct opts *o)
 	int fd = socket(t->ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	char buf[65536] = { 0 };
 	long sent = 0, failed = 0, nf_dropped = 0, last_err = 0;
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = mono_now_ns();
 
 	if (fd < 0) {
 		fprintf(stderr, "netprobe: socket: %s\n", strerror(errno));
@@ -472,7 +405,7 @@ static int cmd_flood_udp(struct target *t, const struct opts *o)
 	long ports = 65536 - o->port_base;
 	int *fds = calloc((size_t)nsock, sizeof(*fds));
 	long sent = 0, failed = 0, last_err = 0, i = 0;
-	uint64_t t0 = mono_ns(), end = t0 + (uint64_t)o->max_seconds * 1000000000u;
+	uint64_t t0 = mono_now_ns(), end = t0 + (uint64_t)o->max_seconds * 1000000000u;
 	int ret = 1;
 
 	if (!fds)
@@ -492,7 +425,7 @@ static int cmd_flood_udp(struct target *t, const struct opts *o)
 		}
 	}
 	while (i < o->flows && !stop_signal) {
-		uint64_t now = mono_ns();
+		uint64_t now = mono_now_ns();
 		long due = (long)((now - t0) / 1000u * (uint64_t)o->rate / 1000000u) + 1;
 
 		if (now >= end)

@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "labutil.h"
+
 #define MAX_LISTEN 16
 #define MAX_CONNS 8192
 #define INBUF_SIZE 16384
@@ -58,39 +60,12 @@ struct listener {
 	char name[72];
 };
 
-static volatile sig_atomic_t stop_signal;
 static bool verbose;
-
-static void on_signal(int sig)
-{
-	stop_signal = sig;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: okx_sim --listen ADDR:PORT [--listen [V6ADDR]:PORT ...] "
 		   "[--max-seconds N] [-v]\n");
-}
-
-static bool parse_long(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		return false;
-	*out = v;
-	return true;
 }
 
 /* "198.18.0.2:8443" or "[2001:2::2]:8443" */
