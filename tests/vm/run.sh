@@ -12,7 +12,8 @@
 #   --timeout SECS  guest budget for all suites (default 240); QEMU gets 60 s more
 #   --keep          keep build/vm/run.* (console log, results) for inspection
 # Environment: KVER, QEMU (binary), OKX_VM_MEM (default 1G), OKX_VM_SMP (default 2),
-# OKX_VM_BZIMAGE=1 (boot the bzImage, not the cached ELF vmlinux).
+# OKX_VM_CPU (TCG CPU model, default max), OKX_VM_BZIMAGE=1 (boot the
+# bzImage, not the cached ELF vmlinux).
 # Built with `make build-tests` first (`make check-vm` does both).
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,7 +29,7 @@ while [ $# -gt 0 ]; do
 	--only) only=${2:?}; shift ;;
 	--timeout) budget=${2:?}; shift ;;
 	--keep) keep=1 ;;
-	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "usage: $0 [--smoke|--shell|--exec CMD] [--suites LIST] [--only GLOB] [--timeout SECS] [--keep]" >&2; exit 2 ;;
 	esac
 	shift
@@ -100,7 +101,7 @@ fi
 if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then
 	accel=(-accel kvm -cpu host)
 else
-	accel=(-accel "tcg,thread=multi" -cpu max)
+	accel=(-accel "tcg,thread=multi" -cpu "${OKX_VM_CPU:-max}")
 fi
 
 # --- initramfs -------------------------------------------------------------------------
