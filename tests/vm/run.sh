@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
 	--only) only=${2:?}; shift ;;
 	--timeout) budget=${2:?}; shift ;;
 	--keep) keep=1 ;;
-	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
 	*) echo "usage: $0 [--smoke|--shell|--exec CMD] [--suites LIST] [--only GLOB] [--timeout SECS] [--keep]" >&2; exit 2 ;;
 	esac
 	shift
