@@ -7,18 +7,7 @@
 # exit 2 before touching anything.
 set -u
 . "$TOP/tests/lib/netns.sh"
-have_netem() {
-	local ns="okxt-nm-$$" ok=1
-	ip netns add "$ns" 2>/dev/null || return 1
-	ip -n "$ns" link set lo up
-	ip netns exec "$ns" tc qdisc add dev lo root netem delay 1ms 2>/dev/null && ok=0
-	ip netns del "$ns"
-	return $ok
-}
-if ! have_netem; then
-	[ -n "${OKX_IN_VM:-}" ] && fail "sch_netem is not available inside the VM ($(uname -r))"
-	skip "no sch_netem in this kernel ($(uname -r)); runs under make check-vm"
-fi
+need_netem
 lab_init delay
 lab_two
 NP="$LAB/netprobe"

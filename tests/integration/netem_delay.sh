@@ -13,22 +13,13 @@ set -u
 PROBE=${NETEM_PROBE:-$TOP/build/bench/netem_probe}
 NP="$LAB/netprobe"
 [ -x "$PROBE" ] || fail "$PROBE missing (make build-tests)"
-if ! "$PROBE" supported; then
-	[ -n "${OKX_IN_VM:-}" ] && fail "sch_netem is not available inside the VM ($(uname -r))"
-	skip "no sch_netem in this kernel ($(uname -r)); runs under make check-vm"
-fi
+need_netem
+"$PROBE" supported || fail "netem works here but netem_kernel_supported() says no"
 lab_init netem
 lab_two
 
 qd() { in_cli tc qdisc show dev veth-c; }
 probe() { in_cli "$PROBE" "$@"; }
-expect_rc() {
-	local want=$1 rc
-	shift
-	out=$("$@" 2>&1)
-	rc=$?
-	[ "$rc" = "$want" ] || fail "$* exited $rc, expected $want: $out"
-}
 PING=(ping)
 command -v ping >/dev/null 2>&1 || PING=(busybox ping)
 # rtt ADDR [-6]: average ping RTT in whole ms (5 pings), "lost" when none came back

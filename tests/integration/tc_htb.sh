@@ -18,14 +18,6 @@ lab_two
 
 qd() { in_cli tc qdisc show dev "${1:-veth-c}"; }
 probe() { in_cli "$PROBE" "$@"; }
-# expect_rc RC CMD...: run CMD, its exit status must be RC; output in $out
-expect_rc() {
-	local want=$1 rc
-	shift
-	out=$("$@" 2>&1)
-	rc=$?
-	[ "$rc" = "$want" ] || fail "$* exited $rc, expected $want: $out"
-}
 # class_pkts CLASSID: the kernel's "Sent N bytes M pkt" for that class
 class_sent() { in_cli tc -s class show dev veth-c classid "$1" | sed -n 's/^ *Sent \([0-9]*\) bytes \([0-9]*\) pkt.*/\2 \1/p'; }
 

@@ -537,35 +537,19 @@ static void record(const struct opts *o, struct state *st, const struct result *
 	snprintf(e->message, sizeof(e->message), "%s", r->message);
 }
 
-/* Sleeps until the monotonic instant ms; false when a stop signal came. */
-static bool sleep_until(uint64_t ms)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	while (!stop_signal) {
-		int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-
-		if (rc == 0)
-			return !stop_signal;
-		if (rc != EINTR)
-			return false;
-	}
-	return false;
-}
-
 static void run(const struct opts *o, struct state *st)
 {
 	static struct response resp;
 	uint64_t t0, k = 0;
 
-	if (!sleep_until(mono_ms() + o->warmup_ms))
+	if (!sleep_until_ns((mono_ms() + o->warmup_ms) * 1000000u))
 		return;
 	t0 = mono_ms();
 	for (;;) {
 		uint64_t slot = k * (uint64_t)o->rate_ms;
 		struct result r;
 
-		if (slot >= o->duration_ms || !sleep_until(t0 + slot))
+		if (slot >= o->duration_ms || !sleep_until_ns((t0 + slot) * 1000000u))
 			return;
 		do_call(o, st, &resp, &r);
 		if (r.aborted)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 
@@ -46,6 +47,22 @@ static inline const char *errno_name(int err)
 	const char *n = strerrorname_np(err);
 
 	return n ? n : "EUNKNOWN";
+}
+
+/* Sleep until the monotonic instant ns; false when a stop signal came. */
+static inline bool sleep_until_ns(uint64_t ns)
+{
+	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u) };
+
+	while (!stop_signal) {
+		int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+
+		if (rc == 0)
+			return !stop_signal;
+		if (rc != EINTR)
+			return false;
+	}
+	return false;
 }
 
 /* Wait for `events` on fd until the monotonic deadline (ms). Returns the

@@ -71,22 +71,6 @@ struct opts {
 	bool echo;
 };
 
-static bool sleep_until_ns(uint64_t ns)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u),
-			       .tv_nsec = (long)(ns % 1000000000u) };
-
-	while (!stop_signal) {
-		int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-
-		if (rc == 0)
-			return !stop_signal;
-		if (rc != EINTR)
-			return false;
-	}
-	return false;
-}
-
 static bool parse_target(const char *host, const char *port, struct target *t)
 {
 	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };

@@ -10,6 +10,8 @@
 #   in_cli CMD... / in_srv CMD...   run in a namespace
 #   lab_cleanup             idempotent; called by the trap
 #   need_root; skip REASON; fail MSG; note MSG
+#   need_netem              skip (host) or fail (in the VM, OKX_IN_VM=1) without sch_netem
+#   expect_rc RC CMD...     CMD must exit RC; its output is left in $out
 set -u
 LAB_PREFIX=""
 LAB_PIDS=()
@@ -19,6 +21,27 @@ need_root() { [ "$(id -u)" = 0 ] || skip "needs root (CAP_NET_ADMIN)"; }
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 note() { echo "# $*"; }
+
+# Can this kernel run netem? Tried for real on lo in a throwaway namespace.
+need_netem() {
+	local ns="okxt-nm-$$" ok=1
+	need_root
+	ip netns add "$ns" 2>/dev/null || fail "ip netns add $ns"
+	ip -n "$ns" link set lo up
+	ip netns exec "$ns" tc qdisc add dev lo root netem delay 1ms 2>/dev/null && ok=0
+	ip netns del "$ns"
+	[ $ok -eq 0 ] && return 0
+	[ -n "${OKX_IN_VM:-}" ] && fail "sch_netem is not available inside the VM ($(uname -r))"
+	skip "no sch_netem in this kernel ($(uname -r)); runs under make check-vm"
+}
+
+expect_rc() {
+	local want=$1 rc
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	[ "$rc" = "$want" ] || fail "$* exited $rc, expected $want: $out"
+}
 
 lab_cleanup() {
 	local p
