@@ -382,7 +382,10 @@ static int advance(struct drill *d, size_t next, const char *reason)
 			d->live_invoke = invoke;
 			d->live_begin = ack;
 			log_info("fault %zu: %s for %" PRIu64 " ms is live", next, action_name(f->action), f->duration_ms);
-			journal_fault_begin(d);
+			/* a live fault the journal cannot record must not stay live */
+			ret = journal_fault_begin(d);
+			if (ret < 0)
+				return ret;
 		}
 	} else {
 		stamp_now(&ack);
@@ -488,7 +491,8 @@ static int arm_now(struct drill *d)
 		(void)read_watch(d);
 	log_info("armed: %" PRIu64 " flows, %" PRIu64 " packets, %" PRIu64 " bytes toward the targets", d->flows,
 		 d->pkts, d->bytes);
-	journal_armed(d, &now);
+	if (journal_armed(d, &now) < 0)
+		return -EIO;
 	ctwatch_close(d->ct);
 	d->ct = NULL;
 	(void)timer_disarm(d->t_timeout);

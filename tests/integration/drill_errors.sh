@@ -50,6 +50,13 @@ rc=$?
 grep -q "nx.policy:2: cannot resolve 'nothing.invalid'" <<<"$out" || fail "unresolvable: message: $out"
 [ -e "$LAB_TMP/nx.jsonl" ] && fail "unresolvable: a journal was written"
 
+# a journal that cannot be written: exit 1 before any fault
+out=$(in_cli "$OKX_FAULTD" -j /dev/full "$LAB_TMP/ok.policy" 2>&1)
+rc=$?
+[ $rc -eq 1 ] || fail "unwritable journal: exit $rc ($out)"
+grep -q "No space left on device" <<<"$out" || fail "unwritable journal: message: $out"
+in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000 >/dev/null || fail "unwritable journal: traffic faulted"
+
 # not root: one line, exit 1
 if command -v setpriv >/dev/null; then
 	# a policy the unprivileged user can read, so only the privilege is missing
