@@ -4,6 +4,7 @@
 # vagrant/provision.sh is shellcheck-clean when shellcheck is installed.
 # Boxes are never downloaded: validate only reads the Vagrantfile.
 set -u
+# shellcheck source-path=SCRIPTDIR/../.. source=tests/lib/netns.sh disable=SC1091
 . "$TOP/tests/lib/netns.sh"
 command -v vagrant >/dev/null || skip "vagrant not installed (apt-get install vagrant)"
 tmp=$(mktemp -d)

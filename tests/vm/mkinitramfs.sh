@@ -10,11 +10,11 @@
 #     the repository, so tests/run.sh finds build/san/okx-faultd etc.;
 #   - the stock kernel's networking modules (uncompressed) plus a modules.dep
 #     made by depmod, so modprobe and the kernel's module autoloading work.
-# Environment: KVER (stock kernel version; default: newest /lib/modules/*
-# holding sch_netem), OKX_VM_ONLY (glob: keep only matching integration
-# scripts), OKX_VM_EXEC (a bash command the guest runs instead of the
-# suites: tests/vm/run.sh --exec), OKX_VM_PYTHON=1 (force python3 in; by default only when a test
-# script mentions python3).
+# Environment: KVER (the stock kernel's version, required), OKX_VM_ONLY
+# (glob: keep only matching integration scripts), OKX_VM_EXEC (a bash
+# command the guest runs instead of the suites: tests/vm/run.sh --exec),
+# OKX_VM_PYTHON=1 (force python3 in; by default only when a test script
+# mentions python3).
 set -euo pipefail
 out=${1:?usage: mkinitramfs.sh OUT.cpio [STAGE_DIR]}
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,18 +23,7 @@ HOSTPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
 
-find_kver() {
-	local d
-	for d in $(printf "%s\n" /lib/modules/*/ | sort -rV); do
-		d=${d%/}
-		if find "$d/kernel/net/sched" -name 'sch_netem.ko*' 2>/dev/null | grep -q .; then
-			basename "$d"
-			return 0
-		fi
-	done
-	return 1
-}
-KVER=${KVER:-$(find_kver)} || die "no kernel with sch_netem in /lib/modules (apt-get install linux-image-amd64)"
+KVER=${KVER:?set KVER, the stock kernel version (tests/vm/run.sh picks it)}
 MODDIR=/lib/modules/$KVER
 [ -d "$MODDIR" ] || die "$MODDIR missing"
 
@@ -151,7 +140,7 @@ for d in /usr/lib/x86_64-linux-gnu/tc /usr/lib/tc; do
 done
 # configuration files the tools read
 for f in /etc/protocols /etc/services /etc/ethertypes /etc/nsswitch.conf /etc/iproute2; do
-	[ -e "$f" ] && cp -a "$f" "$stage/etc/" 2>/dev/null || true
+	if [ -e "$f" ]; then cp -a "$f" "$stage/etc/"; fi
 done
 [ -d /usr/share/iproute2 ] && { mkdir -p "$stage/usr/share"; cp -a /usr/share/iproute2 "$stage/usr/share/"; }
 printf 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$stage/etc/passwd"
@@ -164,7 +153,7 @@ mkdir -p "$stage/etc/nftables" "$stage/var/run"
 # --- the project --------------------------------------------------------------
 cd "$TOP"
 for f in okx-faultd okx-faultctl build/san/* build/lab/* build/bench/*; do
-	[ -f "$f" ] && [ -x "$f" ] || continue
+	if [ ! -f "$f" ] || [ ! -x "$f" ]; then continue; fi
 	add_bin "$TOP/$f" "/okx/$f"
 done
 # tests/ without the VM harness itself (the guest does not nest)
