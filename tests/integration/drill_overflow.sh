@@ -24,9 +24,9 @@ for i in $(seq 100); do in_cli nft list table inet okx_faultd >/dev/null 2>&1 &&
 bg_cli "$NP" flood-udp 198.18.0.4 --flows 20000 --rate 10000
 F=$!
 sleep 0.3
-for i in 1 2 3 4; do in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000 >/dev/null || fail "call $i"; sleep 0.2; done
+for i in 1 2 3 4; do in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 5000 >/dev/null || fail "call $i"; sleep 0.2; done
 grep -q '"armed"' "$J" && fail "armed at 4 of 5 flows under flood"
-in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000 >/dev/null || fail "call 5"
+in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 5000 >/dev/null || fail "call 5"
 for i in $(seq 40); do grep -q '"armed"' "$J" && break; sleep 0.05; done
 grep -q '"armed"' "$J" || { tail -20 "$LAB_TMP/d.log"; fail "not armed at the 5th flow under flood"; }
 wait $F 2>/dev/null
