@@ -889,11 +889,107 @@ static int loop(struct drill *d)
 	return 0;
 }
 
+static int alloc_counters(struct drill *d)
+{
+	size_t n = d->p->n_faults;
+
+	d->base_pkts = calloc(n, sizeof(uint64_t));
+	d->base_bytes = calloc(n, sizeof(uint64_t));
+	d->base_tc_pkts = calloc(n, sizeof(uint64_t));
+	d->base_tc_bytes = calloc(n, sizeof(uint64_t));
+	return d->base_pkts && d->base_bytes && d->base_tc_pkts && d->base_tc_bytes ? 0 : -ENOMEM;
+}
+
+/* Open the journal (command line, then policy, then the default path) and
+ * write `start`. Before this nothing is touched; after it every step is
+ * journaled. */
+static int open_journal(struct drill *d)
+{
+	char *path;
+	int ret;
+
+	if (d->o->journal || d->p->journal) {
+		path = strdup(d->o->journal ? d->o->journal : d->p->journal);
+	} else {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		path = journal_default_path(d->p->name, &now);
+	}
+	if (!path)
+		return -ENOMEM;
+	ret = journal_open(&d->j, path);
+	if (ret < 0)
+		log_errx("journal %s: %s", path, strerror(-ret));
+	else
+		log_info("journal: %s", path);
+	free(path);
+	return ret < 0 ? ret : journal_start(d);
+}
+
+/* The table (scope, watch rules, empty switch sets) and, for delay
+ * faults, the inert HTB/netem tree. */
+static int install(struct drill *d)
+{
+	int ret = nft_engine_open(&d->nft);
+
+	if (ret >= 0)
+		ret = nft_engine_install(d->nft, d->p, &d->ts, d->delay_prio);
+	if (ret < 0) {
+		if (ret != -EEXIST)
+			log_warnx("installing table inet okx_faultd: %s", strerror(-ret));
+		nft_engine_close(d->nft);
+		d->nft = NULL; /* never remove a table another instance owns */
+		return ret;
+	}
+	if (d->tc) {
+		ret = netem_install(d->tc, d->ifindex, d->p);
+		if (ret < 0)
+			log_warnx("installing netem on %s: %s", d->ifname, strerror(-ret));
+	}
+	return ret;
+}
+
+/* Watch (or arm at once), then run the steps until done. */
+static int run(struct drill *d)
+{
+	const struct policy *p = d->p;
+	int ret;
+
+	d->st = ST_WATCH;
+	if (!p->arm_min_flows && !p->arm_min_packets && !p->arm_min_bytes) {
+		ret = arm_now(d);
+	} else {
+		ret = setup_watch(d);
+		if (ret < 0)
+			return ret;
+		log_info("watching: waiting for %" PRIu64 " flows, %" PRIu64 " packets, %" PRIu64
+			 " bytes toward the targets", p->arm_min_flows, p->arm_min_packets, p->arm_min_bytes);
+		/* packets may already have arrived between install and subscription */
+		ret = on_tick(d);
+	}
+	return ret < 0 ? ret : loop(d);
+}
+
+/* Faults come down before the end event claims the drill is over. */
+static void teardown(struct drill *d)
+{
+	if (d->nft) {
+		int ret = nft_engine_remove(d->nft);
+
+		if (ret < 0 && ret != -ENOENT)
+			log_warnx("removing table inet okx_faultd: %s", strerror(-ret));
+		nft_engine_close(d->nft);
+		d->nft = NULL;
+	}
+	journal_end(d);
+	log_info("drill %s: %s (exit %d)", d->p->name, d->outcome, d->exit_code);
+}
+
 int drill_run(const struct policy *p, const struct drill_opts *o)
 {
 	struct drill d = { .p = p, .o = o, .ep = -1, .t_deadline = -1, .t_timeout = -1, .t_tick = -1,
 			   .sfd = -1, .ifd = -1, .live = -1, .exit_code = EXIT_RUNTIME, .outcome = "error" };
-	char *jpath = NULL;
 	int code, ret;
 
 	d.n_steps = p->n_faults * p->repeat;
@@ -903,98 +999,27 @@ int drill_run(const struct policy *p, const struct drill_opts *o)
 	ret = setup_fds(&d);
 	if (ret < 0) {
 		log_warnx("setting up the event loop: %s", strerror(-ret));
-		code = o->stop_file ? EXIT_USAGE : EXIT_RUNTIME;
+		/* the usual cause is a stop file in a directory that does not exist */
+		code = d.stop_dir ? EXIT_USAGE : EXIT_RUNTIME;
 		goto out;
 	}
-	d.base_pkts = calloc(p->n_faults, sizeof(uint64_t));
-	d.base_bytes = calloc(p->n_faults, sizeof(uint64_t));
-	d.base_tc_pkts = calloc(p->n_faults, sizeof(uint64_t));
-	d.base_tc_bytes = calloc(p->n_faults, sizeof(uint64_t));
-	if (!d.base_pkts || !d.base_bytes || !d.base_tc_pkts || !d.base_tc_bytes) {
-		code = EXIT_RUNTIME;
+	code = EXIT_RUNTIME;
+	if (alloc_counters(&d) < 0 || open_journal(&d) < 0)
 		goto out;
-	}
-	if (o->journal)
-		jpath = strdup(o->journal);
-	else if (p->journal)
-		jpath = strdup(p->journal);
-	else {
-		struct timespec now;
-
-		clock_gettime(CLOCK_REALTIME, &now);
-		jpath = journal_default_path(p->name, &now);
-	}
-	if (!jpath) {
-		code = EXIT_RUNTIME;
-		goto out;
-	}
-	ret = journal_open(&d.j, jpath);
-	if (ret < 0) {
-		log_errx("journal %s: %s", jpath, strerror(-ret));
-		code = EXIT_RUNTIME;
-		goto out;
-	}
-	log_info("journal: %s", jpath);
-	if (journal_start(&d) < 0) {
-		code = EXIT_RUNTIME;
-		goto out;
-	}
 	if (stop_file_present(&d)) {
 		log_info("stop file %s is present: nothing injected", o->stop_file);
 		finish(&d, EXIT_ABORTED, "aborted");
-		goto done;
-	}
-	ret = nft_engine_open(&d.nft);
-	if (ret >= 0)
-		ret = nft_engine_install(d.nft, p, &d.ts, d.delay_prio);
-	if (ret < 0) {
-		if (ret != -EEXIST)
-			log_warnx("installing table inet okx_faultd: %s", strerror(-ret));
-		nft_engine_close(d.nft);
-		d.nft = NULL; /* never remove a table another instance owns */
-		goto done;
-	}
-	if (d.tc) {
-		ret = netem_install(d.tc, d.ifindex, p);
+	} else if (install(&d) >= 0) {
+		ret = run(&d);
 		if (ret < 0) {
-			log_warnx("installing netem on %s: %s", d.ifname, strerror(-ret));
-			goto done;
+			log_warnx("runtime failure: %s", strerror(-ret));
+			abort_live(&d, "error");
+			finish(&d, EXIT_RUNTIME, "error");
 		}
 	}
-	d.st = ST_WATCH;
-	if (!p->arm_min_flows && !p->arm_min_packets && !p->arm_min_bytes) {
-		ret = arm_now(&d);
-	} else {
-		ret = setup_watch(&d);
-		if (ret >= 0) {
-			log_info("watching: waiting for %" PRIu64 " flows, %" PRIu64 " packets, %" PRIu64
-				 " bytes toward the targets", p->arm_min_flows, p->arm_min_packets, p->arm_min_bytes);
-			/* flows may already have arrived between install and subscription */
-			ret = on_tick(&d);
-		}
-	}
-	if (ret >= 0)
-		ret = loop(&d);
-	if (ret < 0) {
-		log_warnx("runtime failure: %s", strerror(-ret));
-		abort_live(&d, "error");
-		finish(&d, EXIT_RUNTIME, "error");
-	}
-done:
 	code = d.exit_code;
-	/* faults come down before the end event claims the drill is over */
-	if (d.nft) {
-		int r = nft_engine_remove(d.nft);
-
-		if (r < 0 && r != -ENOENT)
-			log_warnx("removing table inet okx_faultd: %s", strerror(-r));
-		nft_engine_close(d.nft);
-		d.nft = NULL;
-	}
-	journal_end(&d);
-	log_info("drill %s: %s (exit %d)", p->name, d.outcome, code);
+	teardown(&d);
 out:
-	free(jpath);
 	drill_free(&d);
 	return code;
 }

@@ -57,7 +57,18 @@ static void tune_timing(void)
 		log_debug("SCHED_FIFO not available (%s): normal scheduling", strerror(errno));
 }
 
-int main(int argc, char **argv)
+enum mode { MODE_RUN, MODE_CHECK, MODE_DRY, MODE_CLEANUP };
+
+struct args {
+	enum mode mode;
+	int verbose, quiet;
+	struct drill_opts drill;
+	const char *policy;
+};
+
+/* Parse the command line. Returns -1 to go on, or an exit code (for -V,
+ * -h and usage errors, which are reported here). */
+static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
 		{ "check", no_argument, NULL, 'c' },       { "dry-run", no_argument, NULL, 'n' },
@@ -66,23 +77,18 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },     { "help", no_argument, NULL, 'h' },
 		{ "cleanup", no_argument, NULL, 'C' },     { NULL, 0, NULL, 0 },
 	};
-	bool check = false, dry = false, cleanup = false;
-	int verbose = 0, quiet = 0, c, ret;
-	struct drill_opts o = { 0 };
-	struct policy p;
-	char *errors = NULL;
+	int c, modes = 0;
 
-	log_init("okx-faultd", LOG_LVL_INFO);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":cnj:s:vqVh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': check = true; break;
-		case 'n': dry = true; break;
-		case 'j': o.journal = optarg; break;
-		case 's': o.stop_file = optarg; break;
-		case 'v': verbose++; break;
-		case 'q': quiet++; break;
-		case 'C': cleanup = true; break;
+		case 'c': a->mode = MODE_CHECK, modes++; break;
+		case 'n': a->mode = MODE_DRY, modes++; break;
+		case 'C': a->mode = MODE_CLEANUP, modes++; break;
+		case 'j': a->drill.journal = optarg; break;
+		case 's': a->drill.stop_file = optarg; break;
+		case 'v': a->verbose++; break;
+		case 'q': a->quiet++; break;
 		case 'V':
 			printf("okx-faultd %s (git %s)\n", OKX_VERSION, OKX_GIT_COMMIT);
 			return 0;
@@ -99,17 +105,15 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	log_set_level(quiet ? LOG_LVL_WARN : (verbose && !check) ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-	if (cleanup) {
-		if (optind != argc || check || dry) {
-			fputs("okx-faultd: --cleanup takes no policy and no other mode\n", stderr);
-			return EXIT_USAGE;
-		}
-		if (!have_net_admin()) {
-			fputs("okx-faultd: must run as root (CAP_NET_ADMIN)\n", stderr);
-			return EXIT_RUNTIME;
-		}
-		return drill_cleanup();
+	if (modes > 1) {
+		fputs("okx-faultd: --check, --dry-run and --cleanup exclude each other\n", stderr);
+		return EXIT_USAGE;
+	}
+	if (a->mode == MODE_CLEANUP) {
+		if (optind == argc)
+			return -1;
+		fputs("okx-faultd: --cleanup takes no POLICY\n", stderr);
+		return EXIT_USAGE;
 	}
 	if (optind != argc - 1) {
 		fputs(optind == argc ? "okx-faultd: no POLICY given\n" : "okx-faultd: exactly one POLICY expected\n",
@@ -117,39 +121,68 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (check && dry) {
-		fputs("okx-faultd: --check and --dry-run exclude each other\n", stderr);
-		return EXIT_USAGE;
+	a->policy = argv[optind];
+	return -1;
+}
+
+static int need_root(void)
+{
+	if (have_net_admin())
+		return 0;
+	fputs("okx-faultd: must run as root (CAP_NET_ADMIN)\n", stderr);
+	return EXIT_RUNTIME;
+}
+
+static int check(const struct policy *p, const char *path, bool verbose)
+{
+	if (verbose) {
+		policy_print(p, stdout);
+		fprintf(stderr, "%s: OK\n", path);
+	} else {
+		printf("%s: OK\n", path);
 	}
-	ret = policy_load(&p, argv[optind], &errors);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { .mode = MODE_RUN };
+	struct policy p;
+	char *errors = NULL;
+	int ret;
+
+	log_init("okx-faultd", LOG_LVL_INFO);
+	ret = parse_args(argc, argv, &a);
+	if (ret >= 0)
+		return ret;
+	log_set_level(a.quiet ? LOG_LVL_WARN
+			      : (a.verbose && a.mode != MODE_CHECK) ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (a.mode == MODE_CLEANUP) {
+		ret = need_root();
+		return ret ? ret : drill_cleanup();
+	}
+	ret = policy_load(&p, a.policy, &errors);
 	if (ret < 0) {
 		fputs(errors ? errors : "okx-faultd: cannot load policy\n", stderr);
 		free(errors);
 		return EXIT_USAGE;
 	}
 	free(errors);
-	if (check) {
-		if (verbose) {
-			policy_print(&p, stdout);
-			fprintf(stderr, "%s: OK\n", argv[optind]);
-		} else {
-			printf("%s: OK\n", argv[optind]);
-		}
-		policy_free(&p);
-		return 0;
-	}
-	if (dry) {
+	switch (a.mode) {
+	case MODE_CHECK:
+		ret = check(&p, a.policy, a.verbose);
+		break;
+	case MODE_DRY:
 		ret = drill_dry_run(&p, stdout);
-		policy_free(&p);
-		return ret;
+		break;
+	default:
+		ret = need_root();
+		if (!ret) {
+			tune_timing();
+			ret = drill_run(&p, &a.drill);
+		}
+		break;
 	}
-	if (!have_net_admin()) {
-		fputs("okx-faultd: must run as root (CAP_NET_ADMIN)\n", stderr);
-		policy_free(&p);
-		return EXIT_RUNTIME;
-	}
-	tune_timing();
-	ret = drill_run(&p, &o);
 	policy_free(&p);
 	return ret;
 }
