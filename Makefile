@@ -30,6 +30,7 @@ LIB_SRC := $(filter-out $(MAINS),$(wildcard src/*.c))
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 LAB_SRC := $(wildcard tests/lab/*.c)
 BENCH_SRC := $(wildcard tests/bench/*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/*.c)
 
 B ?= build
 S ?= $(B)/san
@@ -38,6 +39,7 @@ SLIB_OBJ := $(LIB_SRC:src/%.c=$(S)/%.o)
 TESTS := $(TEST_SRC:tests/unit/%.c=$(S)/%)
 LABS := $(LAB_SRC:tests/lab/%.c=$(B)/lab/%)
 BENCHES := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
+FUZZERS := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
 ifeq ($(V),1)
 Q :=
@@ -90,6 +92,16 @@ $(B)/bench/%: tests/bench/%.c $(B)/libokx.a
 	@echo "  CC [bench] $<"
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(B)/libokx.a $(LIBS)
 
+# libFuzzer targets: clang, the library's sources built in with the fuzzer
+# (warnings are gcc's gate; clang's extra ones are shown, not fatal here)
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 30
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(@D)
+	@echo "  CC [fuzz] $<"
+	$(Q)$(FUZZ_CC) $(BASE_CFLAGS) -Wno-error -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-o $@ $< $(LIB_SRC) $(LIBS)
+
 # the version stamp must follow HEAD
 $(B)/okx-faultd.o $(S)/okx-faultd.o $(B)/okx-faultctl.o $(S)/okx-faultctl.o: .git-stamp
 .git-stamp: FORCE
@@ -114,6 +126,13 @@ check-vm:
 	$(Q)tests/deps.sh ensure vm
 	$(Q)$(MAKE) --no-print-directory build-tests
 	$(Q)tests/vm/run.sh
+
+fuzzers: $(FUZZERS)
+
+fuzz:
+	$(Q)tests/deps.sh ensure fuzz
+	$(Q)$(MAKE) --no-print-directory $(FUZZERS)
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZERS)
 
 bench:
 	$(Q)tests/deps.sh ensure
@@ -140,5 +159,5 @@ install: all
 clean:
 	rm -rf $(B) okx-faultd okx-faultctl .git-stamp demo-out
 
-.PHONY: all deps check check-unit check-vm bench demo install clean build-tests FORCE
+.PHONY: all deps check check-unit check-vm bench fuzz fuzzers demo install clean build-tests FORCE
 -include $(wildcard $(B)/*.d $(S)/*.d $(B)/lab/*.d $(B)/bench/*.d)

@@ -34,6 +34,15 @@ bool time_parse_rfc3339(const char *s, int64_t *ns, char *err, size_t errlen);
  * errors. */
 bool time_from_epoch(double v, int64_t *ns, char *err, size_t errlen);
 
+/* Drill journals and connector events are read only within 1970..2200:
+ * then every difference of two instants, and an instant plus any grace,
+ * stays far inside int64 nanoseconds (a fuzzer found the overflow that
+ * years such as 1708 and 2026 together cause). False, with a message
+ * quoting `what`, outside that range. */
+#define DRILL_TIME_MIN_NS 0LL                      /* 1970-01-01T00:00:00Z */
+#define DRILL_TIME_MAX_NS 7258118400000000000LL    /* 2200-01-01T00:00:00Z */
+bool time_in_drill_range(int64_t ns, const char *what, char *err, size_t errlen);
+
 /* Format ns as UTC RFC 3339 with `digits` (0..9) fractional digits and "Z".
  * Returns buf. */
 char *time_format_rfc3339(int64_t ns, int digits, char *buf, size_t len);

@@ -38,12 +38,14 @@ static bool event_time(const cJSON *obj, int64_t *ns, char *m)
 		if (!it || cJSON_IsNull(it))
 			continue;
 		if (cJSON_IsString(it)) {
-			if (!time_parse_rfc3339(it->valuestring, ns, err, sizeof(err)))
+			if (!time_parse_rfc3339(it->valuestring, ns, err, sizeof(err)) ||
+			    !time_in_drill_range(*ns, it->valuestring, err, sizeof(err)))
 				return msg(m, "\"%s\": %s", time_keys[i], err);
 			return true;
 		}
 		if (cJSON_IsNumber(it)) {
-			if (!time_from_epoch(it->valuedouble, ns, err, sizeof(err)))
+			if (!time_from_epoch(it->valuedouble, ns, err, sizeof(err)) ||
+			    !time_in_drill_range(*ns, "epoch number", err, sizeof(err)))
 				return msg(m, "\"%s\": %s", time_keys[i], err);
 			return true;
 		}

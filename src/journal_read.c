@@ -182,7 +182,8 @@ static int get_time(struct jstate *st, const cJSON *obj, const char *key, bool r
 		return required ? set_msg(st, "missing \"%s\"", key) : 0;
 	if (!cJSON_IsString(it))
 		return set_msg(st, "\"%s\" is not an RFC 3339 string", key);
-	if (!time_parse_rfc3339(it->valuestring, out, err, sizeof(err)))
+	if (!time_parse_rfc3339(it->valuestring, out, err, sizeof(err)) ||
+	    !time_in_drill_range(*out, it->valuestring, err, sizeof(err)))
 		return set_msg(st, "\"%s\": %s", key, err);
 	return 0;
 }

@@ -27,6 +27,7 @@ void log_set_capture(log_capture_fn fn, void *data)
 	capture_data = data;
 }
 
+static void vlog(enum log_level level, int err, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 static void vlog(enum log_level level, int err, const char *fmt, va_list ap)
 {
 	char line[2048];

@@ -216,3 +216,11 @@ char *time_format_rfc3339(int64_t ns, int digits, char *buf, size_t len)
 	snprintf(buf + n, len - (size_t)n, "Z");
 	return buf;
 }
+
+bool time_in_drill_range(int64_t ns, const char *what, char *err, size_t errlen)
+{
+	if (ns >= DRILL_TIME_MIN_NS && ns < DRILL_TIME_MAX_NS)
+		return true;
+	snprintf(err, errlen, "time '%s' is outside 1970..2199", what);
+	return false;
+}

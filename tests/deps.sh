@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# tests/deps.sh install|ensure [vm]
+# tests/deps.sh install|ensure [vm] [fuzz]
 # install: apt-get the Debian/Ubuntu packages needed to build and test.
 # ensure:  the same, but only when something is missing (fast no-op otherwise).
 set -euo pipefail
 BUILD_PKGS=(build-essential pkg-config libnftnl-dev libmnl-dev libnl-3-dev libnl-route-3-dev
 	libcjson-dev libcriterion-dev)
-TEST_PKGS=(nftables conntrack iproute2 systemd python3 kmod)
+TEST_PKGS=(nftables conntrack iproute2 systemd python3 kmod clang libclang-rt-14-dev)
 VM_PKGS=(qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils zstd vagrant)
+FUZZ_PKGS=(clang libclang-rt-14-dev) # also in TEST_PKGS: make check replays the fuzz corpora
 
 mode=${1:-install}
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
-[ "${2:-}" = vm ] && want+=("${VM_PKGS[@]}")
+for group in "${@:2}"; do
+	case $group in
+	vm) want+=("${VM_PKGS[@]}") ;;
+	fuzz) want+=("${FUZZ_PKGS[@]}") ;;
+	*) echo "deps: unknown group '$group' (vm, fuzz)" >&2; exit 2 ;;
+	esac
+done
 
 missing=()
 for p in "${want[@]}"; do

@@ -184,3 +184,10 @@ Test(events, file_errors)
 	events_free(&l);
 	events_free(NULL);
 }
+
+Test(events, times_outside_1970_2199_are_errors)
+{
+	expect_error("[{\"ts\":\"1969-12-31T23:59:59Z\"}]", "outside 1970..2199");
+	expect_error("[{\"ts\":\"2250-01-01T00:00:00Z\"}]", "outside 1970..2199");
+	cr_assert_eq(parse("[{\"ts\":\"1970-01-01T00:00:00Z\"}]"), 0, "%s", err ? err : "");
+}

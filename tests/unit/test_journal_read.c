@@ -237,3 +237,15 @@ Test(jread, file)
 	cr_assert(strstr(err, ": No such file or directory"));
 	jread_free(NULL);
 }
+
+/* found by the fuzzer: a year-1708 begin and a 2026 end overflowed the
+ * window's length in int64 nanoseconds */
+Test(jread, times_outside_1970_2199_are_errors)
+{
+	expect_error(START BEGIN(1, "1708-11-28T03:42:45.020000Z", "reject", "") END(1, "2026-12-28T03:43:15Z", 3),
+		     "outside 1970..2199");
+	expect_error(START BEGIN(1, "2026-11-28T03:42:45Z", "drop", "") END(1, "2262-01-01T00:00:00Z", 3),
+		     "outside 1970..2199");
+	cr_assert_eq(parse(START BEGIN(1, "2026-11-28T03:42:45Z", "drop", "") END(1, "2026-11-28T03:42:55Z", 3)), 0, "%s",
+		     err ? err : "");
+}

@@ -236,3 +236,14 @@ Test(civil, days)
 		cr_assert_eq(days_from_civil(y, m, d), day);
 	}
 }
+
+Test(timeparse, drill_range)
+{
+	char e[128];
+
+	cr_expect(time_in_drill_range(0, "x", e, sizeof(e)));
+	cr_expect(time_in_drill_range(DRILL_TIME_MAX_NS - 1, "x", e, sizeof(e)));
+	cr_expect_not(time_in_drill_range(-1, "1969", e, sizeof(e)));
+	cr_expect_str_eq(e, "time '1969' is outside 1970..2199");
+	cr_expect_not(time_in_drill_range(DRILL_TIME_MAX_NS, "2200", e, sizeof(e)));
+}

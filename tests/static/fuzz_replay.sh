@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Replays the seed corpora (golden policies, journal and event fixtures,
+# and tests/fuzz/regressions/NAME-*: inputs that once crashed a target)
+# through the libFuzzer targets, with ASan and UBSan: deterministic, so it
+# belongs in make check; `make fuzz` explores beyond the seeds. The policy
+# target also checks the normalized printer's fixed point on every input.
+set -u
+. "$TOP/tests/lib/netns.sh"
+command -v "${FUZZ_CC:-clang}" >/dev/null || skip "clang not installed (tests/deps.sh install fuzz)"
+make -s -C "$TOP" fuzzers >/tmp/okxt-fuzz-build.$$ 2>&1 || {
+	grep -q "fsanitize=fuzzer\|libclang_rt.fuzzer\|cannot find.*fuzzer" /tmp/okxt-fuzz-build.$$ &&
+		{ rm -f /tmp/okxt-fuzz-build.$$; skip "clang has no libFuzzer runtime (libclang-rt-14-dev)"; }
+	cat /tmp/okxt-fuzz-build.$$; rm -f /tmp/okxt-fuzz-build.$$; fail "building the fuzz targets"
+}
+rm -f /tmp/okxt-fuzz-build.$$
+n=0
+for f in "$TOP"/build/fuzz/*; do
+	[ -x "$f" ] && [ -f "$f" ] || continue
+	name=$(basename "$f")
+	seeds=()
+	case $name in
+	policy) seeds=("$TOP"/tests/policies/good/*.policy "$TOP"/tests/policies/bad/*.policy "$TOP"/policies/*.policy) ;;
+	events) seeds=("$TOP"/tests/data/*.json*) ;;
+	journal) seeds=("$TOP"/tests/data/*.jsonl) ;;
+	timeparse) continue ;;
+	esac
+	for r in "$TOP"/tests/fuzz/regressions/"$name"-*; do [ -f "$r" ] && seeds+=("$r"); done
+	out=$("$f" -runs=0 "${seeds[@]}" 2>&1) || { echo "$out" | tail -30; fail "fuzz target $name failed on a seed"; }
+	grep -q "Executed .* inputs\|Running: " <<<"$out" || { echo "$out" | tail; fail "$name ran nothing"; }
+	note "$name: ${#seeds[@]} seeds replayed"
+	n=$((n + 1))
+done
+[ $n -ge 3 ] || fail "only $n fuzz targets replayed"
+echo "fuzz replay OK"
