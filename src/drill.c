@@ -206,7 +206,13 @@ static int journal_start(struct drill *d)
 		log_warnx("%s: cannot hash policy: %s", p->path, strerror(-ret));
 	if (uname(&u) < 0)
 		memset(&u, 0, sizeof(u));
-	cJSON_AddStringToObject(f, "policy", p->path);
+	{
+		/* absolute: the journal is read elsewhere, later */
+		char *abs = realpath(p->path, NULL);
+
+		cJSON_AddStringToObject(f, "policy", abs ? abs : p->path);
+		free(abs);
+	}
 	cJSON_AddStringToObject(f, "policy_sha256", sha);
 	cJSON_AddStringToObject(f, "name", p->name);
 	cJSON_AddStringToObject(f, "version", OKX_VERSION);
