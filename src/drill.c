@@ -933,6 +933,26 @@ static int open_journal(struct drill *d)
 	return ret < 0 ? ret : journal_start(d);
 }
 
+/* tc state a killed okx-faultd left in this namespace goes at the next
+ * start (SPEC §4). Only after our owned table exists: then no other
+ * instance runs here whose qdisc this could be. */
+static void sweep_stale_qdiscs(struct drill *d)
+{
+	struct netem_ctx *tc = d->tc;
+	int removed = 0, ret = 0;
+
+	if (!tc)
+		ret = netem_open(&tc);
+	if (ret >= 0)
+		ret = netem_cleanup_all(tc, &removed);
+	if (ret < 0)
+		log_warnx("removing stale okx-faultd qdiscs: %s", strerror(-ret));
+	else if (removed)
+		log_info("removed %d stale qdisc%s a killed okx-faultd left behind", removed, removed == 1 ? "" : "s");
+	if (tc != d->tc)
+		netem_close(tc);
+}
+
 /* The table (scope, watch rules, empty switch sets) and, for delay
  * faults, the inert HTB/netem tree. */
 static int install(struct drill *d)
@@ -948,6 +968,7 @@ static int install(struct drill *d)
 		d->nft = NULL; /* never remove a table another instance owns */
 		return ret;
 	}
+	sweep_stale_qdiscs(d);
 	if (d->tc) {
 		ret = netem_install(d->tc, d->ifindex, d->p);
 		if (ret < 0)
