@@ -12,8 +12,8 @@ PROBE=${CT_PROBE:-$TOP/build/bench/ct_probe}
 NP=${NETPROBE:-$LAB/netprobe}
 
 need_root
-[ -x "$PROBE" ] || skip "$PROBE not built (make build-tests)"
-[ -x "$NP" ] || skip "$NP not built (make build-tests)"
+[ -x "$PROBE" ] || fail "$PROBE not built (make build-tests)"
+[ -x "$NP" ] || fail "$NP not built (make build-tests)"
 command -v nft >/dev/null || skip "nft not installed"
 command -v conntrack >/dev/null || skip "conntrack not installed"
 

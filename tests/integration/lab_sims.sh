@@ -8,7 +8,7 @@ TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 LAB=${LAB:-$TOP/build/lab}
 . "$TOP/tests/lib/netns.sh"
 for p in okx_sim connector_sim netprobe; do
-	[ -x "$LAB/$p" ] || skip "$LAB/$p not built (make build-tests)"
+	[ -x "$LAB/$p" ] || fail "$LAB/$p not built (make build-tests)"
 done
 command -v python3 >/dev/null || skip "python3 missing"
 lab_init lab

@@ -13,8 +13,8 @@ LAB=${LAB:-$TOP/build/lab}
 PROBE=${NFT_PROBE:-$TOP/build/bench/nft_probe}
 NP="$LAB/netprobe"
 need_root
-[ -x "$PROBE" ] || skip "$PROBE not built (make build-tests)"
-[ -x "$NP" ] || skip "$NP not built (make build-tests)"
+[ -x "$PROBE" ] || fail "$PROBE not built (make build-tests)"
+[ -x "$NP" ] || fail "$NP not built (make build-tests)"
 command -v nft >/dev/null || skip "nft not installed"
 lab_init nft
 lab_two
