@@ -141,7 +141,7 @@ bench:
 
 demo:
 	$(Q)tests/deps.sh ensure
-	$(Q)$(MAKE) --no-print-directory all $(LABS) $(S)/okx-faultctl
+	$(Q)$(MAKE) --no-print-directory all $(LABS)
 	$(Q)tests/lab/demo.sh
 
 install: all
