@@ -111,10 +111,10 @@ FORCE:
 build-tests: all $(TESTS) $(S)/okx-faultd $(S)/okx-faultctl $(LABS) $(BENCHES)
 
 deps:
-	$(Q)tests/deps.sh install
+	$(Q)tests/deps.sh install fuzz
 
-check: 
-	$(Q)tests/deps.sh ensure
+check:
+	$(Q)tests/deps.sh ensure fuzz
 	$(Q)$(MAKE) --no-print-directory build-tests
 	$(Q)tests/run.sh
 
