@@ -55,6 +55,31 @@ py() { python3 "$TOP/tests/lib/journal.py" "$J" get "$1"; }
 [ "$(py "ev['fault_end'][0]['hits']['packets'] >= 6")" = True ] || fail "delay hits: $(py "ev['fault_end'][0]['hits']")"
 [ "$(py "ev['fault_end'][0]['netem']['sent_packets'] > 0")" = True ] || fail "netem class stats: $(py "ev['fault_end'][0].get('netem')")"
 
+# the dry run's "# tc" lines are real iproute2 commands: run them and get
+# the tree the daemon installs (compared without the kernel-chosen netem handle)
+tree() { { in_cli tc qdisc show dev veth-c; in_cli tc class show dev veth-c; } | sed 's/^qdisc netem [0-9a-f]*:/qdisc netem N:/; s/ leaf [0-9a-f]*:/ leaf N:/'; }
+in_cli "$OKX_FAULTD" -n "$LAB_TMP/d.policy" > "$LAB_TMP/dry.out" || fail "dry run"
+grep '^# tc ' "$LAB_TMP/dry.out" | sed 's/^# tc //' > "$LAB_TMP/tc.cmds"
+[ -s "$LAB_TMP/tc.cmds" ] || fail "no tc lines in the dry run"
+grep -q ' dev veth-c ' "$LAB_TMP/tc.cmds" || fail "dry run names the wrong interface: $(cat "$LAB_TMP/tc.cmds")"
+in_cli tc -batch "$LAB_TMP/tc.cmds" || fail "tc rejected the dry run's commands: $(cat "$LAB_TMP/tc.cmds")"
+by_tc=$(tree)
+in_cli tc qdisc del dev veth-c root
+J="$LAB_TMP/t.jsonl"
+sed 's/^fault = .*/fault = delay 30s latency=300ms/' "$LAB_TMP/d.policy" > "$LAB_TMP/t.policy"
+bg_cli "$OKX_FAULTD" -q -j "$J" "$LAB_TMP/t.policy"
+D=$!
+for i in $(seq 200); do grep -q fault_begin "$J" 2>/dev/null && break; sleep 0.05; done
+by_daemon=$(tree)
+kill -TERM $D
+wait $D
+[ "$by_tc" = "$by_daemon" ] || fail "dry run tree differs from the daemon's:
+--- tc -batch of the dry run
+$by_tc
+--- okx-faultd
+$by_daemon"
+[ "$(qd)" = "$before" ] || fail "interface not restored after SIGTERM: $(qd)"
+
 # SIGKILL mid-delay: the owned table vanishes, so nothing is steered to netem
 J="$LAB_TMP/k.jsonl"
 bg_cli "$OKX_FAULTD" -q -j "$J" "$LAB_TMP/d.policy"
