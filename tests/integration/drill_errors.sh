@@ -81,6 +81,14 @@ grep -q "another okx-faultd is running" <<<"$out" || fail "second instance: mess
 in_cli nft list set inet okx_faultd on0 | grep -q elements || fail "second instance disturbed the first"
 wait $D || fail "first instance failed"
 
+# journal path: the policy's `journal =` is used, and -j overrides it
+sed "s|^fault = .*|fault = drop 100ms\njournal = $LAB_TMP/jdir/from-policy.jsonl|" "$LAB_TMP/ok.policy" > "$LAB_TMP/jp.policy"
+in_cli "$OKX_FAULTD" -q "$LAB_TMP/jp.policy" || fail "drill with journal = in the policy"
+[ -s "$LAB_TMP/jdir/from-policy.jsonl" ] || fail "policy journal path not used (or its directory not created)"
+in_cli "$OKX_FAULTD" -q -j "$LAB_TMP/override.jsonl" "$LAB_TMP/jp.policy" || fail "drill with -j"
+[ -s "$LAB_TMP/override.jsonl" ] || fail "-j path not used"
+[ "$(grep -c '"event":"start"' "$LAB_TMP/jdir/from-policy.jsonl")" = 1 ] || fail "-j did not override the policy's journal"
+
 in_cli nft list ruleset | grep -v 'counter name\|packets' > "$LAB_TMP/after"
 diff -u "$LAB_TMP/before" "$LAB_TMP/after" || fail "foreign ruleset changed"
 # and byte for byte, counters included, apart from the counters' values
