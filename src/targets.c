@@ -291,39 +291,49 @@ static int prefix_cmp(const void *a, const void *b)
 	return memcmp(x->addr, y->addr, 16);
 }
 
+/* Ask for one family at a time: an AF_UNSPEC lookup may stop at the first
+ * matching line of /etc/hosts (glibc without "multi on" in host.conf) and
+ * miss the other family. A family the name lacks is not an error. */
+static int lookup_family(const char *name, int family, struct prefix **found, size_t *n, size_t *cap, int *gai_rc)
+{
+	struct addrinfo hints = { .ai_family = family, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL, *ai;
+	int ret = 0;
+
+	*gai_rc = getaddrinfo(name, NULL, &hints, &res);
+	if (*gai_rc != 0)
+		return 0;
+	for (ai = res; ai && ret == 0; ai = ai->ai_next) {
+		struct prefix pf;
+
+		if (sockaddr_to_prefix(ai->ai_addr, &pf))
+			ret = prefix_push_unique(found, n, cap, &pf);
+	}
+	freeaddrinfo(res);
+	return ret;
+}
+
 /* The A and AAAA addresses of one name, IPv4 first, each sorted, so that the
  * journaled list does not depend on the resolver's ordering. */
 static int resolve_one(const struct policy *p, const struct host_name *h, struct prefix **arr, size_t *n,
 		       size_t *cap, char **errors)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-	struct addrinfo *res = NULL, *ai;
 	struct prefix *found = NULL;
 	size_t n_found = 0, cap_found = 0, i;
-	int rc, ret = 0;
+	int rc4 = 0, rc6 = 0, ret;
 
-	rc = getaddrinfo(h->name, NULL, &hints, &res);
-	if (rc != 0) {
-		const char *why = rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc);
+	ret = lookup_family(h->name, AF_INET, &found, &n_found, &cap_found, &rc4);
+	if (ret == 0)
+		ret = lookup_family(h->name, AF_INET6, &found, &n_found, &cap_found, &rc6);
+	if (ret < 0)
+		goto cleanup;
+	if (n_found == 0) {
+		/* report the resolver's own words when it had any */
+		int rc = rc4 && rc4 != EAI_NODATA && rc4 != EAI_ADDRFAMILY ? rc4 : rc6;
+		const char *why = !rc ? "no IPv4 or IPv6 address" : rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc);
 
 		ret = errors_append(errors, "%s:%d: cannot resolve '%s': %s\n", p->path ? p->path : "(policy)",
 				    h->line, h->name, why);
-		if (ret == 0)
-			ret = -EINVAL;
-		goto cleanup;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		struct prefix pf;
-
-		if (!sockaddr_to_prefix(ai->ai_addr, &pf))
-			continue;
-		ret = prefix_push_unique(&found, &n_found, &cap_found, &pf);
-		if (ret < 0)
-			goto cleanup;
-	}
-	if (n_found == 0) {
-		ret = errors_append(errors, "%s:%d: cannot resolve '%s': no IPv4 or IPv6 address\n",
-				    p->path ? p->path : "(policy)", h->line, h->name);
 		if (ret == 0)
 			ret = -EINVAL;
 		goto cleanup;
@@ -335,8 +345,6 @@ static int resolve_one(const struct policy *p, const struct host_name *h, struct
 			goto cleanup;
 	}
 cleanup:
-	if (res)
-		freeaddrinfo(res);
 	free(found);
 	return ret;
 }
