@@ -71,7 +71,8 @@ void jread_free(struct jread *j); /* accepts NULL and zeroed */
 struct cJSON;
 struct cJSON *json_parse_exact(const char *p, size_t n, size_t *errpos);
 
-/* Read a whole file into a NUL-terminated buffer. Returns 0 or -errno. */
-int read_whole_file(const char *path, char **buf, size_t *len);
+/* Read a whole file into a NUL-terminated buffer. Returns 0 or -errno;
+ * on error *error (if not NULL) is "PATH: reason" (malloc'ed, or NULL). */
+int read_whole_file(const char *path, char **buf, size_t *len, char **error);
 
 #endif

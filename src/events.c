@@ -314,12 +314,9 @@ int events_file(struct event_list *l, const char *path, char **error)
 
 	memset(l, 0, sizeof(*l));
 	*error = NULL;
-	ret = read_whole_file(path, &buf, &len);
-	if (ret < 0) {
-		if (asprintf(error, "%s: %s", path, strerror(-ret)) < 0)
-			*error = NULL;
+	ret = read_whole_file(path, &buf, &len, error);
+	if (ret < 0)
 		return ret;
-	}
 	ret = events_buffer(l, path, buf, len, error);
 	free(buf);
 	return ret;

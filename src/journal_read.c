@@ -26,7 +26,18 @@ struct jstate {
 	char msg[MSGLEN];
 };
 
-int read_whole_file(const char *path, char **out, size_t *outlen)
+static int read_fd_whole(const char *path, char **out, size_t *outlen);
+
+int read_whole_file(const char *path, char **out, size_t *outlen, char **error)
+{
+	int ret = read_fd_whole(path, out, outlen);
+
+	if (ret < 0 && error && asprintf(error, "%s: %s", path, strerror(-ret)) < 0)
+		*error = NULL;
+	return ret;
+}
+
+static int read_fd_whole(const char *path, char **out, size_t *outlen)
 {
 	size_t len = 0, cap = 0;
 	char *buf = NULL, *nb;
@@ -467,12 +478,9 @@ int jread_file(struct jread *j, const char *path, char **error)
 
 	memset(j, 0, sizeof(*j));
 	*error = NULL;
-	ret = read_whole_file(path, &buf, &len);
-	if (ret < 0) {
-		if (asprintf(error, "%s: %s", path, strerror(-ret)) < 0)
-			*error = NULL;
+	ret = read_whole_file(path, &buf, &len, error);
+	if (ret < 0)
 		return ret;
-	}
 	ret = jread_buffer(j, path, buf, len, error);
 	free(buf);
 	return ret;
