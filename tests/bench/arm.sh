@@ -7,9 +7,9 @@
 #   ARM_DRILLS (default 500)   okx-faultd drills (arm_min_flows = 1, drop 20ms)
 #   ARM_BASELINE (default 30)  baseline runs (about 1.1 s each)
 #
-# Everything runs in two throwaway namespaces, okxt-bench-arm-PID-cli/-srv
-# (198.18.0.1 <-> 198.18.0.2 on a veth pair, no route out), removed on
-# every exit path. A benchmark, not a test: it prints numbers and fails only
+# Everything runs in the test lab of tests/lib/netns.sh (two throwaway
+# namespaces, okxt-bench-arm-PID-cli/-srv, 198.18.0.1 <-> 198.18.0.2 on a
+# veth pair, no route out), removed on every exit path. A benchmark, not a test: it prints numbers and fails only
 # when it cannot run.
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -30,21 +30,20 @@ for c in nft conntrack ip; do command -v $c >/dev/null || die "$c not installed"
 case $DRILLS$RUNS in *[!0-9]*) die "ARM_DRILLS / ARM_BASELINE must be integers" ;; esac
 [ "$DRILLS" -ge 1 ] && [ "$RUNS" -ge 1 ] || die "ARM_DRILLS / ARM_BASELINE must be >= 1"
 
-NS="okxt-bench-arm-$$"
-CLI="$NS-cli" SRV="$NS-srv"
+. "$TOP/tests/lib/netns.sh"
+lab_init bench-arm   # okxt-bench-arm-PID-cli/-srv, removed on every exit path
+CLI="$LAB_PREFIX-cli"
 PIDS=()
 TMP=""
 cleanup() {
 	local p
+	# SIGTERM first: arm_client takes its daemon down with it
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null; done
-	ip netns del "$CLI" 2>/dev/null
-	ip netns del "$SRV" 2>/dev/null
 	[ -n "$TMP" ] && rm -rf "$TMP"
-	return 0
+	lab_cleanup
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # journals on tmpfs: the daemon fsyncs every line, the disk must not be measured
 if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
@@ -54,25 +53,14 @@ else
 	echo "# note: /dev/shm is not tmpfs; journals in $TMP ($(stat -f -c %T "$TMP"))"
 fi
 
-in_cli() { ip netns exec "$CLI" "$@"; }
-ip netns add "$CLI" || die "ip netns add $CLI"
-ip netns add "$SRV" || die "ip netns add $SRV"
-ip link add veth-c netns "$CLI" type veth peer name veth-s netns "$SRV" || die "veth"
-ip -n "$CLI" link set lo up
-ip -n "$SRV" link set lo up
-ip -n "$CLI" addr add 198.18.0.1/24 dev veth-c
-ip -n "$SRV" addr add $ADDR/24 dev veth-s
-ip -n "$CLI" link set veth-c up
-ip -n "$SRV" link set veth-s up
-ip netns exec "$SRV" "$LAB/netprobe" tcp-serve $ADDR $PORT --seconds 600 >/dev/null 2>&1 &
-PIDS+=($!)
-# the link and the server are up when a call succeeds (no ping needed)
+lab_two   # 198.18.0.1 <-> 198.18.0.2, waits until the link answers
+bg_srv "$LAB/netprobe" tcp-serve $ADDR $PORT --seconds 600 >/dev/null 2>&1
 up=""
 for i in $(seq 50); do
 	in_cli "$LAB/netprobe" tcp $ADDR $PORT --timeout-ms 200 >/dev/null 2>&1 && { up=1; break; }
 	sleep 0.1
 done
-[ -n "$up" ] || die "no call to $ADDR:$PORT succeeded: link or server not up"
+[ -n "$up" ] || die "no call to $ADDR:$PORT succeeded: server not up"
 
 cat > "$TMP/arm.policy" <<P || die "policy"
 name = arm_bench
