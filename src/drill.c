@@ -481,11 +481,17 @@ static void sample_push(struct drill *d, uint64_t now)
 
 static int read_watch(struct drill *d)
 {
-	uint64_t nf;
+	uint64_t nf, pkts = d->pkts;
+	int ret;
 
 	if (!d->p->arm_min_packets && !d->p->arm_min_bytes)
 		return 0;
-	return nft_engine_watch_counters(d->nft, &d->pkts, &d->bytes, &nf);
+	ret = nft_engine_watch_counters(d->nft, &d->pkts, &d->bytes, &nf);
+	/* with -v, each change the daemon has read: what a test waits for
+	 * before it asserts "not armed yet" (README, Tests) */
+	if (ret >= 0 && d->pkts != pkts)
+		log_debug("watch: %" PRIu64 " packets, %" PRIu64 " bytes toward the targets", d->pkts, d->bytes);
+	return ret;
 }
 
 static int arm_now(struct drill *d)
