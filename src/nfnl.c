@@ -89,10 +89,14 @@ uint32_t nfnl_batch_seq(struct nfnl_batch *b)
 
 int nfnl_batch_add(struct nfnl_batch *b, size_t reserved, const char *what)
 {
-	struct nlmsghdr *nlh = (struct nlmsghdr *)(b->buf + b->len);
+	struct nlmsghdr nlh;
 	struct nfnl_msg *m;
 
-	if (b->ended || nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > reserved || nlh->nlmsg_seq != b->seq)
+	if (b->ended)
+		return -EINVAL;
+	/* a copy: b->buf is a char buffer, not declared as headers */
+	memcpy(&nlh, b->buf + b->len, sizeof(nlh));
+	if (nlh.nlmsg_len < sizeof(nlh) || nlh.nlmsg_len > reserved || nlh.nlmsg_seq != b->seq)
 		return -EINVAL;
 	if (b->n_msgs == b->cap_msgs) {
 		size_t cap = b->cap_msgs ? 2 * b->cap_msgs : 32;
@@ -105,10 +109,10 @@ int nfnl_batch_add(struct nfnl_batch *b, size_t reserved, const char *what)
 	}
 	m = &b->msgs[b->n_msgs++];
 	memset(m, 0, sizeof(*m));
-	m->seq = nlh->nlmsg_seq;
-	m->type = nlh->nlmsg_type & 0xff;
+	m->seq = nlh.nlmsg_seq;
+	m->type = nlh.nlmsg_type & 0xff;
 	snprintf(m->what, sizeof(m->what), "%s", what);
-	b->len += MNL_ALIGN(nlh->nlmsg_len);
+	b->len += MNL_ALIGN(nlh.nlmsg_len);
 	b->seq++;
 	return 0;
 }

@@ -107,7 +107,7 @@ struct msgs {
 /* the messages between BEGIN and END; checks the envelope and sequence */
 static void walk(const struct nfnl_batch *b, struct msgs *out)
 {
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)b->buf;
+	const struct nlmsghdr *nlh = (const void *)b->buf; /* malloc: aligned */
 	int len = (int)b->len;
 	uint32_t seq = b->begin_seq;
 
