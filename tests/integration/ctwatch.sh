@@ -14,14 +14,14 @@ NP=${NETPROBE:-$LAB/netprobe}
 need_root
 [ -x "$PROBE" ] || fail "$PROBE not built (make build-tests)"
 [ -x "$NP" ] || fail "$NP not built (make build-tests)"
-command -v nft >/dev/null || skip "nft not installed"
-command -v conntrack >/dev/null || skip "conntrack not installed"
+need_tool nft nftables
+need_tool conntrack
 
 lab_init ct
 lab_two
 PORT=8080
 for a in 198.18.0.2 198.18.0.3 2001:2::2 2001:2::3; do
-	bg_srv "$NP" tcp-serve "$a" $PORT --seconds 60 2>/dev/null
+	serve "$LAB_TMP/srv-$a.log" srv "$NP" tcp-serve "$a" $PORT --seconds 60
 done
 # conntrack tracks nothing in a namespace until a rule uses ct
 in_cli nft add table inet okxt_ct || fail "nft table"
@@ -37,34 +37,31 @@ port = $PORT
 fault = drop 1s
 EOF
 
-sleep 0.3
 call() { in_cli "$NP" tcp "$1" "$2" --timeout-ms 2000 >/dev/null || fail "connect $1 $2"; }
 nflows() { grep -c '^flow ' "$1"; }
 
 # start_probe NAME ARGS...: probe in the client namespace, wait for "ready"
 start_probe() {
-	local name=$1 i
+	local name=$1
 	shift
 	bg_cli "$PROBE" "$@" "$P" >"$LAB_TMP/$name.out" 2>"$LAB_TMP/$name.err"
 	PROBE_PID=$!
-	for i in $(seq 100); do
-		grep -q '^ready' "$LAB_TMP/$name.out" && return 0
-		kill -0 "$PROBE_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$LAB_TMP/$name.err" >&2
-	fail "$name: probe not ready"
+	probe_ready() { log_has "$LAB_TMP/$name.out" '^ready' || { kill -0 "$PROBE_PID" 2>/dev/null || return 0; false; }; }
+	wait_for "$name: probe ready" probe_ready
+	log_has "$LAB_TMP/$name.out" '^ready' || { cat "$LAB_TMP/$name.err" >&2; fail "$name: probe exited before ready"; }
 }
 
-# stop_probe NAME WANT: wait until WANT flows are counted (or 5 s), give
-# stragglers 0.5 s, stop the probe, check its exit status
+# stop_probe NAME WANT: one more in-scope call, the sentinel: events reach
+# the probe in order, so once it counted WANT + 1 flows every earlier event
+# has been read, and a flow counted twice would show as more. Then stop the
+# probe and check its exit status. Callers count the sentinel in.
+SENTINELS=0
 stop_probe() {
-	local name=$1 want=$2 i
-	for i in $(seq 100); do
-		[ "$(nflows "$LAB_TMP/$name.out")" -ge "$want" ] && break
-		sleep 0.05
-	done
-	sleep 0.5
+	local name=$1 want=$2
+	call 198.18.0.2 $PORT
+	SENTINELS=$((SENTINELS + 1))
+	wait_for "$name: $((want + 1)) flows counted (sentinel included)" \
+		count_at_least $((want + 1)) nflows "$LAB_TMP/$name.out"
 	kill -TERM "$PROBE_PID"
 	wait "$PROBE_PID" || { cat "$LAB_TMP/$name.err" >&2; fail "$name: probe exited $?"; }
 	note "$name: $(grep '^ready' "$LAB_TMP/$name.out")"
@@ -93,16 +90,16 @@ if command -v ping >/dev/null; then
 	in_cli ping -c1 -W1 -q 198.18.0.2 >/dev/null               # icmp
 fi
 stop_probe p1 $((N4 + N6))
-got=$(nflows "$LAB_TMP/p1.out")
+got=$(($(nflows "$LAB_TMP/p1.out") - 1))
 [ "$got" = $((N4 + N6)) ] || { cat "$LAB_TMP/p1.out"; fail "counted $got flows, want $((N4 + N6))"; }
-[ "$(grep -c "^flow tcp 198.18.0.1:[0-9]* -> 198.18.0.2:$PORT\$" "$LAB_TMP/p1.out")" = $N4 ] ||
+[ "$(grep -c "^flow tcp 198.18.0.1:[0-9]* -> 198.18.0.2:$PORT\$" "$LAB_TMP/p1.out")" = $((N4 + 1)) ] ||
 	{ cat "$LAB_TMP/p1.out"; fail "v4 flows wrong"; }
 [ "$(grep -c "^flow tcp \[2001:2::1\]:[0-9]* -> \[2001:2::2\]:$PORT\$" "$LAB_TMP/p1.out")" = $N6 ] ||
 	{ cat "$LAB_TMP/p1.out"; fail "v6 flows wrong"; }
 [ "$(sort "$LAB_TMP/p1.out" | grep '^flow' | uniq -d | wc -l)" = 0 ] || fail "a flow counted twice"
 c4=$(ct_count -f ipv4 -p tcp -d 198.18.0.2 --dport $PORT)
 c6=$(ct_count -f ipv6 -p tcp -d 2001:2::2 --dport $PORT)
-[ "$c4" = $((B + N4)) ] || fail "conntrack -L shows $c4 v4 target flows, want $((B + N4))"
+[ "$c4" = $((B + N4 + 1)) ] || fail "conntrack -L shows $c4 v4 target flows, want $((B + N4 + 1))"
 [ "$c6" = $N6 ] || fail "conntrack -L shows $c6 v6 target flows, want $N6"
 note "conntrack -L: $c4 v4 + $c6 v6 target flows (baseline $B)"
 
@@ -118,7 +115,7 @@ F=$!
 for i in $(seq $K); do call 198.18.0.2 $PORT; sleep 0.05; done
 wait $F
 stop_probe p2 $K
-got=$(nflows "$LAB_TMP/p2.out")
+got=$(($(nflows "$LAB_TMP/p2.out") - 1))
 [ "$got" = $K ] || { cat "$LAB_TMP/p2.out" "$LAB_TMP/p2.err"; fail "after overflow: counted $got, want $K"; }
 grep -q 'overflows=0 ' "$LAB_TMP/p2.out" && fail "no overflow happened: the test proves nothing"
 grep -q 'event overflow (ENOBUFS), recovery dump recovered' "$LAB_TMP/p2.err" ||
@@ -133,7 +130,7 @@ F=$!
 for i in $(seq $K3); do call 198.18.0.2 $PORT; sleep 0.03; done
 wait $F
 stop_probe p3 $K3
-got=$(nflows "$LAB_TMP/p3.out")
+got=$(($(nflows "$LAB_TMP/p3.out") - 1))
 [ "$got" = $K3 ] || { cat "$LAB_TMP/p3.out" "$LAB_TMP/p3.err"; fail "under flood: counted $got, want $K3"; }
 
 # --- 4. a flood to a non-target is dropped by the prefilter in the kernel:
@@ -145,12 +142,13 @@ F=$!
 for i in $(seq $K4); do call 198.18.0.2 $PORT; sleep 0.03; done
 wait $F
 stop_probe p4 $K4
-got=$(nflows "$LAB_TMP/p4.out")
+got=$(($(nflows "$LAB_TMP/p4.out") - 1))
 [ "$got" = $K4 ] || { cat "$LAB_TMP/p4.out" "$LAB_TMP/p4.err"; fail "non-target flood: counted $got, want $K4"; }
 ev=$(sed -n 's/^stats events=\([0-9]*\) .*/\1/p' "$LAB_TMP/p4.out")
 [ "$ev" -lt $((FL / 10)) ] || fail "$ev events reached user space during a $FL-flow non-target flood: prefilter ineffective"
 
 c4=$(ct_count -f ipv4 -p tcp -d 198.18.0.2 --dport $PORT)
-[ "$c4" = $((B + N4 + K + K3 + K4)) ] || fail "conntrack -L shows $c4 v4 target flows, want $((B + N4 + K + K3 + K4))"
+want=$((B + N4 + K + K3 + K4 + SENTINELS))
+[ "$c4" = $want ] || fail "conntrack -L shows $c4 v4 target flows, want $want"
 note "conntrack -L: $c4 v4 target flows; $(ct_count -f ipv4 -p udp) udp flood flows"
 echo "ctwatch OK"

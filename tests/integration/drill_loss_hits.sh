@@ -20,16 +20,14 @@ fault = $2
 P
 	bg_cli "$OKX_FAULTD" -q -j "$J" "$LAB_TMP/$1.policy"
 	D=$!
-	for i in $(seq 100); do grep -q fault_begin "$J" 2>/dev/null && break; sleep 0.05; done
+	wait_for "the fault to begin" journal_has "$J" fault_begin
 	grep -q fault_begin "$J" || fail "$1: fault never began"
 }
 hits() { python3 "$TOP/tests/lib/journal.py" "$J" get "ev['fault_end'][0]['hits']['packets']"; }
 
 # exact hits under drop: 500 datagrams, none arrives
-in_srv "$NP" udp-sink 198.18.0.2 5000 --seconds 4 > "$LAB_TMP/sink1" &
+serve "$LAB_TMP/sink1.err" srv "$NP" udp-sink 198.18.0.2 5000 --seconds 4 > "$LAB_TMP/sink1"
 SINK=$!
-LAB_PIDS+=($SINK)
-sleep 0.2
 run_drill udp_drop "drop 3s"
 sent=$(in_cli "$NP" udp-send 198.18.0.2 5000 --count 500 --interval-us 500)
 wait $D || fail "drop drill failed"
@@ -41,10 +39,8 @@ note "drop: sent $sent, received $got, hits $(hits)"
 [ "$(hits)" = 500 ] || fail "hits $(hits) != 500 sent"
 
 # loss 30 %: 2,000 datagrams
-in_srv "$NP" udp-sink 198.18.0.2 5000 --seconds 5 > "$LAB_TMP/sink2" &
+serve "$LAB_TMP/sink2.err" srv "$NP" udp-sink 198.18.0.2 5000 --seconds 5 > "$LAB_TMP/sink2"
 SINK=$!
-LAB_PIDS+=($SINK)
-sleep 0.2
 run_drill udp_loss "loss 4s percent=30"
 sent=$(in_cli "$NP" udp-send 198.18.0.2 5000 --count 2000 --interval-us 500)
 wait $D || fail "loss drill failed"

@@ -6,9 +6,8 @@ set -u
 lab_init rej
 lab_two
 NP="$LAB/netprobe"
-bg_srv "$NP" tcp-serve 198.18.0.2 8443 --seconds 60
-bg_srv "$NP" tcp-serve 2001:2::2 8443 --seconds 60
-sleep 0.3
+serve "$LAB_TMP/srv1.log" srv "$NP" tcp-serve 198.18.0.2 8443 --seconds 60
+serve "$LAB_TMP/srv2.log" srv "$NP" tcp-serve 2001:2::2 8443 --seconds 60
 # with=... : expected errno for v4 and v6 (Linux maps ICMP codes to these)
 check_variant() {
 	local with=$1 want4=$2 want6=$3 pol="$LAB_TMP/$1.policy" J="$LAB_TMP/$1.jsonl"
@@ -23,7 +22,7 @@ fault = reject 2s with=$with
 P
 	bg_cli "$OKX_FAULTD" -q -j "$J" "$pol"
 	local D=$!
-	for i in $(seq 100); do grep -q fault_begin "$J" 2>/dev/null && break; sleep 0.05; done
+	wait_for "the fault to begin" journal_has "$J" fault_begin
 	local o4 o6
 	o4=$(in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 1500)
 	o6=$(in_cli "$NP" tcp 2001:2::2 8443 --timeout-ms 1500)

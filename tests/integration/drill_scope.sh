@@ -20,14 +20,12 @@ arm_min_flows = 0
 fault = drop 3s
 P
 for a in 198.18.0.2 198.18.0.3 198.18.0.4 2001:2::2 2001:2::3; do
-	for port in 8443 22; do bg_srv "$NP" tcp-serve "$a" $port --seconds 30; done
+	for port in 8443 22; do serve "$LAB_TMP/srv-$a-$port.log" srv "$NP" tcp-serve "$a" $port --seconds 30; done
 done
-sleep 0.3
 in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000 >/dev/null || fail "baseline call failed"
 bg_cli "$OKX_FAULTD" -j "$J" "$LAB_TMP/p.policy" 2>"$LAB_TMP/d.log"
 D=$!
-for i in $(seq 100); do grep -q fault_begin "$J" 2>/dev/null && break; sleep 0.05; done
-grep -q fault_begin "$J" || { cat "$LAB_TMP/d.log"; fail "fault never began"; }
+wait_for "the fault to begin" journal_has "$J" fault_begin
 expect_blocked() { local o; o=$(in_cli "$NP" tcp "$1" "$2" --timeout-ms 400) && fail "$1:$2 reachable during drop ($o)"; note "$1:$2 blocked: $o"; }
 expect_open() { in_cli "$NP" tcp "$1" "$2" --timeout-ms 1000 >/dev/null || fail "$1:$2 unreachable during drop"; }
 expect_blocked 198.18.0.2 8443

@@ -9,9 +9,8 @@ command -v unshare >/dev/null || skip "unshare not installed"
 lab_init host
 lab_two
 NP="$LAB/netprobe"
-bg_srv "$NP" tcp-serve 198.18.0.2 8443 --seconds 30
-bg_srv "$NP" tcp-serve 2001:2::2 8443 --seconds 30
-sleep 0.3
+serve "$LAB_TMP/srv1.log" srv "$NP" tcp-serve 198.18.0.2 8443 --seconds 30
+serve "$LAB_TMP/srv2.log" srv "$NP" tcp-serve 2001:2::2 8443 --seconds 30
 printf '127.0.0.1 localhost\n198.18.0.2 okx-sim.test\n2001:2::2 okx-sim.test\n' > "$LAB_TMP/hosts"
 cat > "$LAB_TMP/p.policy" <<P
 name = target_host_test
@@ -25,8 +24,7 @@ ip netns exec "$LAB_PREFIX-cli" unshare -m sh -c 'mount --bind "$1" /etc/hosts &
 	"$LAB_TMP/hosts" "$OKX_FAULTD" "$J" "$LAB_TMP/p.policy" &
 D=$!
 LAB_PIDS+=($D)
-for i in $(seq 100); do grep -q fault_begin "$J" 2>/dev/null && break; sleep 0.05; done
-grep -q fault_begin "$J" || fail "fault never began"
+wait_for "the fault to begin" journal_has "$J" fault_begin
 in_cli nft list set inet okx_faultd dst4 | grep -q '198.18.0.2' || fail "v4 address not installed"
 in_cli nft list set inet okx_faultd dst6 | grep -q '2001:2::2' || fail "v6 address not installed"
 o=$(in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 300) && fail "v4 reachable during the drop: $o"

@@ -5,16 +5,23 @@ set -u
 lab_init thr
 lab_two
 NP="$LAB/netprobe"
-bg_srv "$NP" udp-sink 198.18.0.2 5000 --seconds 120 >/dev/null
-bg_srv "$NP" tcp-serve 198.18.0.2 8443 --seconds 120
-sleep 0.3
+serve "$LAB_TMP/sink.log" srv "$NP" udp-sink 198.18.0.2 5000 --seconds 120 >/dev/null
+serve "$LAB_TMP/srv.log" srv "$NP" tcp-serve 198.18.0.2 8443 --seconds 120
 pol() { # name extra-lines...
 	local n=$1
 	shift
 	{ printf 'name = %s\ntarget = 198.18.0.2\nfault = drop 500ms\n' "$n"; printf '%s\n' "$@"; } > "$LAB_TMP/$n.policy"
 }
-armed() { grep -q '"armed"' "$1" 2>/dev/null; }
+armed() { journal_has "$1" armed; }
 py() { python3 "$TOP/tests/lib/journal.py" "$1" get "$2"; }
+# start NAME: the daemon with -v (its debug log is the evidence of what it
+# has read), once it watches; journal in $J, pid in $D, log in $L
+start() {
+	J="$LAB_TMP/$1.jsonl" L="$LAB_TMP/$1.log"
+	bg_cli "$OKX_FAULTD" -v -j "$J" "$LAB_TMP/$1.policy" 2>"$L"
+	D=$!
+	wait_for "$1: the daemon to watch" log_has "$L" 'watching: waiting for'
+}
 
 # arm_timeout: exit 3, no fault_begin
 pol to "arm_timeout = 1s" "arm_min_flows = 2"
@@ -26,44 +33,39 @@ grep -q '"armed"' "$LAB_TMP/to.jsonl" && fail "timeout journal has armed"
 
 # arm_min_packets = 50 (UDP, one flow): not at 30 packets, yes after 50
 pol pk "protocol = udp" "port = 5000" "arm_min_flows = 0" "arm_min_packets = 50" "arm_timeout = 30s"
-J="$LAB_TMP/pk.jsonl"
-bg_cli "$OKX_FAULTD" -q -j "$J" "$LAB_TMP/pk.policy"
-D=$!
-sleep 0.5
+start pk
 in_cli "$NP" udp-send 198.18.0.2 5000 --count 30 --interval-us 1000 >/dev/null
-sleep 0.3
+wait_for "pk: the daemon to read 30 packets" log_has "$L" 'watch: 30 packets'
 armed "$J" && fail "armed after 30 of 50 packets"
 in_cli "$NP" udp-send 198.18.0.2 5000 --count 20 --interval-us 1000 >/dev/null
-sleep 0.3
-armed "$J" || fail "not armed after 50 packets"
+wait_for "pk: armed after 50 packets" armed "$J"
 wait $D || fail "packets drill failed"
 [ "$(py "$J" "ev['armed'][0]['packets'] >= 50")" = True ] || fail "armed.packets < 50"
 
 # arm_min_bytes = 20000: datagrams carry 64 bytes of payload + 28 header = 92 bytes
 pol by "protocol = udp" "port = 5000" "arm_min_flows = 0" "arm_min_bytes = 20000" "arm_timeout = 30s"
-J="$LAB_TMP/by.jsonl"
-bg_cli "$OKX_FAULTD" -q -j "$J" "$LAB_TMP/by.policy"
-D=$!
-sleep 0.5
+start by
 in_cli "$NP" udp-send 198.18.0.2 5000 --count 100 --interval-us 500 >/dev/null
-sleep 0.3
-armed "$J" && fail "armed after ~9 KB of 20000 bytes"
+wait_for "by: the daemon to read 100 packets (9200 bytes)" log_has "$L" 'watch: 100 packets, 9200 bytes'
+armed "$J" && fail "armed after 9200 of 20000 bytes"
 in_cli "$NP" udp-send 198.18.0.2 5000 --count 200 --interval-us 500 >/dev/null
-sleep 0.3
-armed "$J" || fail "not armed after ~27 KB"
+wait_for "by: armed after 27600 bytes" armed "$J"
 wait $D || fail "bytes drill failed"
 [ "$(py "$J" "ev['armed'][0]['bytes'] >= 20000")" = True ] || fail "armed.bytes < 20000"
 
 # arm_window = 1s with 3 flows: 3 flows spread over 3 s do not arm, 3 in a burst do
 pol win "port = 8443" "arm_min_flows = 3" "arm_window = 1s" "arm_timeout = 30s"
-J="$LAB_TMP/win.jsonl"
-bg_cli "$OKX_FAULTD" -q -j "$J" "$LAB_TMP/win.policy"
-D=$!
-sleep 0.5
-for i in 1 2 3; do in_cli "$NP" tcp 198.18.0.2 8443 >/dev/null; sleep 1.2; done
+start win
+# 1.2 s after each call is the scenario (flows spread wider than the 1 s
+# window, and the burst below starts outside it), not a wait for the daemon
+for i in 1 2 3; do
+	in_cli "$NP" tcp 198.18.0.2 8443 >/dev/null || fail "win: call $i"
+	sleep 1.2
+done
+wait_for "win: the daemon to see flow 3" log_has "$L" 'flow 3 toward the targets'
 armed "$J" && fail "armed on 3 flows spread over more than the window"
-for i in 1 2 3; do in_cli "$NP" tcp 198.18.0.2 8443 >/dev/null; done
-sleep 0.3
-armed "$J" || fail "not armed on 3 flows inside the window"
+# the third call of the burst arms the drop, which may catch its handshake
+for i in 1 2 3; do in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 300 >/dev/null || [ $i = 3 ] || fail "win: burst call $i"; done
+wait_for "win: armed on 3 flows inside the window" armed "$J"
 wait $D || fail "window drill failed"
 echo "thresholds OK"

@@ -10,15 +10,28 @@
 #   in_cli CMD... / in_srv CMD...   run in a namespace
 #   lab_cleanup             idempotent; called by the trap
 #   need_root; skip REASON; fail MSG; note MSG
+#   skip_tagged TAG REASON  a skip that strict mode (tests/run.sh) may allow by TAG
+#   need_tool CMD [PKG]     fail when CMD is missing: tests/deps.sh installs it
 #   need_netem              skip (host) or fail (in the VM, OKX_IN_VM=1) without sch_netem
 #   expect_rc RC CMD...     CMD must exit RC; its output is left in $out
+#   serve LOG CMD...        start a lab server (bg_srv/bg_cli style, first word
+#                           cli or srv), wait for its "listening" line in LOG
+# Waiting for evidence: tests/lib/wait.sh (sourced here).
 set -u
+. "${BASH_SOURCE[0]%/*}/wait.sh"
 LAB_PREFIX=""
 LAB_PIDS=()
 LAB_TMP=""
 
 need_root() { [ "$(id -u)" = 0 ] || skip "needs root (CAP_NET_ADMIN)"; }
 skip() { echo "SKIP: $*"; exit 77; }
+skip_tagged() {
+	local tag=$1
+	shift
+	echo "SKIP[$tag]: $*"
+	exit 77
+}
+need_tool() { command -v "$1" >/dev/null 2>&1 || fail "$1 is not installed (package ${2:-$1}; tests/deps.sh install)"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 note() { echo "# $*"; }
 
@@ -32,7 +45,7 @@ need_netem() {
 	ip netns del "$ns"
 	[ $ok -eq 0 ] && return 0
 	[ -n "${OKX_IN_VM:-}" ] && fail "sch_netem is not available inside the VM ($(uname -r))"
-	skip "no sch_netem in this kernel ($(uname -r)); runs under make check-vm"
+	skip_tagged netem "no sch_netem in this kernel ($(uname -r)); runs under make check-vm"
 }
 
 expect_rc() {
@@ -71,6 +84,16 @@ in_srv() { ip netns exec "$LAB_PREFIX-srv" "$@"; }
 # bg_cli/bg_srv CMD...: start in background, remember the pid for cleanup; pid in $!
 bg_cli() { ip netns exec "$LAB_PREFIX-cli" "$@" & LAB_PIDS+=($!); }
 bg_srv() { ip netns exec "$LAB_PREFIX-srv" "$@" & LAB_PIDS+=($!); }
+
+# serve LOG cli|srv CMD...: a lab server (netprobe, okx_sim) in the background,
+# its stderr in LOG; returns once it printed "listening" (or fails)
+serve() {
+	local log=$1 where=$2
+	shift 2
+	ip netns exec "$LAB_PREFIX-$where" "$@" 2>"$log" &
+	LAB_PIDS+=($!)
+	wait_for "$* to listen" log_has "$log" 'listening'
+}
 
 lab_two() {
 	local c="$LAB_PREFIX-cli" s="$LAB_PREFIX-srv"
