@@ -13,20 +13,29 @@
  *
  * An event belongs to a window when begin <= t <= end + grace (both edges
  * inclusive). Windows closer than the grace can share an event; it is then
- * counted in each. Events in no window are counted as "outside".
+ * counted in each. Events in no window are counted as "outside". Pauses are
+ * not windows (the daemon journals no fault_begin for them): an error during
+ * a pause is in the previous window's grace, or outside.
  *
- * Diagnosis of a window:
- *   ok             at least one error event inside
- *   telemetry_gap  no error, but the fault hit packets (hits.packets > 0)
- *   no_traffic     no error, and the fault hit no packets
- *   unknown        no error, and the hits are unknown: the window never
- *                  closed (no fault_end), or the daemon could not read the
- *                  counter
+ * Diagnosis of a window, the kernel's hit counter first (okx-faultctl(1),
+ * DIAGNOSIS):
+ *
+ *   hits           errors inside   diagnosis
+ *   0              none            no_traffic
+ *   0              some            no_traffic, the errors "unrelated": a
+ *                                  fault that hit nothing caused none of them
+ *   > 0            some            ok
+ *   > 0            none            telemetry_gap
+ *   unknown        some            ok
+ *   unknown        none            unknown
+ *
+ * Hits are unknown when the window never closed (no fault_end) or the daemon
+ * could not read the counter; errors inside are then taken as the fault's.
  *
  * The gate passes when no window is telemetry_gap or unknown and at least
- * one window that hit traffic (hits.packets > 0, or hits unknown) has errors.
- * So it fails on a journal without windows (arm timeout) and when no fault
- * hit any packet: such a drill proves nothing. */
+ * one window is ok (an ok window hit packets, or its hits are unknown). So
+ * it fails on a journal without windows (arm timeout) and when no fault hit
+ * any packet, whatever errors fell inside: such a drill proves nothing. */
 
 enum diagnosis { DIAG_OK, DIAG_TELEMETRY_GAP, DIAG_NO_TRAFFIC, DIAG_UNKNOWN };
 
@@ -35,6 +44,8 @@ struct corr_window {
 	size_t first;           /* index in the (sorted) event list of the first error inside */
 	size_t n_errors;        /* errors inside: events first .. first + n_errors - 1 */
 	int64_t first_delay_ns; /* first error - window begin; -1 when none */
+	size_t unrelated;       /* errors inside a window that hit no packets: n_errors
+	                         * when no_traffic, else 0 */
 	enum diagnosis diag;
 };
 
@@ -46,7 +57,9 @@ struct corr_report {
 	size_t outside;        /* events in no window */
 	size_t shared;         /* events in more than one window */
 	size_t n_diag[4];      /* windows per diagnosis */
-	size_t evidence;       /* ok windows that hit traffic */
+	size_t unrelated;      /* sum of the windows' unrelated (an event shared by two
+	                        * windows counts in each) */
+	size_t evidence;       /* ok windows: they hit traffic, or hits unknown */
 	bool pass;
 	char reason[512];      /* why the gate passed or failed, one line */
 };
@@ -57,5 +70,9 @@ int correlate(const struct jread *j, const struct event_list *ev, int64_t grace_
 void corr_report_free(struct corr_report *r); /* accepts NULL and zeroed */
 
 const char *diagnosis_name(enum diagnosis d); /* "ok", "telemetry_gap", ... */
+
+/* The table above: a window's diagnosis from its hits and the number of
+ * error events inside it. */
+enum diagnosis diagnose(const struct jwindow *w, size_t n_errors);
 
 #endif

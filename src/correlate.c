@@ -27,6 +27,19 @@ static bool inside(const struct jwindow *w, int64_t grace_ns, int64_t t)
 	return t >= w->begin_ns && t <= w->end_ns + grace_ns;
 }
 
+/* The precedence table of okx-faultctl(1), DIAGNOSIS: the counter first. A
+ * fault that hit no packets cannot have caused an error, so errors inside
+ * such a window (another fault's, or the connector's own) do not make it
+ * ok. */
+enum diagnosis diagnose(const struct jwindow *w, size_t n_errors)
+{
+	if (!w->hits_known)
+		return n_errors ? DIAG_OK : DIAG_UNKNOWN;
+	if (!w->hit_packets)
+		return DIAG_NO_TRAFFIC;
+	return n_errors ? DIAG_OK : DIAG_TELEMETRY_GAP;
+}
+
 static void match_window(struct corr_window *cw, const struct event_list *ev, int64_t grace_ns)
 {
 	const struct jwindow *w = cw->w;
@@ -40,12 +53,8 @@ static void match_window(struct corr_window *cw, const struct event_list *ev, in
 		i++;
 	cw->n_errors = i - cw->first;
 	cw->first_delay_ns = cw->n_errors ? ev->v[cw->first].ns - w->begin_ns : -1;
-	if (cw->n_errors)
-		cw->diag = DIAG_OK;
-	else if (!w->hits_known)
-		cw->diag = DIAG_UNKNOWN;
-	else
-		cw->diag = w->hit_packets ? DIAG_TELEMETRY_GAP : DIAG_NO_TRAFFIC;
+	cw->diag = diagnose(w, cw->n_errors);
+	cw->unrelated = cw->diag == DIAG_NO_TRAFFIC ? cw->n_errors : 0;
 }
 
 /* "0, 2, 5" : the indexes of the windows with diagnosis d */
@@ -79,8 +88,14 @@ static void gate(const struct jread *j, struct corr_report *r)
 			 "window %s: hits unknown (no fault_end, or the counter could not be read) and no error recorded",
 			 list);
 	} else if (!r->evidence) {
-		snprintf(r->reason, sizeof(r->reason),
-			 "no window hit traffic (0 packets): the faults missed the connector, the drill proves nothing");
+		int len = snprintf(r->reason, sizeof(r->reason),
+				   "no window hit traffic (0 packets): the faults missed the connector, "
+				   "the drill proves nothing");
+
+		if (r->unrelated && len > 0 && (size_t)len < sizeof(r->reason))
+			snprintf(r->reason + len, sizeof(r->reason) - (size_t)len,
+				 " (%zu error%s inside, not caused by faults that hit no packets)", r->unrelated,
+				 r->unrelated == 1 ? "" : "s");
 	} else {
 		r->pass = true;
 		snprintf(r->reason, sizeof(r->reason), "every window that hit traffic recorded errors (%zu of %zu)",
@@ -105,8 +120,7 @@ int correlate(const struct jread *j, const struct event_list *ev, int64_t grace_
 		cw->w = &j->windows[i];
 		match_window(cw, ev, grace_ns);
 		r->n_diag[cw->diag]++;
-		if (cw->diag == DIAG_OK && (cw->w->hit_packets || !cw->w->hits_known))
-			r->evidence++;
+		r->unrelated += cw->unrelated;
 	}
 	for (size_t e = 0; e < ev->n; e++) {
 		size_t in = 0;
@@ -116,6 +130,8 @@ int correlate(const struct jread *j, const struct event_list *ev, int64_t grace_
 		r->outside += !in;
 		r->shared += in > 1;
 	}
+	/* an ok window hit packets or its hits are unknown: diagnose() */
+	r->evidence = r->n_diag[DIAG_OK];
 	gate(j, r);
 	return 0;
 }

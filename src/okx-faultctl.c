@@ -390,6 +390,10 @@ static void print_correlation(const struct jread *j, const struct event_list *ev
 		if (cw->diag == DIAG_TELEMETRY_GAP)
 			fprintf(f, "window %lld: telemetry gap: the %s hit %llu packets, no error recorded within the grace\n", idx,
 				cw->w->action, (unsigned long long)cw->w->hit_packets);
+		else if (cw->diag == DIAG_NO_TRAFFIC && cw->unrelated)
+			fprintf(f, "window %lld: no traffic: the %s hit 0 packets; %zu error%s inside, not caused by this "
+				   "fault: it hit no packets\n",
+				idx, cw->w->action, cw->unrelated, cw->unrelated == 1 ? "" : "s");
 		else if (cw->diag == DIAG_NO_TRAFFIC)
 			fprintf(f, "window %lld: no traffic: the %s hit 0 packets (the connector made no calls then)\n", idx,
 				cw->w->action);
@@ -531,6 +535,7 @@ static cJSON *json_window(struct jb *b, const struct corr_window *cw, const stru
 	}
 	jb_str(b, o, "reason", w->reason);
 	jb_num(b, o, "errors", (double)cw->n_errors);
+	jb_num(b, o, "unrelated_errors", (double)cw->unrelated);
 	if (cw->n_errors)
 		jb_num(b, o, "first_error_delay_ms", (double)(cw->first_delay_ns / 1000) / 1000.0);
 	else
