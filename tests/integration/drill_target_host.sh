@@ -5,7 +5,7 @@
 # no DNS is used.
 set -u
 . "$TOP/tests/lib/netns.sh"
-command -v unshare >/dev/null || skip "unshare not installed"
+need_tool unshare util-linux
 lab_init host
 lab_two
 NP="$LAB/netprobe"

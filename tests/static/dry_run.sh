@@ -6,8 +6,8 @@
 set -u
 . "$TOP/tests/lib/netns.sh"
 need_root
-command -v nft >/dev/null || skip "nft not installed"
-command -v unshare >/dev/null || skip "unshare not installed"
+need_tool nft nftables
+need_tool unshare util-linux
 ns="okxt-dry-$$"
 tmp=$(mktemp -d)
 trap 'ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT

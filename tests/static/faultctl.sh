@@ -3,17 +3,18 @@
 # tests/data/: outputs, located error messages, exit codes (0 pass, 1 gate
 # failed, 2 bad input), the --json report parsed back, the --svg timeline
 # checked as well-formed XML.
-# Exit 0 pass, 1 fail, 77 skip (see tests/run.sh).
+# Exit 0 pass, 1 fail (see tests/run.sh): a missing binary or python3 is a
+# failure, never a skip (make build-tests and tests/deps.sh provide them).
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=${OKX_FAULTCTL:-$TOP/build/san/okx-faultctl}
 D=$TOP/tests/data
 
 if [ ! -x "$BIN" ]; then
-	echo "SKIP: $BIN is not built"
-	exit 77
+	echo "FAIL: $BIN is not built (make build-tests)"
+	exit 1
 fi
-command -v python3 >/dev/null || { echo "SKIP: python3 is needed to check JSON and SVG"; exit 77; }
+command -v python3 >/dev/null || { echo "FAIL: python3 is needed to check JSON and SVG (tests/deps.sh install)"; exit 1; }
 tmp=$(mktemp -d /tmp/okx-faultctl.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 fails=0 checks=0

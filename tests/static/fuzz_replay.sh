@@ -6,10 +6,10 @@
 # target also checks the normalized printer's fixed point on every input.
 set -u
 . "$TOP/tests/lib/netns.sh"
-command -v "${FUZZ_CC:-clang}" >/dev/null || skip "clang not installed (tests/deps.sh install fuzz)"
+need_tool "${FUZZ_CC:-clang}" clang
 make -s -C "$TOP" fuzzers >/tmp/okxt-fuzz-build.$$ 2>&1 || {
 	grep -q "fsanitize=fuzzer\|libclang_rt.fuzzer\|cannot find.*fuzzer" /tmp/okxt-fuzz-build.$$ &&
-		{ rm -f /tmp/okxt-fuzz-build.$$; skip "clang has no libFuzzer runtime (libclang-rt-14-dev)"; }
+		{ rm -f /tmp/okxt-fuzz-build.$$; fail "clang has no libFuzzer runtime (tests/deps.sh install fuzz)"; }
 	cat /tmp/okxt-fuzz-build.$$; rm -f /tmp/okxt-fuzz-build.$$; fail "building the fuzz targets"
 }
 rm -f /tmp/okxt-fuzz-build.$$

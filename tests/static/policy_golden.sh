@@ -8,15 +8,16 @@
 #   bad/NAME.policy   run from inside bad/ so messages start "NAME.policy:";
 #                     exit 2, nothing on stdout, stderr exactly NAME.err.
 #   policies/*.policy the shipped examples pass --check.
-# Exit 0 pass, 1 fail, 77 skip (see tests/run.sh).
+# Exit 0 pass, 1 fail (see tests/run.sh). A missing binary, or a tree
+# without its golden files, is a failure.
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=${OKX_FAULTD:-$TOP/build/san/okx-faultd}
 DIR=$TOP/tests/policies
 
 if [ ! -x "$BIN" ]; then
-	echo "SKIP: $BIN is not built"
-	exit 77
+	echo "FAIL: $BIN is not built (make build-tests)"
+	exit 1
 fi
 tmp=$(mktemp -d /tmp/okx-policy-golden.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -105,5 +106,8 @@ rc=$?
 [ $rc -eq 2 ] || fail "missing file: exited $rc, not 2"
 grep -qxF "missing.policy: No such file or directory" "$tmp/err" || fail "missing file: stderr is '$(cat "$tmp/err")'"
 
+# a glob that matched nothing ran its loop once on the pattern itself
+[ -e "$DIR/good/all_keys.policy" ] && [ "$good" -ge 20 ] || fail "only $good good golden policies under $DIR/good (want >= 20)"
+[ -e "$DIR/bad" ] && [ "$bad" -ge 50 ] || fail "only $bad bad golden policies under $DIR/bad (want >= 50)"
 echo "policy golden: $good good, $bad bad, $fails failures"
 [ $fails -eq 0 ]

@@ -3,7 +3,7 @@
 # hardening (only CAP_NET_ADMIN, read-only system, private tmp).
 set -u
 . "$TOP/tests/lib/netns.sh"
-command -v systemd-analyze >/dev/null || skip "systemd-analyze not installed"
+need_tool systemd-analyze systemd
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bindir=$(cd "$TOP" && pwd)
