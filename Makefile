@@ -10,8 +10,16 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 DOCDIR ?= $(PREFIX)/share/doc/okx-faultd
 
 VERSION := 0.1.0
+# The commit: from git in a checkout (-dirty when tracked files differ from
+# HEAD); in a `git archive` tree from .git-commit, which git archive fills in
+# (export-subst in .gitattributes).
+ifneq ($(wildcard .git),)
 GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-GIT_DIRTY := $(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+GIT_DIRTY := $(shell git diff --quiet HEAD -- 2>/dev/null; [ $$? = 1 ] && echo -dirty)
+else
+GIT_COMMIT := $(shell cut -c1-12 .git-commit 2>/dev/null | grep -x '[0-9a-f]\{12\}' || echo unknown)
+GIT_DIRTY :=
+endif
 
 PKGS := libnftnl libmnl libnl-3.0 libnl-route-3.0 libcjson
 TEST_PKGS := criterion
