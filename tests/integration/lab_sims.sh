@@ -22,15 +22,8 @@ fp() {
 f = json.load(open(sys.argv[1]))["execution_fingerprint"]
 print(eval(sys.argv[2]))' "$1" "$2"
 }
-# wait_port ADDR PORT: until something accepts there (5 s at most)
-wait_port() {
-	local i
-	for i in $(seq 50); do
-		in_cli "$NP" tcp "$1" "$2" --timeout-ms 200 >/dev/null && return 0
-		sleep 0.1
-	done
-	fail "nothing listens on $1:$2"
-}
+# wait_port ADDR PORT: until something accepts there
+wait_port() { wait_for "something to listen on $1:$2" in_cli "$NP" tcp "$1" "$2" --timeout-ms 200; }
 
 bg_srv "$LAB/okx_sim" --listen 198.18.0.2:8443 --listen '[2001:2::2]:8443' --max-seconds 60
 SIM=$!
@@ -112,11 +105,15 @@ in_cli "$LAB/connector_sim" --url http://198.18.0.2:8443/api/v5/nothing --rate-m
 bg_cli "$LAB/connector_sim" --url "$URL" --rate-ms 100 --duration 60s --timeout-ms 1000 \
 	--out "$LAB_TMP/term.json"
 C=$!
-sleep 1
+t0=${EPOCHREALTIME/./}
+sleep 1 # the run length under test, not a wait for evidence
 kill -TERM "$C"
+t1=${EPOCHREALTIME/./}
 wait "$C" || fail "connector_sim exit $? on SIGTERM"
 n=$(fp "$LAB_TMP/term.json" 'f["calls"]')
-[ "$n" -ge 8 ] && [ "$n" -le 12 ] || fail "SIGTERM after 1 s: $n calls"
+# one call per 100 ms at most over the time it ran, and at least one
+max=$(((t1 - t0) / 100000 + 2))
+[ "$n" -ge 1 ] && [ "$n" -le "$max" ] || fail "SIGTERM after $(((t1 - t0) / 1000)) ms: $n calls (want 1..$max)"
 
 # 2. Timeouts: a blackhole (a drop rule of our own, in the client namespace).
 in_cli nft -f - <<'EOF' || fail "nft"
@@ -136,13 +133,14 @@ in_cli nft delete table inet labsims
 bg_cli "$LAB/connector_sim" --url "$URL" --rate-ms 100 --duration 2s --timeout-ms 500 \
 	--keepalive --out "$LAB_TMP/reset.json"
 C=$!
-sleep 0.5
+# cut only once its kept-alive connection is up
+wait_for "connector_sim's keep-alive connection" sh -c "ip netns exec $LAB_PREFIX-cli ss -Htn state established dst 198.18.0.2 'dport = :8443' | grep -q ."
 in_cli nft -f - <<'EOF' || fail "nft"
 table inet labsims {
 	chain out { type filter hook output priority 0; ip daddr 198.18.0.2 tcp dport 8443 reject with tcp reset; }
 }
 EOF
-sleep 0.5
+sleep 0.5 # the cut lasts 0.5 s (about 5 calls at --rate-ms 100)
 in_cli nft delete table inet labsims
 wait "$C" || fail "connector_sim under reset"
 note "reset: $(fp "$LAB_TMP/reset.json" '(f["calls"], f["ok"], sorted({e["type"] for e in f["error_events"]}))')"
@@ -187,10 +185,8 @@ lines=$(in_cli "$NP" tcp-loop 198.18.0.2 9000 --interval-ms 50 --count 5 2>/dev/
 [ "$(grep -cE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{6}Z ok [0-9]+$' <<<"$lines")" = 5 ] ||
 	fail "tcp-loop output: $lines"
 for a in 198.18.0.2 2001:2::2; do
-	in_srv "$NP" udp-sink "$a" 5000 --seconds 5 --expect 1000 >"$LAB_TMP/sink" 2>/dev/null &
+	serve "$LAB_TMP/sink.err" srv "$NP" udp-sink "$a" 5000 --seconds 5 --expect 1000 >"$LAB_TMP/sink"
 	S=$!
-	LAB_PIDS+=("$S")
-	sleep 0.3
 	sent=$(in_cli "$NP" udp-send "$a" 5000 --count 1000 --interval-us 50) || fail "udp-send $a"
 	wait "$S"
 	got=$(cat "$LAB_TMP/sink")

@@ -75,8 +75,7 @@ note "live: .2 ${r2} ms, .3 ${r3} ms, 2001:2::2 ${r6} ms"
 within "$r2" 100 $((base2 + 160)) || fail "target RTT $r2 ms, expected ~100 ms more than $base2"
 within "$r6" 100 $((base2 + 160)) || fail "v6 target RTT $r6 ms"
 within "$r3" 0 $((base3 + 30)) || fail "non-target RTT changed: $r3 ms (baseline $base3)"
-bg_srv "$NP" tcp-serve 198.18.0.2 8443 --seconds 20 2>/dev/null
-sleep 0.3
+serve "$LAB_TMP/srv.log" srv "$NP" tcp-serve 198.18.0.2 8443 --seconds 20
 t=$(in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 3000) || fail "tcp to the target: $t"
 ms=$(awk '{printf "%d", $2}' <<<"$t")
 [ "$ms" -ge 95 ] || fail "tcp connect to the target took $ms ms, expected >= the 100 ms latency"

@@ -48,9 +48,8 @@ table inet okxt_netem {
 	}
 }
 EOF
-bg_srv "$NP" udp-sink 198.18.0.2 9000 --seconds 10 --expect 20 >/dev/null 2>&1
-bg_srv "$NP" udp-sink 198.18.0.3 9000 --seconds 10 --expect 30 >/dev/null 2>&1
-sleep 0.3
+serve "$LAB_TMP/sink2.err" srv "$NP" udp-sink 198.18.0.2 9000 --seconds 10 --expect 20 >/dev/null
+serve "$LAB_TMP/sink3.err" srv "$NP" udp-sink 198.18.0.3 9000 --seconds 10 --expect 30 >/dev/null
 direct0=$(qd | sed -n 's/.*direct_packets_stat \([0-9]*\).*/\1/p')
 in_cli "$NP" udp-send 198.18.0.2 9000 --count 20 >/dev/null || fail "udp to the target"
 in_cli "$NP" udp-send 198.18.0.3 9000 --count 30 >/dev/null || fail "udp to the non-target"
