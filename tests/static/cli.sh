@@ -25,7 +25,14 @@ t 2 "No such file or directory" "$D" -c /nonexistent.policy
 t 0 "" "$D" -h
 [ "$("$D" -c "$P")" = "$P: OK" ] || fail "--check output"
 v=$("$D" -V)
-[[ $v =~ ^okx-faultd\ [0-9]+\.[0-9]+\.[0-9]+\ \(git\ [0-9a-f]{7,}(-dirty)?\)$ ]] || fail "-V: $v"
-git -C "$TOP" rev-parse --short=12 HEAD >/dev/null 2>&1 && { grep -q "$(git -C "$TOP" rev-parse --short=12 HEAD)" <<<"$v" || fail "-V does not name HEAD: $v"; }
+[[ $v =~ ^okx-faultd\ [0-9]+\.[0-9]+\.[0-9]+\ \(git\ [0-9a-f]{12,}(-dirty)?\)$ ]] || fail "-V: $v"
+if [ -e "$TOP/.git" ]; then
+	need_tool git
+	c=$(git -C "$TOP" rev-parse --short=12 HEAD) || fail "git rev-parse HEAD"
+	grep -qE "\(git $c(-dirty)?\)$" <<<"$v" || fail "-V does not name HEAD ($c): $v"
+else # a release tree: git archive wrote the commit, nothing can be dirty
+	c=$(cut -c1-12 "$TOP/.git-commit")
+	grep -qF "(git $c)" <<<"$v" || fail "-V does not name .git-commit ($c): $v"
+fi
 "$D" --help | grep -q -- "--dry-run" || fail "--help lacks --dry-run"
 echo "cli OK"

@@ -21,7 +21,9 @@ grep -qx 'ExecStart=/opt/okx/sbin/okx-faultd /etc/okx-faultd/%i.policy' "$d/opt/
 	fail "unit ExecStart does not name the installed binary"
 n=$(ls "$d/opt/okx/share/doc/okx-faultd/policies/" | wc -l)
 [ "$n" = "$(ls "$TOP"/policies/*.policy | wc -l)" ] || fail "example policies: $n installed"
-"$d/opt/okx/sbin/okx-faultd" -V | grep -q '^okx-faultd [0-9.]* (git [0-9a-f]' || fail "installed binary -V"
+v=$("$d/opt/okx/sbin/okx-faultd" -V)
+[ "$v" = "$("$TOP/okx-faultd" -V)" ] || fail "installed binary -V: '$v', the built one says '$("$TOP/okx-faultd" -V)'"
+[[ $v =~ ^okx-faultd\ [0-9.]+\ \(git\ [0-9a-f]{12,}(-dirty)?\)$ ]] || fail "installed binary -V: $v"
 "$d/opt/okx/sbin/okx-faultd" --check "$d/opt/okx/share/doc/okx-faultd/policies/c2_3_degradation.policy" >/dev/null ||
 	fail "installed binary cannot check an installed policy"
 echo "install OK"
