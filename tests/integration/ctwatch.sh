@@ -112,7 +112,7 @@ K=6
 start_probe p2 --rcvbuf 4096 --stall-ms 2500
 bg_cli "$NP" flood-udp 198.18.0.2 --flows 3000 --rate 6000 --port 20000 >/dev/null
 F=$!
-for i in $(seq $K); do call 198.18.0.2 $PORT; sleep 0.05; done
+for i in $(seq $K); do call 198.18.0.2 $PORT; sleep 0.05; done # calls spread across the flood
 wait $F
 stop_probe p2 $K
 got=$(($(nflows "$LAB_TMP/p2.out") - 1))
@@ -127,7 +127,7 @@ K3=10
 start_probe p3 --rcvbuf 4096
 bg_cli "$NP" flood-udp 198.18.0.2 --flows 8000 --rate 20000 --port 30000 >/dev/null
 F=$!
-for i in $(seq $K3); do call 198.18.0.2 $PORT; sleep 0.03; done
+for i in $(seq $K3); do call 198.18.0.2 $PORT; sleep 0.03; done # calls spread across the flood
 wait $F
 stop_probe p3 $K3
 got=$(($(nflows "$LAB_TMP/p3.out") - 1))
@@ -139,7 +139,7 @@ K4=5 FL=8000
 start_probe p4 --rcvbuf 4096
 bg_cli "$NP" flood-udp 198.18.0.4 --flows $FL --rate 20000 --port 40000 >/dev/null
 F=$!
-for i in $(seq $K4); do call 198.18.0.2 $PORT; sleep 0.03; done
+for i in $(seq $K4); do call 198.18.0.2 $PORT; sleep 0.03; done # calls spread across the flood
 wait $F
 stop_probe p4 $K4
 got=$(($(nflows "$LAB_TMP/p4.out") - 1))

@@ -113,11 +113,10 @@ lab_two() {
 	ip -n "$s" link set veth-s up
 	# wait for the link to be usable: a connect to a closed port is refused
 	# (not timed out) once both ends are up and neighbours resolve
-	local i out
-	for i in $(seq 100); do
-		out=$(in_cli "$LAB/netprobe" tcp 198.18.0.2 9 --timeout-ms 200 2>/dev/null)
-		[[ $out == "err ECONNREFUSED"* || $out == ok* ]] && return 0
-		sleep 0.05
-	done
-	fail "lab link never came up ($out)"
+	wait_for "the lab link to come up (a connect to 198.18.0.2:9 answered)" lab_link_up
+}
+lab_link_up() {
+	local out
+	out=$(in_cli "$LAB/netprobe" tcp 198.18.0.2 9 --timeout-ms 200 2>/dev/null)
+	[[ $out == "err ECONNREFUSED"* || $out == ok* ]]
 }
