@@ -6,22 +6,35 @@
 # (the connectors and okx-faultd). Nothing leaves the lab; the namespaces
 # and every process go away on every exit path.
 #
-#   t=0    two connectors start their warm-up (the incident's 480 s, scaled
+# Two phases, one after the other; each is correlated only with the events
+# of the connectors it started, which it stops before the next phase:
+#
+#   (b)    the incident's mistake: a connector starts its warm-up (the
+#          incident's 480 s, unscaled) and a cut is started by hand at once
+#          (arm_min_flows = 0); when okx-faultd is done, the connector is
+#          stopped: its events are events_manual_cut.json.
+#   drill  the drill done right: two connectors start their warm-up (scaled
 #          down to 20 s): "connector" records every error, "quiet" runs
 #          with --no-net-errors like the connector of the incident.
-#   t=0    (b) the incident's mistake: a cut started by hand at once
-#          (arm_min_flows = 0) while both connectors are still idle.
-#   then   the drill done right: okx-faultd with tests/lab/demo.policy waits
-#          for 3 live calls, then drop, pause, reject (and delay when the
-#          kernel has sch_netem), each window journaled with its hits.
+#          okx-faultd with tests/lab/demo.policy waits for 3 live calls, then
+#          drop, pause, reject (and delay when the kernel has sch_netem), each
+#          window journaled with its hits.
 #   end    okx-faultctl correlate, three times:
-#            journal + connector   -> every window ok, gate PASS
-#            journal + quiet       -> (a) telemetry_gap: hits, no errors
-#            manual cut + connector-> (b) no_traffic: the cut hit nothing
+#            journal + connector             -> every window ok, gate PASS
+#            journal + quiet                 -> (a) telemetry_gap: hits, no errors
+#            manual cut + its connector      -> (b) no_traffic: the cut hit nothing
+#
+# phases.json holds each phase's time span (UTC microseconds since the
+# epoch), journal and event files. Every event of a phase was recorded
+# inside its span, and the spans do not overlap, so no phase's error can be
+# counted in another phase's window, however slow the machine: the summary
+# checks it (tests/integration/demo_short.sh too), it does not assume it.
 #
 # Writes demo-out/: journal.jsonl, events.json (connector), events_quiet.json,
-# manual_cut.jsonl, the policies run, timeline*.svg, report*.json (--json).
-# Exit 0 when the three verdicts are the expected ones, 1 otherwise.
+# manual_cut.jsonl, events_manual_cut.json, phases.json, the policies run,
+# timeline*.svg, report*.json (--json).
+# Exit 0 when the three verdicts are the expected ones and the phases are
+# apart, 1 otherwise.
 #
 # Environment: DEMO_SHORT=1 (a ~30 s version for tests/integration/
 # demo_short.sh), DEMO_OUT (default TOP/demo-out), OKX_FAULTD, OKX_FAULTCTL
@@ -46,6 +59,8 @@ else
 	WARMUP=20 CALLING=40 CUT=8s DRILL_MAX=80
 fi
 RATE_MS=200 TIMEOUT_MS=1000
+CUT_MAX=30            # seconds okx-faultd may take for the manual cut
+CUT_WARMUP=480s       # the incident's warm-up: the (b) connector makes no call before it is stopped
 
 . "$TOP/tests/lib/netns.sh"
 # The demo is not a test: no "SKIP", a plain message and exit 1.
@@ -79,7 +94,8 @@ lab_init lab-demo
 trap demo_cleanup EXIT
 lab_two
 mkdir -p "$OUT" || exit 1
-rm -f "$OUT"/{journal.jsonl,manual_cut.jsonl,events.json,events_quiet.json,demo.policy,manual_cut.policy} \
+rm -f "$OUT"/{journal.jsonl,manual_cut.jsonl,events.json,events_quiet.json,events_manual_cut.json,phases.json} \
+	"$OUT"/{demo.policy,manual_cut.policy} \
 	"$OUT"/timeline*.svg "$OUT"/report*.json
 
 # --- the policies -----------------------------------------------------------
@@ -118,7 +134,7 @@ sed -n 's/^\(name\|target\|port\|arm_[a-z_]*\|fault\) *=/    &/p' "$OUT/demo.pol
 
 # --- OKX and the connectors -------------------------------------------------
 bg_srv "$LAB/okx_sim" --listen "$TARGET:$PORT" --listen "[2001:2::2]:$PORT" \
-	--max-seconds $((WARMUP + CALLING + 30))
+	--max-seconds $((CUT_MAX + WARMUP + CALLING + 30))
 for i in $(seq 50); do
 	in_cli "$LAB/netprobe" tcp "$TARGET" "$PORT" --timeout-ms 200 >/dev/null && break
 	[ "$i" = 50 ] && fail "okx_sim does not answer"
@@ -126,15 +142,13 @@ for i in $(seq 50); do
 done
 say "okx_sim answers on $TARGET:$PORT (in the OKX namespace)"
 
-conn_args=(--url "$URL" --warmup "${WARMUP}s" --rate-ms $RATE_MS --duration "${CALLING}s"
-	--timeout-ms $TIMEOUT_MS --fresh)
-bg_cli "$LAB/connector_sim" "${conn_args[@]}" --out "$OUT/events.json" >"$LAB_TMP/conn.out"
-CONN=$!
-bg_cli "$LAB/connector_sim" "${conn_args[@]}" --no-net-errors --out "$OUT/events_quiet.json" \
-	>"$LAB_TMP/quiet.out"
-QUIET=$!
-say "connectors started: ${WARMUP} s warm-up (the incident's 480 s, scaled down), then a call"
-say "  every $RATE_MS ms (until the drill is over), timeout $TIMEOUT_MS ms; \"quiet\" runs with --no-net-errors"
+conn_args=(--url "$URL" --rate-ms "$RATE_MS" --duration "${CALLING}s" --timeout-ms "$TIMEOUT_MS" --fresh)
+now_us() { echo "${EPOCHREALTIME/./}"; }
+# stop_connector PID NAME: SIGTERM; it writes its events and exits 0.
+stop_connector() {
+	kill -TERM "$1" 2>/dev/null
+	wait "$1" || say "$2 exit $?"
+}
 
 # run_drill POLICY JOURNAL MAX_SECONDS: okx-faultd in the client namespace,
 # its journal followed as it grows; SIGTERM at MAX_SECONDS. Sets DRILL_RC.
@@ -182,11 +196,30 @@ run_drill() {
 	say "  okx-faultd exit $DRILL_RC"
 }
 
+summary() { sed 's/^connector_sim: //; s/ out=.*//' "$1"; }
+
 hr "(b) the incident: a cut by hand during the warm-up"
+B_BEGIN=$(now_us)
+bg_cli "$LAB/connector_sim" "${conn_args[@]}" --warmup "$CUT_WARMUP" --out "$OUT/events_manual_cut.json" \
+	>"$LAB_TMP/cut.out"
+CUT_CONN=$!
+say "connector started: $CUT_WARMUP warm-up (the incident's), then a call every $RATE_MS ms"
 say "okx-faultd $OUT/manual_cut.policy (arm_min_flows = 0: fault at once)"
-run_drill "$OUT/manual_cut.policy" "$OUT/manual_cut.jsonl" 30
+run_drill "$OUT/manual_cut.policy" "$OUT/manual_cut.jsonl" "$CUT_MAX"
+stop_connector "$CUT_CONN" connector
+B_END=$(now_us)
+say "connector: $(summary "$LAB_TMP/cut.out")"
+say "  stopped: this phase is correlated with its events only"
 
 hr "the drill done right: armed on live calls"
+D_BEGIN=$(now_us)
+bg_cli "$LAB/connector_sim" "${conn_args[@]}" --warmup "${WARMUP}s" --out "$OUT/events.json" >"$LAB_TMP/conn.out"
+CONN=$!
+bg_cli "$LAB/connector_sim" "${conn_args[@]}" --warmup "${WARMUP}s" --no-net-errors \
+	--out "$OUT/events_quiet.json" >"$LAB_TMP/quiet.out"
+QUIET=$!
+say "connectors started: ${WARMUP} s warm-up (the incident's 480 s, scaled down), then a call"
+say "  every $RATE_MS ms (until the drill is over), timeout $TIMEOUT_MS ms; \"quiet\" runs with --no-net-errors"
 say "okx-faultd $OUT/demo.policy: waiting for the connectors' first calls"
 run_drill "$OUT/demo.policy" "$OUT/journal.jsonl" "$DRILL_MAX"
 MAIN_RC=$DRILL_RC
@@ -194,11 +227,20 @@ MAIN_RC=$DRILL_RC
 # The connectors call on for 2 s more (errors just after a window still
 # count, within the grace), then SIGTERM: they write their events and exit 0.
 sleep 2
-kill -TERM "$CONN" "$QUIET" 2>/dev/null
-wait "$CONN" || say "connector exit $?"
-wait "$QUIET" || say "quiet connector exit $?"
-say "connector: $(sed 's/^connector_sim: //; s/ out=.*//' "$LAB_TMP/conn.out")"
-say "quiet:     $(sed 's/^connector_sim: //; s/ out=.*//' "$LAB_TMP/quiet.out")"
+stop_connector "$CONN" connector
+stop_connector "$QUIET" "quiet connector"
+D_END=$(now_us)
+say "connector: $(summary "$LAB_TMP/conn.out")"
+say "quiet:     $(summary "$LAB_TMP/quiet.out")"
+
+cat >"$OUT/phases.json" <<EOF
+{
+  "manual_cut": { "begin_us": $B_BEGIN, "end_us": $B_END, "journal": "manual_cut.jsonl",
+                  "events": ["events_manual_cut.json"] },
+  "drill": { "begin_us": $D_BEGIN, "end_us": $D_END, "journal": "journal.jsonl",
+             "events": ["events.json", "events_quiet.json"] }
+}
+EOF
 
 # --- the verdicts -------------------------------------------------------------
 # correlate TAG JOURNAL EVENTS: text report on the screen, JSON and SVG kept.
@@ -216,34 +258,68 @@ hr "journal + connector: every window should be ok"
 correlate "" "$OUT/journal.jsonl" "$OUT/events.json"
 hr "(a) journal + quiet connector (--no-net-errors): telemetry_gap"
 correlate telemetry_gap "$OUT/journal.jsonl" "$OUT/events_quiet.json"
-hr "(b) manual cut + connector: no_traffic"
-correlate no_traffic "$OUT/manual_cut.jsonl" "$OUT/events.json"
+hr "(b) manual cut + its connector: no_traffic"
+correlate no_traffic "$OUT/manual_cut.jsonl" "$OUT/events_manual_cut.json"
 
 hr "summary"
 python3 - "$OUT" "$NETEM" <<'EOF'
-import json, sys
+import json, re, sys
+from datetime import datetime, timezone
 out, netem = sys.argv[1], sys.argv[2]
 cases = [
     ("drill armed on calls + connector", "report.json", "ok", True),
     ("(a) same drill + --no-net-errors", "report_telemetry_gap.json", "telemetry_gap", False),
-    ("(b) cut during warm-up + connector", "report_no_traffic.json", "no_traffic", False),
+    ("(b) cut during warm-up + its connector", "report_no_traffic.json", "no_traffic", False),
 ]
 good = True
-print(f"{'case':36} {'windows (diagnosis, packets hit, errors)':52} {'gate':5} expected")
+print(f"{'case':39} {'windows (diagnosis, packets hit, errors)':52} {'gate':5} expected")
 for name, fname, want, want_pass in cases:
     try:
         r = json.load(open(f"{out}/{fname}"))
         ws = [w for w in r["windows"] if w["action"] != "pause"]
         got = [w["diagnosis"] for w in ws]
         desc = ", ".join(f"{w['action']}:{w['diagnosis']}/{(w.get('hits') or {}).get('packets', '?')}/{w['errors']}"
+                         + (f" ({w['unrelated_errors']} unrelated)" if w.get("unrelated_errors") else "")
                          for w in ws)
         ok = bool(ws) and all(d == want for d in got) and r["gate"]["pass"] == want_pass
         gate = "PASS" if r["gate"]["pass"] else "FAIL"
     except (OSError, ValueError, KeyError, TypeError) as e:
         desc, gate, ok = f"no report ({e.__class__.__name__})", "-", False
     good &= ok
-    print(f"{name:36} {desc:52} {gate:5} {want}, gate {'PASS' if want_pass else 'FAIL'}: "
+    print(f"{name:39} {desc:52} {gate:5} {want}, gate {'PASS' if want_pass else 'FAIL'}: "
           f"{'as expected' if ok else 'UNEXPECTED'}")
+
+# The phases are apart: every event and every window of a phase lies in
+# the phase's time span, and the spans do not overlap (phases.json).
+def ns(ts):
+    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z", ts)
+    sec = datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
+    return int(sec.timestamp()) * 10**9 + int((m.group(2) or "").ljust(9, "0"))
+problems, edges, errors = [], {}, {}
+try:
+    phases = json.load(open(f"{out}/phases.json"))
+    for name, ph in phases.items():
+        lo, hi = ph["begin_us"] * 1000, ph["end_us"] * 1000
+        journal = [json.loads(line) for line in open(f"{out}/{ph['journal']}")]
+        edges[name] = [ns(o["ts"]) for o in journal if o["event"] in ("fault_begin", "fault_end")]
+        errors[name] = [ns(e["ts"]) for f in ph["events"]
+                        for e in json.load(open(f"{out}/{f}"))["execution_fingerprint"]["error_events"]]
+        times = edges[name] + errors[name]
+        stray = [t for t in times if not lo <= t <= hi]
+        if stray:
+            problems.append(f"{name}: {len(stray)} of {len(times)} window edges and error events outside its span")
+    if phases["manual_cut"]["end_us"] > phases["drill"]["begin_us"]:
+        problems.append("the manual cut's phase overlaps the drill's")
+except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+    problems.append(f"phases.json: {e.__class__.__name__}: {e}")
+for p in problems:
+    print(f"phases: {p}: UNEXPECTED")
+if not problems:
+    first = min(errors["drill"], default=None)
+    after = f"{(first - max(edges['manual_cut'])) / 1e9:.1f} s" if first and edges["manual_cut"] else "-"
+    print(f"phases: apart: each correlated with its own connector's events, all recorded within the phase "
+          f"(the drill's first error came {after} after the manual cut ended)")
+good &= not problems
 if netem != "yes":
     print("note: no sch_netem in this kernel, the delay fault was skipped")
 sys.exit(0 if good else 1)
