@@ -70,18 +70,23 @@ struct policy {
 	uint64_t repeat;          /* default 1 */
 	char *journal;            /* NULL : default path */
 	bool allow_broad;
+	char sha256[65];          /* hex SHA-256 of the bytes parsed */
 };
 
-/* Parse a policy file. Every error is appended to *errors as a line
+/* Parse a policy file, read once and whole (a regular file or an anonymous
+ * pipe such as a shell's `<(...)`, at most 1 MiB; the open never blocks,
+ * so a FIFO is refused, not waited on); p->sha256 is the digest of exactly
+ * the bytes parsed. Every error is appended to *errors as a line
  * "FILE:LINE: message\n" (all of them, not only the first); the caller
  * prints them. Returns 0 on success, -EINVAL when the policy has errors
  * (errors is then non-empty), or -errno when the file cannot be read
- * (errors holds "FILE: strerror"). *errors is malloc'ed or NULL; free it.
+ * (errors holds "FILE: strerror"); a FIFO, device or socket is -EINVAL
+ * with "FILE: not a regular file (a FIFO): ...". *errors is malloc'ed or NULL; free it.
  * On success p is filled and must be released with policy_free(). */
 int policy_load(struct policy *p, const char *path, char **errors);
 
-/* The same over a buffer already in memory; `path` is only used for
- * messages. `len` may include NUL bytes (they are errors). */
+/* The same over a buffer already in memory (p->sha256 its digest); `path`
+ * is only used for messages. `len` may include NUL bytes (they are errors). */
 int policy_parse_buffer(struct policy *p, const char *path, const char *buf, size_t len, char **errors);
 
 /* Print the normalized policy: one canonical "key = value" line per key in

@@ -29,7 +29,6 @@
 #include "log.h"
 #include "netem.h"
 #include "nft.h"
-#include "sha256.h"
 #include "targets.h"
 
 /* The kernel ends a fault by itself this long after its planned end when
@@ -194,16 +193,11 @@ static int journal_start(struct drill *d)
 {
 	const struct policy *p = d->p;
 	struct utsname u;
-	char sha[65] = "";
 	struct stamp now;
 	cJSON *f = cJSON_CreateObject();
-	int ret;
 
 	if (!f)
 		return -ENOMEM;
-	ret = sha256_file_hex(p->path, sha);
-	if (ret < 0)
-		log_warnx("%s: cannot hash policy: %s", p->path, strerror(-ret));
 	if (uname(&u) < 0)
 		memset(&u, 0, sizeof(u));
 	{
@@ -213,7 +207,8 @@ static int journal_start(struct drill *d)
 		cJSON_AddStringToObject(f, "policy", abs ? abs : p->path);
 		free(abs);
 	}
-	cJSON_AddStringToObject(f, "policy_sha256", sha);
+	/* the digest of the bytes parsed: the policy is read once */
+	cJSON_AddStringToObject(f, "policy_sha256", p->sha256);
 	cJSON_AddStringToObject(f, "name", p->name);
 	cJSON_AddStringToObject(f, "version", OKX_VERSION);
 	cJSON_AddStringToObject(f, "git_commit", OKX_GIT_COMMIT);

@@ -1,19 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /* Policy files, okx-faultd.policy(5). The parser is fed bytes (from a file
- * or a buffer), cuts them into lines of at most LINE_LIMIT bytes without
- * ever holding more than one line, parses each "key = value" line on its
- * own, and runs the checks that involve several keys once the whole file
+ * read whole into memory, at most FILE_LIMIT bytes, or a buffer), cuts
+ * them into lines of at most LINE_LIMIT bytes, parses each "key = value"
+ * line on its own, and runs the checks that involve several keys once the whole file
  * has been read. Every error is collected as "FILE:LINE: message". */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "duration.h"
 #include "policy.h"
+#include "safefile.h"
+#include "sha256.h"
 
 #define LINE_LIMIT 4096
 #define FILE_LIMIT (1024 * 1024)
@@ -1179,44 +1179,42 @@ static int parser_finish(struct parser *ps, int r, char **errors)
 int policy_parse_buffer(struct policy *p, const char *path, const char *buf, size_t len, char **errors)
 {
 	struct parser ps;
+	int r;
 
 	*errors = NULL;
 	parser_init(&ps, p, path);
 	feed(&ps, buf, len);
-	return parser_finish(&ps, 0, errors);
+	r = parser_finish(&ps, 0, errors);
+	if (r == 0)
+		sha256_hex(buf, len, p->sha256);
+	return r;
 }
 
+/* The file is read once, whole, and the same bytes are parsed and hashed
+ * (the journal's policy_sha256 is then what ran, even from a pipe). */
 int policy_load(struct policy *p, const char *path, char **errors)
 {
 	struct parser ps;
-	char buf[16384];
-	int fd, r = 0;
+	char *buf = NULL;
+	size_t len = 0;
+	mode_t type = 0;
+	int r = safefile_read(path, FILE_LIMIT, &buf, &len, &type);
 
+	if (r == 0) {
+		r = policy_parse_buffer(p, path, buf, len, errors);
+		free(buf);
+		return r;
+	}
 	*errors = NULL;
 	parser_init(&ps, p, path);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		r = -errno;
+	if (r == -EFBIG) {
+		r = 0;
+		ps.too_big = true; /* parser_finish() words it */
+	} else if (r == -EINVAL) {
+		perr(&ps, 0, "not a regular file (a %s): a policy must be a file or a pipe", safefile_type_name(type));
+	} else {
 		perr(&ps, 0, "%s", strerror(-r));
-		goto cleanup;
 	}
-	while (!ps.too_big) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			perr(&ps, 0, "%s", strerror(-r));
-			goto cleanup;
-		}
-		if (n == 0)
-			break;
-		feed(&ps, buf, (size_t)n);
-	}
-cleanup:
-	if (fd >= 0)
-		close(fd);
 	return parser_finish(&ps, r, errors);
 }
 
