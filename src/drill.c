@@ -50,6 +50,8 @@ struct drill {
 	const struct drill_opts *o;
 	struct target_set ts;
 	struct journal *j;
+	char *jpath;  /* the journal path asked for (the default one may get a suffix) */
+	bool junique; /* the default path: a free name is chosen, not refused */
 	struct nft_engine *nft;
 	struct netem_ctx *tc;
 	int ifindex;
@@ -183,9 +185,14 @@ static int journal_event(struct drill *d, const char *ev, const struct stamp *at
 		cJSON_Delete(fields);
 		return 0;
 	}
+	if (journal_failed(d->j)) {
+		cJSON_Delete(fields);
+		return journal_failed(d->j);
+	}
 	ret = journal_write(d->j, ev, at, fields);
 	if (ret < 0)
-		log_warnx("journal %s: writing '%s' failed: %s", journal_path(d->j), ev, strerror(-ret));
+		log_errx("journal %s is incomplete: writing '%s' failed: %s; ending the drill", journal_path(d->j), ev,
+			 strerror(-ret));
 	return ret;
 }
 
@@ -373,8 +380,9 @@ static int advance(struct drill *d, size_t next, const char *reason)
 			log_warnx("switching faults failed: %s", strerror(-ret));
 			return ret;
 		}
+		ret = 0;
 		if (d->live >= 0) {
-			journal_fault_end(d, &invoke, &ack, reason);
+			ret = journal_fault_end(d, &invoke, &ack, reason);
 			d->live = -1;
 		}
 		if (on >= 0) {
@@ -384,10 +392,12 @@ static int advance(struct drill *d, size_t next, const char *reason)
 			d->live_begin = ack;
 			log_info("fault %zu: %s for %" PRIu64 " ms is live", next, action_name(f->action), f->duration_ms);
 			/* a live fault the journal cannot record must not stay live */
-			ret = journal_fault_begin(d);
-			if (ret < 0)
-				return ret;
+			if (ret == 0)
+				ret = journal_fault_begin(d);
 		}
+		/* the journal failed: the caller takes the live fault down */
+		if (ret < 0)
+			return ret;
 	} else {
 		stamp_now(&ack);
 	}
@@ -721,6 +731,7 @@ static void drill_free(struct drill *d)
 	}
 	netem_close(d->tc);
 	journal_close(d->j);
+	free(d->jpath);
 	target_set_free(&d->ts);
 	close_fd(&d->ep), close_fd(&d->t_deadline), close_fd(&d->t_timeout), close_fd(&d->t_tick);
 	close_fd(&d->sfd), close_fd(&d->ifd);
@@ -907,31 +918,47 @@ static int alloc_counters(struct drill *d)
 	return d->base_pkts && d->base_bytes && d->base_tc_pkts && d->base_tc_bytes ? 0 : -ENOMEM;
 }
 
-/* Open the journal (command line, then policy, then the default path) and
- * write `start`. Before this nothing is touched; after it every step is
- * journaled. */
-static int open_journal(struct drill *d)
+/* The journal path (command line, then policy, then the default path),
+ * checked before anything is touched: an existing path or a symlinked
+ * directory on it is refused with exit 2 (okx-faultd(8), SECURITY). The
+ * default path only needs a free name, found when it is opened. Returns an
+ * exit code. */
+static int choose_journal(struct drill *d)
 {
-	char *path;
 	int ret;
 
 	if (d->o->journal || d->p->journal) {
-		path = strdup(d->o->journal ? d->o->journal : d->p->journal);
+		d->jpath = strdup(d->o->journal ? d->o->journal : d->p->journal);
 	} else {
 		struct timespec now;
 
 		clock_gettime(CLOCK_REALTIME, &now);
-		path = journal_default_path(d->p->name, &now);
+		d->jpath = journal_default_path(d->p->name, &now);
+		d->junique = true;
 	}
-	if (!path)
-		return -ENOMEM;
-	ret = journal_open(&d->j, path);
-	if (ret < 0)
-		log_errx("journal %s: %s", path, strerror(-ret));
-	else
-		log_info("journal: %s", path);
-	free(path);
-	return ret < 0 ? ret : journal_start(d);
+	if (!d->jpath)
+		return EXIT_RUNTIME;
+	ret = journal_check_path(d->jpath, d->junique);
+	if (ret < 0) {
+		log_errx("journal %s: %s", d->jpath, journal_strerror(ret));
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Create the journal and write `start`. Only once the owned table exists:
+ * a second okx-faultd is refused by the table before it can create or
+ * write anything. After this every step is journaled. */
+static int open_journal(struct drill *d)
+{
+	int ret = journal_open(&d->j, d->jpath, d->junique);
+
+	if (ret < 0) {
+		log_errx("journal %s: %s", d->jpath, journal_strerror(ret));
+		return ret;
+	}
+	log_info("journal: %s", journal_path(d->j));
+	return journal_start(d);
 }
 
 /* tc state a killed okx-faultd left in this namespace goes at the next
@@ -1014,6 +1041,31 @@ static void teardown(struct drill *d)
 	log_info("drill %s: %s (exit %d)", d->p->name, d->outcome, d->exit_code);
 }
 
+/* After the table exists: the journal, then the drill. */
+static void run_installed(struct drill *d)
+{
+	int ret = open_journal(d);
+
+	if (ret < 0) {
+		finish(d, EXIT_RUNTIME, "error");
+		return;
+	}
+	if (stop_file_present(d)) {
+		log_info("stop file %s is present: nothing injected", d->o->stop_file);
+		finish(d, EXIT_ABORTED, "aborted");
+		return;
+	}
+	ret = run(d);
+	if (ret < 0) {
+		log_warnx("runtime failure: %s", strerror(-ret));
+		abort_live(d, "error");
+		finish(d, EXIT_RUNTIME, "error");
+	}
+	/* a journal that lost an event is a failed drill, whatever ended it */
+	if (journal_failed(d->j) && d->exit_code != EXIT_RUNTIME)
+		finish(d, EXIT_RUNTIME, "error");
+}
+
 int drill_run(const struct policy *p, const struct drill_opts *o)
 {
 	struct drill d = { .p = p, .o = o, .ep = -1, .t_deadline = -1, .t_timeout = -1, .t_tick = -1,
@@ -1022,6 +1074,8 @@ int drill_run(const struct policy *p, const struct drill_opts *o)
 
 	d.n_steps = p->n_faults * p->repeat;
 	code = prepare(&d, p, false);
+	if (code == 0)
+		code = choose_journal(&d);
 	if (code != 0)
 		goto out;
 	ret = setup_fds(&d);
@@ -1032,19 +1086,9 @@ int drill_run(const struct policy *p, const struct drill_opts *o)
 		goto out;
 	}
 	code = EXIT_RUNTIME;
-	if (alloc_counters(&d) < 0 || open_journal(&d) < 0)
+	if (alloc_counters(&d) < 0 || install(&d) < 0)
 		goto out;
-	if (stop_file_present(&d)) {
-		log_info("stop file %s is present: nothing injected", o->stop_file);
-		finish(&d, EXIT_ABORTED, "aborted");
-	} else if (install(&d) >= 0) {
-		ret = run(&d);
-		if (ret < 0) {
-			log_warnx("runtime failure: %s", strerror(-ret));
-			abort_live(&d, "error");
-			finish(&d, EXIT_RUNTIME, "error");
-		}
-	}
+	run_installed(&d);
 	code = d.exit_code;
 	teardown(&d);
 out:

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+/* The journal writer; the format is okx-faultd(8), JOURNAL, and the file
+ * rules okx-faultd(8), SECURITY. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,65 +11,74 @@
 
 #include "journal.h"
 #include "log.h"
+#include "safefile.h"
 
-#define JOURNAL_DIR "/var/lib/okx-faultd"
+#define UNIQUE_MAX 999
 
 struct journal {
 	int fd;
+	int error;  /* first write failure, -errno; the journal is closed for writing */
+	off_t len;  /* bytes of whole lines on disk */
 	char *path;
 };
 
-static int mkdir_parents(const char *path)
+int journal_check_path(const char *path, bool unique)
 {
-	char buf[PATH_MAX];
-	char *p;
+	return safefile_check_new(path, unique);
+}
 
-	if (strlen(path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	strcpy(buf, path);
-	p = strrchr(buf, '/');
-	if (!p || p == buf)
-		return 0;
-	*p = '\0';
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0750) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
+/* PATH with "-N" before its ".jsonl" (or at its end) */
+static char *numbered(const char *path, int n)
+{
+	size_t len = strlen(path), ext = strlen(".jsonl");
+	char *out;
+
+	if (len > ext && !strcmp(path + len - ext, ".jsonl"))
+		len -= ext;
+	else
+		ext = 0;
+	if (asprintf(&out, "%.*s-%d%s", (int)len, path, n, path + len) < 0)
+		return NULL;
+	return out;
+}
+
+int journal_open(struct journal **out, const char *path, bool unique)
+{
+	struct journal *j;
+	char *p = strdup(path);
+	int fd = p ? safefile_create(p, JOURNAL_FILE_MODE) : -ENOMEM;
+
+	*out = NULL;
+	for (int i = 2; fd == -EEXIST && unique && i <= UNIQUE_MAX; i++) {
+		free(p);
+		p = numbered(path, i);
+		fd = p ? safefile_create(p, JOURNAL_FILE_MODE) : -ENOMEM;
 	}
-	if (mkdir(buf, 0750) < 0 && errno != EEXIST)
-		return -errno;
+	if (fd < 0) {
+		free(p);
+		return fd;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		close(fd);
+		free(p);
+		return -ENOMEM;
+	}
+	j->fd = fd;
+	j->path = p;
+	*out = j;
 	return 0;
 }
 
-int journal_open(struct journal **out, const char *path)
+const char *journal_strerror(int err)
 {
-	struct journal *j;
-	int ret;
-
-	*out = NULL;
-	ret = mkdir_parents(path);
-	if (ret < 0)
-		return ret;
-	j = calloc(1, sizeof(*j));
-	if (!j)
-		return -ENOMEM;
-	j->path = strdup(path);
-	if (!j->path) {
-		free(j);
-		return -ENOMEM;
+	switch (err) {
+	case -EEXIST: return "the path exists (a journal is always a new file: okx-faultd never writes into an existing one)";
+	case -ELOOP: return "a directory on the path is a symbolic link (journal paths are never followed through symlinks)";
+	case -ENOTDIR: return "a component of the path is not a directory";
+	case -EISDIR: return "the path names a directory";
+	default: return strerror(-err);
 	}
-	j->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	if (j->fd < 0) {
-		ret = -errno;
-		free(j->path);
-		free(j);
-		return ret;
-	}
-	*out = j;
-	return 0;
 }
 
 cJSON *json_add_time(cJSON *obj, const char *key, const struct timespec *real)
@@ -87,67 +97,138 @@ cJSON *json_add_u64(cJSON *obj, const char *key, uint64_t v)
 	return cJSON_AddRawToObject(obj, key, buf);
 }
 
-static int write_all(int fd, const char *buf, size_t len)
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), 0 when s[0] starts none. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t want;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		want = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		want = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+	else if (c >= 0xf0 && c <= 0xf4)
+		want = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+	else
+		return 0;
+	if (n < want || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < want; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return want;
+}
+
+/* cJSON prints string bytes >= 0x80 as they are. Outside strings its
+ * output is ASCII, so every byte that is not part of well-formed UTF-8
+ * lies inside a string, where "\ufffd" (U+FFFD, the replacement
+ * character) stands for it. Returns a malloc'ed line ending in "\n". */
+static char *to_line(const char *text, size_t *outlen)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t n = strlen(text), bad = 0, k, o = 0;
+	char *out;
+
+	for (size_t i = 0; i < n; i += k ? k : 1)
+		if (!(k = utf8_seq(s + i, n - i)))
+			bad++;
+	out = malloc(n + 5 * bad + 2);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i += k ? k : 1) {
+		k = utf8_seq(s + i, n - i);
+		if (k) {
+			memcpy(out + o, s + i, k);
+			o += k;
+		} else {
+			memcpy(out + o, "\\ufffd", 6);
+			o += 6;
 		}
-		buf += n;
-		len -= (size_t)n;
 	}
-	return 0;
+	out[o++] = '\n';
+	out[o] = '\0';
+	*outlen = o;
+	return out;
+}
+
+/* One write(2) for the whole line (looping only on a short write), then
+ * fsync(2). On any failure the file is cut back to its last whole line:
+ * a reader never finds half an event glued to the next one. */
+static int write_line(struct journal *j, const char *buf, size_t len)
+{
+	size_t done = 0;
+	int ret = 0;
+
+	while (done < len) {
+		ssize_t n = write(j->fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -EIO;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (!ret && fsync(j->fd) < 0)
+		ret = -errno;
+	if (!ret) {
+		j->len += (off_t)len;
+		return 0;
+	}
+	if (ftruncate(j->fd, j->len) < 0)
+		log_warn("journal %s: cutting back a partial line", j->path);
+	return ret;
+}
+
+/* The event's line as cJSON text: "event", "ts", "mono_ns", then the
+ * members of `fields` in order (moved over). */
+static char *event_text(const char *event, const struct stamp *at, cJSON *fields)
+{
+	cJSON *line = cJSON_CreateObject();
+	char *text = NULL;
+
+	if (!line)
+		return NULL;
+	if (!cJSON_AddStringToObject(line, "event", event) || !json_add_time(line, "ts", &at->real) ||
+	    !json_add_u64(line, "mono_ns", timespec_ns(&at->mono)))
+		goto cleanup;
+	for (cJSON *it = fields ? fields->child : NULL, *next; it; it = next) {
+		next = it->next;
+		cJSON_DetachItemViaPointer(fields, it);
+		cJSON_AddItemToObject(line, it->string, it);
+	}
+	text = cJSON_PrintUnformatted(line);
+cleanup:
+	cJSON_Delete(line);
+	return text;
 }
 
 int journal_write(struct journal *j, const char *event, const struct stamp *at, cJSON *fields)
 {
-	cJSON *line = cJSON_CreateObject();
-	char *text = NULL;
-	int ret = -ENOMEM;
+	char *text = NULL, *line = NULL;
+	size_t len = 0;
+	int ret = j->error;
 
-	if (!line)
-		goto cleanup;
-	if (!cJSON_AddStringToObject(line, "event", event) || !json_add_time(line, "ts", &at->real) ||
-	    !json_add_u64(line, "mono_ns", timespec_ns(&at->mono)))
-		goto cleanup;
-	if (fields) {
-		/* move the members over, keeping their order */
-		cJSON *it = fields->child;
-
-		while (it) {
-			cJSON *next = it->next;
-
-			cJSON_DetachItemViaPointer(fields, it);
-			cJSON_AddItemToObject(line, it->string, it);
-			it = next;
-		}
+	if (!ret) {
+		text = event_text(event, at, fields);
+		line = text ? to_line(text, &len) : NULL;
+		ret = line ? write_line(j, line, len) : -ENOMEM;
 	}
-	text = cJSON_PrintUnformatted(line);
-	if (!text)
-		goto cleanup;
-	{
-		size_t n = strlen(text);
-		char *nl = realloc(text, n + 2);
-
-		if (!nl)
-			goto cleanup;
-		text = nl;
-		text[n] = '\n';
-		text[n + 1] = '\0';
-		/* one write per line: a reader never sees two events interleaved */
-		ret = write_all(j->fd, text, n + 1);
-	}
-	if (ret == 0 && fsync(j->fd) < 0)
-		ret = -errno;
-cleanup:
+	if (ret < 0 && !j->error)
+		j->error = ret;
 	cJSON_Delete(fields);
-	cJSON_Delete(line);
 	free(text);
+	free(line);
 	return ret;
+}
+
+int journal_failed(const struct journal *j)
+{
+	return j->error;
 }
 
 const char *journal_path(const struct journal *j)

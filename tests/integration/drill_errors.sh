@@ -50,12 +50,14 @@ rc=$?
 grep -q "nx.policy:2: cannot resolve 'nothing.invalid'" <<<"$out" || fail "unresolvable: message: $out"
 [ -e "$LAB_TMP/nx.jsonl" ] && fail "unresolvable: a journal was written"
 
-# a journal that cannot be written: exit 1 before any fault
+# an existing journal path (here a device): exit 2 before anything is
+# touched; a journal that fills up mid-drill is tests/integration/drill_files.sh
 out=$(in_cli "$OKX_FAULTD" -j /dev/full "$LAB_TMP/ok.policy" 2>&1)
 rc=$?
-[ $rc -eq 1 ] || fail "unwritable journal: exit $rc ($out)"
-grep -q "No space left on device" <<<"$out" || fail "unwritable journal: message: $out"
-in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000 >/dev/null || fail "unwritable journal: traffic faulted"
+[ $rc -eq 2 ] || fail "existing journal path: exit $rc ($out)"
+grep -q "journal /dev/full: the path exists" <<<"$out" || fail "existing journal path: message: $out"
+in_cli nft list tables | grep -q okx_faultd && fail "existing journal path: table installed"
+in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000 >/dev/null || fail "existing journal path: traffic faulted"
 
 # not root: one line, exit 1
 if command -v setpriv >/dev/null; then
@@ -78,6 +80,7 @@ out=$(in_cli "$OKX_FAULTD" -j "$LAB_TMP/two.jsonl" "$LAB_TMP/ok.policy" 2>&1)
 rc=$?
 [ $rc -eq 1 ] || fail "second instance: exit $rc"
 grep -q "another okx-faultd is running" <<<"$out" || fail "second instance: message: $out"
+[ -e "$LAB_TMP/two.jsonl" ] && fail "second instance: created a journal before the table refused it"
 in_cli nft list set inet okx_faultd on0 | grep -q elements || fail "second instance disturbed the first"
 wait $D || fail "first instance failed"
 
