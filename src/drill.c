@@ -87,6 +87,18 @@ struct drill {
 	const char *outcome;
 };
 
+/* Signals that end a drill like SIGTERM (okx-faultd(8), SIGNALS): an ssh
+ * logout (SIGHUP), the quit key (SIGQUIT) or a stray kill -USR1 must
+ * close the windows and journal them, not kill the daemon mid-line. They
+ * are blocked and read from a signalfd, never handled asynchronously. */
+static const struct {
+	int signo;
+	const char *name;
+} abort_signals[] = {
+	{ SIGINT, "SIGINT" }, { SIGTERM, "SIGTERM" }, { SIGHUP, "SIGHUP" },
+	{ SIGQUIT, "SIGQUIT" }, { SIGUSR1, "SIGUSR1" }, { SIGUSR2, "SIGUSR2" },
+};
+
 /* ---- small helpers ---------------------------------------------------- */
 
 static int timer_arm_abs(int fd, uint64_t mono_ns)
@@ -628,10 +640,14 @@ static void on_abort(struct drill *d, const char *reason, const char *what)
 static int on_signal(struct drill *d)
 {
 	struct signalfd_siginfo si;
+	const char *name = "signal";
 
 	if (read(d->sfd, &si, sizeof(si)) != sizeof(si))
 		return errno == EAGAIN ? 0 : -errno;
-	on_abort(d, "signal", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+	for (size_t i = 0; i < sizeof(abort_signals) / sizeof(abort_signals[0]); i++)
+		if (abort_signals[i].signo == (int)si.ssi_signo)
+			name = abort_signals[i].name;
+	on_abort(d, "signal", name);
 	return 0;
 }
 
@@ -666,8 +682,8 @@ static int setup_fds(struct drill *d)
 	if (d->ep < 0 || d->t_deadline < 0 || d->t_timeout < 0 || d->t_tick < 0)
 		return -errno;
 	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	for (size_t i = 0; i < sizeof(abort_signals) / sizeof(abort_signals[0]); i++)
+		sigaddset(&set, abort_signals[i].signo);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -errno;
 	d->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);

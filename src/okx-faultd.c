@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +152,11 @@ int main(int argc, char **argv)
 	char *errors = NULL;
 	int ret;
 
+	/* A closed stderr (okx-faultd ... 2>&1 | head -1) or a file size limit
+	 * must not kill a drill mid-fault: the write fails (EPIPE, EFBIG)
+	 * instead, and a failed journal write ends the drill properly. */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
 	log_init("okx-faultd", LOG_LVL_INFO);
 	ret = parse_args(argc, argv, &a);
 	if (ret >= 0)

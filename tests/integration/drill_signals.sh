@@ -3,7 +3,9 @@
 #  - SIGKILL mid-fault: no okx_faultd table right after, traffic flows;
 #  - SIGSTOP through the planned end: traffic flows again within 1 s of it
 #    (the kernel expires the switch element); SIGCONT ends the drill cleanly;
-#  - stop file and SIGTERM mid-fault: exit 4, reason journaled, no table.
+#  - stop file and SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2
+#    mid-fault: exit 4, reason journaled, no table;
+#  - stderr into a pipe nobody reads (SIGPIPE): the drill completes.
 set -u
 . "$TOP/tests/lib/netns.sh"
 lab_init sig
@@ -90,8 +92,9 @@ rc=$?
 python3 "$TOP/tests/lib/journal.py" "$J" check --outcome aborted --exit 4 --windows 0 || fail "pre-stop journal"
 rm -f "$LAB_TMP/STOP"
 
-# SIGTERM and SIGINT
-for s in TERM INT; do
+# SIGTERM, SIGINT, and every other signal a terminal, an ssh logout or a
+# stray kill sends: each ends the drill the same way (okx-faultd(8), SIGNALS)
+for s in TERM INT HUP QUIT USR1 USR2; do
 	mkpol sig$s 30s
 	start sig$s
 	kill -$s $D
@@ -101,4 +104,19 @@ for s in TERM INT; do
 	table_gone || fail "SIG$s: table left"
 	python3 "$TOP/tests/lib/journal.py" "$J" check --outcome aborted --exit 4 --windows 1 --reason signal || fail "SIG$s journal"
 done
+# SIGPIPE: stderr is a pipe nobody reads (okx-faultd ... 2>&1 | head -1
+# once head is gone): the log lines are lost, the drill is not
+mkpol pipe 300ms
+J="$LAB_TMP/pipe.jsonl"
+in_cli python3 -c 'import os, sys
+r, w = os.pipe()
+os.close(r)
+os.dup2(w, 2)
+os.execv(sys.argv[1], sys.argv[1:])' "$OKX_FAULTD" -v -j "$J" "$LAB_TMP/pipe.policy"
+rc=$?
+[ $rc -eq 0 ] || fail "stderr into a closed pipe: exit $rc, want 0 (killed by SIGPIPE: $((rc - 128)))"
+python3 "$TOP/tests/lib/journal.py" "$J" check --outcome completed --exit 0 --windows 1 --tolerance-ms 100000 ||
+	fail "SIGPIPE journal"
+table_gone || fail "SIGPIPE: table left"
+note "stderr into a closed pipe: drill completed"
 echo "signals OK"
