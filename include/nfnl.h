@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct nlmsghdr;
 struct nfnl;
@@ -96,5 +97,27 @@ typedef int (*nfnl_data_cb)(const struct nlmsghdr *nlh, void *data);
  * consecutive sequence numbers from nfnl_seq(n)), pass every reply to cb
  * and drain every ack. Returns 0 or the first error (-errno). */
 int nfnl_request(struct nfnl *n, const void *buf, size_t len, unsigned n_req, nfnl_data_cb cb, void *data);
+
+/* Receive one datagram on a netlink socket (recvmsg() flags, e.g.
+ * MSG_DONTWAIT), believing only the kernel. Returns its length, or
+ * -ESRCH when a process sent it (sender port id not 0; dropped), -EMSGSIZE
+ * when it was longer than len (MSG_TRUNC: the rest is lost), or recvmsg's
+ * -errno (-EAGAIN, -ENOBUFS, -EINTR ...). */
+ssize_t nfnl_recv(int fd, void *buf, size_t len, int flags);
+
+/* One NLMSG_ERROR message, decoded. */
+struct nfnl_ack {
+	uint32_t seq;
+	int err;          /* 0 (an ack) or -errno */
+	const char *kmsg; /* NETLINK_EXT_ACK text (points into the message), or NULL */
+	uint32_t offs;    /* offset of the offending attribute, 0 = none */
+};
+
+/* Decode an NLMSG_ERROR whose nlmsg_len the caller has checked against the
+ * datagram (mnl_nlmsg_ok). Returns 0, or -EPROTO when it is not an
+ * NLMSG_ERROR, is too short for struct nlmsgerr or carries an error that
+ * is not 0 or -errno. Malformed extended-ack attributes are ignored: they
+ * never hide the error code. */
+int nfnl_ack_parse(const struct nlmsghdr *nlh, struct nfnl_ack *ack);
 
 #endif

@@ -31,6 +31,7 @@
 
 #include "ctwatch.h"
 #include "log.h"
+#include "nfnl.h"
 
 #define CT_RCVBUF (8 << 20)       /* event socket; thousands of events of slack */
 #define CT_BUF_SIZE (64 << 10)    /* larger than any dump skb the kernel builds */
@@ -454,14 +455,13 @@ static int dump_recv(struct ctwatch *w, struct dump_ctx *d, uint32_t seq)
 
 	for (;;) {
 		const struct nlmsghdr *nlh;
-		ssize_t n = mnl_socket_recvfrom(w->dump, w->buf, CT_BUF_SIZE);
+		ssize_t n = nfnl_recv(mnl_socket_get_fd(w->dump), w->buf, CT_BUF_SIZE, 0);
 		int len;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
-		}
+		if (n == -EINTR || n == -ESRCH) /* -ESRCH: not from the kernel, dropped */
+			continue;
+		if (n < 0) /* -EMSGSIZE: entries lost, the dump is incomplete */
+			return n == -EAGAIN || n == -EWOULDBLOCK ? -ETIMEDOUT : (int)n;
 		len = (int)n;
 		for (nlh = w->buf; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
 			if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid)
@@ -656,24 +656,27 @@ int ctwatch_read(struct ctwatch *w, ctwatch_cb cb, void *data)
 	int i, ret = 0;
 
 	for (i = 0; i < CT_READ_BUDGET; i++) {
-		ssize_t n = mnl_socket_recvfrom(w->ev, w->buf, CT_BUF_SIZE);
+		ssize_t n = nfnl_recv(mnl_socket_get_fd(w->ev), w->buf, CT_BUF_SIZE, 0);
 
 		if (n >= 0) {
 			handle_events(w, w->buf, (size_t)n, cb, data);
 			continue;
 		}
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			break;
-		if (errno == ENOBUFS) {
+		if (n == -ENOBUFS) {
 			/* the kernel dropped events; the queue after this
 			 * point is intact, so keep draining, then dump once */
 			overflow = true;
 			w->st.overflows++;
-		} else if (errno == ENOSPC || errno == ESRCH) {
-			/* libmnl: truncated datagram / not from the kernel */
-			log_debug("conntrack: datagram skipped: %s", strerror(errno));
-		} else if (errno != EINTR) {
-			ret = -errno;
+		} else if (n == -EMSGSIZE) {
+			/* events lost with the rest of the datagram: the same */
+			log_debug("conntrack: truncated event datagram, recovering by a dump");
+			overflow = true;
+		} else if (n == -ESRCH) {
+			log_debug("conntrack: datagram from a process, not the kernel, dropped");
+		} else if (n != -EINTR) {
+			ret = (int)n;
 			break;
 		}
 	}

@@ -280,16 +280,9 @@ static int send_all(struct nfnl *n, const void *buf, size_t len)
 	return 0;
 }
 
-struct ack {
-	uint32_t seq;
-	int err;
-	const char *kmsg;    /* extended ack text, or NULL */
-	uint32_t offs;       /* offending attribute offset, 0 = none */
-};
-
 static int ext_ack_cb(const struct nlattr *a, void *data)
 {
-	struct ack *ack = data;
+	struct nfnl_ack *ack = data;
 
 	switch (mnl_attr_get_type(a)) {
 	case NLMSGERR_ATTR_MSG:
@@ -304,31 +297,38 @@ static int ext_ack_cb(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
-/* Decode an NLMSG_ERROR: error code and, with NETLINK_EXT_ACK, the
- * kernel's message. With NETLINK_CAP_ACK the request is echoed as its
- * header only (NLM_F_CAPPED); the TLVs follow the echo. */
-static int parse_ack(const struct nlmsghdr *nlh, struct ack *ack)
+/* NLMSG_ERROR payload: struct nlmsgerr (error, then the request's header),
+ * the rest of the request unless NLM_F_CAPPED (NETLINK_CAP_ACK), then with
+ * NLM_F_ACK_TLVS the extended-ack attributes (NETLINK_EXT_ACK). */
+int nfnl_ack_parse(const struct nlmsghdr *nlh, struct nfnl_ack *ack)
 {
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 	size_t off = sizeof(*e);
 
 	memset(ack, 0, sizeof(*ack));
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+	if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+		return -EPROTO;
+	if (e->error > 0 || e->error < -4095)
 		return -EPROTO;
 	ack->seq = nlh->nlmsg_seq;
 	ack->err = e->error;
 	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
 		return 0;
-	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+		/* the echoed request must fit in this message, header and all */
+		if (e->msg.nlmsg_len < sizeof(struct nlmsghdr) ||
+		    e->msg.nlmsg_len - sizeof(struct nlmsghdr) > nlh->nlmsg_len - mnl_nlmsg_size(off))
+			return 0;
 		off += MNL_ALIGN(e->msg.nlmsg_len - sizeof(struct nlmsghdr));
-	if (mnl_nlmsg_size(off) > nlh->nlmsg_len)
+	}
+	if (mnl_nlmsg_size(off) >= nlh->nlmsg_len)
 		return 0;
-	if (mnl_attr_parse(nlh, (unsigned)off, ext_ack_cb, ack) < 0)
-		return 0; /* a malformed extended ack does not hide the error */
+	/* a malformed extended ack does not hide the error */
+	(void)mnl_attr_parse(nlh, (unsigned)off, ext_ack_cb, ack);
 	return 0;
 }
 
-static void log_kernel_error(const char *what, const struct ack *ack, bool first)
+static void log_kernel_error(const char *what, const struct nfnl_ack *ack, bool first)
 {
 	char detail[300] = "";
 
@@ -342,7 +342,7 @@ static void log_kernel_error(const char *what, const struct ack *ack, bool first
 		log_debug("nftables: %s: %s%s (after the first error)", what, strerror(-ack->err), detail);
 }
 
-static int batch_ack(struct nfnl_batch *b, const struct ack *ack, int *first_err)
+static int batch_ack(struct nfnl_batch *b, const struct nfnl_ack *ack, int *first_err)
 {
 	struct nfnl_msg *m = nfnl_batch_msg(b, ack->seq);
 
@@ -371,7 +371,26 @@ static int batch_ack(struct nfnl_batch *b, const struct ack *ack, int *first_err
 	return 0;
 }
 
-/* Read one datagram; 0 when nothing is queued (after waiting wait_ms). */
+ssize_t nfnl_recv(int fd, void *buf, size_t len, int flags)
+{
+	struct sockaddr_nl sa = { 0 };
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t r = recvmsg(fd, &msg, flags);
+
+	if (r < 0)
+		return -errno;
+	/* a process with CAP_NET_ADMIN may unicast to our port id: only
+	 * port id 0 is the kernel */
+	if (msg.msg_namelen != sizeof(sa) || sa.nl_family != AF_NETLINK || sa.nl_pid != 0)
+		return -ESRCH;
+	if (msg.msg_flags & MSG_TRUNC)
+		return -EMSGSIZE;
+	return r;
+}
+
+/* Read one datagram from the kernel; 0 when nothing is queued (after
+ * waiting wait_ms). */
 static ssize_t recv_one(struct nfnl *n, char *buf, size_t len, int wait_ms)
 {
 	int fd = mnl_socket_get_fd(n->nl);
@@ -389,14 +408,20 @@ static ssize_t recv_one(struct nfnl *n, char *buf, size_t len, int wait_ms)
 			if (pr == 0)
 				return 0;
 		}
-		r = recv(fd, buf, len, MSG_DONTWAIT);
-		if (r >= 0)
-			return r == 0 ? -EPROTO : r;
-		if (errno == EINTR)
+		r = nfnl_recv(fd, buf, len, MSG_DONTWAIT);
+		if (r > 0)
+			return r;
+		if (r == 0)
+			return -EPROTO;
+		if (r == -EINTR)
 			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
+		if (r == -ESRCH) {
+			log_debug("netlink: datagram from a process, not the kernel, dropped");
+			continue;
+		}
+		if (r == -EAGAIN || r == -EWOULDBLOCK)
 			return 0;
-		return -errno;
+		return r;
 	}
 }
 
@@ -414,7 +439,7 @@ int nfnl_batch_send(struct nfnl *n, struct nfnl_batch *b)
 {
 	char buf[RECV_BUF] __attribute__((aligned(8)));
 	int first_err = 0, ret = 0;
-	bool overrun = false;
+	int lost = 0; /* -ENOBUFS or -EMSGSIZE: acks were lost */
 
 	if (!b->ended)
 		return -EINVAL;
@@ -430,7 +455,7 @@ int nfnl_batch_send(struct nfnl *n, struct nfnl_batch *b)
 		return ret;
 	}
 	for (;;) {
-		bool done = first_err || overrun || batch_all_acked(b);
+		bool done = first_err || lost || batch_all_acked(b);
 		ssize_t r = recv_one(n, buf, sizeof(buf), done ? 0 : ACK_WAIT_MS);
 		const struct nlmsghdr *nlh;
 		int len;
@@ -439,7 +464,13 @@ int nfnl_batch_send(struct nfnl *n, struct nfnl_batch *b)
 			/* acks were dropped: the batch still ran, but we cannot
 			 * tell how each message fared */
 			log_warnx("netlink: receive buffer overrun while reading acks");
-			overrun = true;
+			lost = (int)r;
+			continue;
+		}
+		if (r == -EMSGSIZE) {
+			/* the rest of the datagram, and the acks in it, are gone */
+			log_warnx("netlink: truncated datagram while reading acks");
+			lost = (int)r;
 			continue;
 		}
 		if (r < 0) {
@@ -450,21 +481,21 @@ int nfnl_batch_send(struct nfnl *n, struct nfnl_batch *b)
 			break;
 		len = (int)r;
 		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-			struct ack ack;
+			struct nfnl_ack ack;
 
 			if (nlh->nlmsg_type != NLMSG_ERROR) {
 				log_debug("netlink: unexpected message type %u in batch reply", nlh->nlmsg_type);
 				continue;
 			}
-			if (parse_ack(nlh, &ack) < 0)
+			if (nfnl_ack_parse(nlh, &ack) < 0)
 				return -EPROTO;
 			batch_ack(b, &ack, &first_err);
 		}
 	}
 	if (first_err)
 		return first_err;
-	if (overrun)
-		return -ENOBUFS;
+	if (lost)
+		return lost;
 	if (!batch_all_acked(b)) {
 		log_warnx("netlink: the kernel did not acknowledge every message of the batch");
 		return -EPROTO;
@@ -500,7 +531,7 @@ int nfnl_request(struct nfnl *n, const void *req, size_t req_len, unsigned n_req
 		}
 		len = (int)r;
 		for (nlh = (const struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-			struct ack ack;
+			struct nfnl_ack ack;
 			int ret;
 
 			if (nlh->nlmsg_seq - first >= n_req) {
@@ -513,7 +544,7 @@ int nfnl_request(struct nfnl *n, const void *req, size_t req_len, unsigned n_req
 					first_err = ret;
 				continue;
 			}
-			if (parse_ack(nlh, &ack) < 0)
+			if (nfnl_ack_parse(nlh, &ack) < 0)
 				return -EPROTO;
 			acked++;
 			if (ack.err && !first_err) {
