@@ -260,5 +260,20 @@ svg_check "$tmp/arm.svg" "FAIL|no fault window"
 run svg_unwritable 2 correlate --journal completed.jsonl --events events_pass.json --svg /nonexistent/x.svg
 has svg_unwritable err "/nonexistent/x.svg: No such file or directory"
 
+# --- a window that hit 0 packets is no_traffic whatever falls inside
+#     (okx-faultctl(1), DIAGNOSIS); its errors are reported as unrelated ---
+run unrelated 0 correlate --journal completed.jsonl --events events_unrelated.json
+has unrelated out "1  reject  2026-11-28T03:42:45.020000Z  2026-11-28T03:43:15.020500Z        0       2      +4.980s  no_traffic"
+has unrelated out "window 1: no traffic: the reject hit 0 packets; 2 errors inside, not caused by this fault: it hit no packets"
+has unrelated out "verdict  PASS"
+run unrelated_json 0 correlate --journal completed.jsonl --events events_unrelated.json --json
+checks=$((checks + 1))
+python3 - "$tmp/unrelated_json.out" <<'PY' || fail "unrelated_json: diagnoses or unrelated_errors wrong"
+import json, sys
+w = json.load(open(sys.argv[1]))["windows"]
+got = [(x["diagnosis"], x["unrelated_errors"]) for x in w]
+assert got == [("ok", 0), ("no_traffic", 2), ("ok", 0)], got
+PY
+
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]
