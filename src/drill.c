@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The drill: one single-threaded epoll loop over a timerfd per deadline, a
- * signalfd, an inotify watch for the stop file and the conntrack event
+ * signalfd, the stop file's watch (src/stopfile.c) and the conntrack event
  * socket. States: watching -> armed (arm_delay) -> steps (faults and
  * pauses, `repeat` times) -> done. Nothing is live before arming: the
  * table installed at start carries only the scope and watch rules, and
@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/utsname.h>
@@ -29,6 +28,7 @@
 #include "log.h"
 #include "netem.h"
 #include "nft.h"
+#include "stopfile.h"
 #include "targets.h"
 
 /* The kernel ends a fault by itself this long after its planned end when
@@ -59,9 +59,9 @@ struct drill {
 	uint32_t *delay_prio;
 	struct ctwatch *ct;
 
-	int ep, t_deadline, t_timeout, t_tick, sfd, ifd;
-	char *stop_dir;
-	const char *stop_name;
+	int ep, t_deadline, t_timeout, t_tick, sfd;
+	struct stopfile *sf; /* NULL: no stop file */
+	bool stop_unwatchable;
 
 	enum dstate st;
 	/* watching */
@@ -653,20 +653,21 @@ static int on_signal(struct drill *d)
 
 static bool stop_file_present(const struct drill *d)
 {
-	return d->o->stop_file && access(d->o->stop_file, F_OK) == 0;
+	return d->sf && stopfile_present(d->sf);
 }
 
-static int on_inotify(struct drill *d)
+static bool is_stopfile_fd(const struct drill *d, int fd)
 {
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	ssize_t n = read(d->ifd, buf, sizeof(buf));
+	return d->sf && fd == stopfile_fd(d->sf);
+}
 
-	if (n < 0)
-		return errno == EAGAIN ? 0 : -errno;
-	/* any event in the directory: just look for the file itself */
-	if (stop_file_present(d))
+static int on_stopfile(struct drill *d)
+{
+	int ret = stopfile_handle(d->sf);
+
+	if (ret > 0)
 		on_abort(d, "stop_file", "stop file appeared");
-	return 0;
+	return ret < 0 ? ret : 0;
 }
 
 /* ---- setup / teardown --------------------------------------------------- */
@@ -693,30 +694,14 @@ static int setup_fds(struct drill *d)
 	    ep_add(d->ep, d->sfd))
 		return -errno;
 	if (d->o->stop_file) {
-		char *slash;
+		int ret = stopfile_open(&d->sf, d->o->stop_file);
 
-		d->stop_dir = strdup(d->o->stop_file);
-		if (!d->stop_dir)
-			return -ENOMEM;
-		slash = strrchr(d->stop_dir, '/');
-		if (!slash) {
-			free(d->stop_dir);
-			d->stop_dir = strdup(".");
-			if (!d->stop_dir)
-				return -ENOMEM;
-		} else if (slash == d->stop_dir) {
-			slash[1] = '\0';
-		} else {
-			*slash = '\0';
+		if (ret < 0) {
+			log_errx("stop file %s: cannot watch its directory: %s", d->o->stop_file, strerror(-ret));
+			d->stop_unwatchable = true;
+			return ret;
 		}
-		d->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-		if (d->ifd < 0)
-			return -errno;
-		if (inotify_add_watch(d->ifd, d->stop_dir, IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE | IN_ATTRIB) < 0) {
-			log_warn("stop file: cannot watch directory %s", d->stop_dir);
-			return -errno;
-		}
-		if (ep_add(d->ep, d->ifd))
+		if (ep_add(d->ep, stopfile_fd(d->sf)))
 			return -errno;
 	}
 	return 0;
@@ -750,8 +735,8 @@ static void drill_free(struct drill *d)
 	free(d->jpath);
 	target_set_free(&d->ts);
 	close_fd(&d->ep), close_fd(&d->t_deadline), close_fd(&d->t_timeout), close_fd(&d->t_tick);
-	close_fd(&d->sfd), close_fd(&d->ifd);
-	free(d->stop_dir);
+	close_fd(&d->sfd);
+	stopfile_close(d->sf);
 	free(d->delay_prio);
 	free(d->flow_ring);
 	free(d->samples);
@@ -885,6 +870,15 @@ static int setup_watch(struct drill *d)
 	return timer_every(d->t_tick, (p->arm_min_packets || p->arm_min_bytes) ? SAMPLE_MS : 1000);
 }
 
+/* Did anything but the stop file's own descriptors wake the loop? */
+static bool woke_other(const struct drill *d, const struct epoll_event *evs, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!is_stopfile_fd(d, evs[i].data.fd))
+			return true;
+	return false;
+}
+
 static int loop(struct drill *d)
 {
 	struct epoll_event evs[8];
@@ -897,13 +891,19 @@ static int loop(struct drill *d)
 				continue;
 			return -errno;
 		}
+		/* the stop file's path itself is looked at on every other wake-up
+		 * too: a watch can miss it (a directory replaced in between) */
+		if (woke_other(d, evs, n) && stop_file_present(d)) {
+			on_abort(d, "stop_file", "stop file found");
+			break;
+		}
 		for (int i = 0; i < n && d->st != ST_DONE; i++) {
 			int fd = evs[i].data.fd, ret = 0;
 
 			if (fd == d->sfd)
 				ret = on_signal(d);
-			else if (fd == d->ifd)
-				ret = on_inotify(d);
+			else if (is_stopfile_fd(d, fd))
+				ret = on_stopfile(d);
 			else if (fd == d->t_deadline)
 				ret = on_deadline(d);
 			else if (fd == d->t_tick && d->st == ST_WATCH)
@@ -1085,7 +1085,7 @@ static void run_installed(struct drill *d)
 int drill_run(const struct policy *p, const struct drill_opts *o)
 {
 	struct drill d = { .p = p, .o = o, .ep = -1, .t_deadline = -1, .t_timeout = -1, .t_tick = -1,
-			   .sfd = -1, .ifd = -1, .live = -1, .exit_code = EXIT_RUNTIME, .outcome = "error" };
+			   .sfd = -1, .live = -1, .exit_code = EXIT_RUNTIME, .outcome = "error" };
 	int code, ret;
 
 	d.n_steps = p->n_faults * p->repeat;
@@ -1098,7 +1098,7 @@ int drill_run(const struct policy *p, const struct drill_opts *o)
 	if (ret < 0) {
 		log_warnx("setting up the event loop: %s", strerror(-ret));
 		/* the usual cause is a stop file in a directory that does not exist */
-		code = d.stop_dir ? EXIT_USAGE : EXIT_RUNTIME;
+		code = d.stop_unwatchable ? EXIT_USAGE : EXIT_RUNTIME;
 		goto out;
 	}
 	code = EXIT_RUNTIME;
@@ -1114,7 +1114,7 @@ out:
 
 int drill_dry_run(const struct policy *p, FILE *out)
 {
-	struct drill d = { .p = p, .ep = -1, .t_deadline = -1, .t_timeout = -1, .t_tick = -1, .sfd = -1, .ifd = -1 };
+	struct drill d = { .p = p, .ep = -1, .t_deadline = -1, .t_timeout = -1, .t_tick = -1, .sfd = -1 };
 	int code = prepare(&d, p, true);
 
 	if (code == 0) {
