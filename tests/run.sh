@@ -22,7 +22,9 @@ set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 export TOP
-export OKX_FAULTD="$TOP/build/san/okx-faultd" OKX_FAULTCTL="$TOP/build/san/okx-faultctl" LAB="$TOP/build/lab"
+# OKX_BUILD: the build directory (make's B; .ci/run's clang build is build/clang)
+BUILD=${OKX_BUILD:-build}
+export OKX_FAULTD="$TOP/$BUILD/san/okx-faultd" OKX_FAULTCTL="$TOP/$BUILD/san/okx-faultctl" LAB="$TOP/$BUILD/lab"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export OKX_STRICT=${OKX_STRICT:-0}
@@ -41,7 +43,7 @@ skip_allowed() {
 
 run_unit() {
 	local t n=0 out rc json counts p f e k name
-	for t in build/san/test_*; do
+	for t in "$BUILD"/san/test_*; do
 		[ -x "$t" ] || continue
 		n=$((n + 1))
 		name=$(basename "$t")
@@ -73,7 +75,7 @@ run_unit() {
 	if [ $n = 0 ]; then
 		fail=$((fail + 1))
 		failed+=("unit (no test binary: run make build-tests)")
-		echo "  FAIL  unit: no build/san/test_* binary (make build-tests)"
+		echo "  FAIL  unit: no $BUILD/san/test_* binary (make build-tests)"
 	fi
 }
 
