@@ -835,6 +835,32 @@ static int prepare(struct drill *d, const struct policy *p, bool dry)
 	return 0;
 }
 
+/* OKX_FAULTD_TEST_CT_RCVBUF=BYTES (okx-faultd(8), ENVIRONMENT): for tests
+ * only, shrink the conntrack event socket so that an overflow can be made
+ * for real. It only makes overflows come sooner; what is counted after the
+ * recovery must not change, and that is what the test checks. */
+static int test_ct_rcvbuf(struct drill *d)
+{
+	const char *v = secure_getenv("OKX_FAULTD_TEST_CT_RCVBUF");
+	char *end;
+	long n;
+	int ret;
+
+	if (!v)
+		return 0;
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < 1024 || n > (64L << 20)) {
+		log_warnx("OKX_FAULTD_TEST_CT_RCVBUF=%s: want a byte count in 1024..67108864", v);
+		return -EINVAL;
+	}
+	ret = ctwatch_set_rcvbuf(d->ct, (int)n);
+	if (ret < 0)
+		return ret;
+	log_warnx("test knob OKX_FAULTD_TEST_CT_RCVBUF: conntrack event receive buffer set to %ld bytes", n);
+	return 0;
+}
+
 static int setup_watch(struct drill *d)
 {
 	const struct policy *p = d->p;
@@ -860,6 +886,9 @@ static int setup_watch(struct drill *d)
 			log_warnx("subscribing to conntrack events: %s", strerror(-ret));
 			return ret;
 		}
+		ret = test_ct_rcvbuf(d);
+		if (ret < 0)
+			return ret;
 		ret = ep_add(d->ep, ctwatch_fd(d->ct));
 		if (ret < 0)
 			return ret;

@@ -192,7 +192,9 @@ static int read_events(struct stopfile *s, bool *look, uint32_t *lost)
 		if (n < 0)
 			return errno == EAGAIN ? count : -errno;
 		for (char *p = buf; p < buf + n; count++) {
-			const struct inotify_event *ev = (const struct inotify_event *)p;
+			/* buf is aligned for the struct and the kernel pads each
+			 * name so the next event starts aligned too (inotify(7)) */
+			const struct inotify_event *ev = (const void *)p;
 
 			p += sizeof(*ev) + ev->len;
 			if (ev->mask & IN_Q_OVERFLOW)
