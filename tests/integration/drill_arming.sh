@@ -32,16 +32,18 @@ in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000 >/dev/null || fail "call 1 fa
 wait_for "flow 1 in the daemon's log" log_has "$LAB_TMP/d.log" 'flow 1 toward the targets \(dport 8443\)'
 log_has "$LAB_TMP/d.log" 'flow 2 toward' && fail "an out-of-scope flow (port 9000) was counted"
 journal_has "$J" armed && fail "armed on out-of-scope flows"
-in_cli nft list set inet okx_faultd on0 | grep -q elements && fail "a fault is live during the warm-up"
+# on0_live: the switch set of fault 0 has an element (a listing failure fails the test)
+on0_live() { local o; o=$(in_cli nft list set inet okx_faultd on0) || fail "cannot list set on0: $o"; grep -q elements <<<"$o"; }
+on0_live && fail "a fault is live during the warm-up"
 # the second in-scope call: seen, still not armed
 in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000 >/dev/null || fail "call 2 failed"
 wait_for "flow 2 in the daemon's log" log_has "$LAB_TMP/d.log" 'flow 2 toward the targets'
 journal_has "$J" armed && fail "armed after 2 flows (need 3)"
-in_cli nft list set inet okx_faultd on0 | grep -q elements && fail "fault live before the 3rd flow"
+on0_live && fail "fault live before the 3rd flow"
 # the third flow arms
 in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000 >/dev/null || fail "call 3 failed"
 wait_for "fault_begin after the 3rd flow" journal_has "$J" fault_begin
-in_cli nft list set inet okx_faultd on0 | grep -q 'elements' || fail "switch set has no element during the window"
+on0_live || fail "switch set has no element during the window"
 out=$(in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 500) && fail "call succeeded during the drop window: $out"
 note "during window: $out"
 in_cli "$NP" tcp 198.18.0.2 9000 --timeout-ms 1000 >/dev/null || fail "out-of-scope port faulted"

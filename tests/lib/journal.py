@@ -108,10 +108,13 @@ def main():
     ap.add_argument("--outcome")
     ap.add_argument("--exit", type=int)
     ap.add_argument("--windows", type=int)
-    # window-end tolerance: 2 ms on real hardware (issue 4); under QEMU's TCG
-    # emulation (make check-vm) timers run tens of ms late, so 50 ms there
+    # window-end tolerance: 2 ms on real hardware (README "Measured here");
+    # under QEMU's TCG emulation (make check-vm) the guest's vCPUs are host
+    # threads that a busy 2-core host deschedules: 146 ms late was seen with
+    # the host loaded, so 250 ms there. The VM run is for netem and the
+    # stock kernel; on-time ends are measured on the host.
     ap.add_argument("--tolerance-ms", type=float,
-                    default=50.0 if os.environ.get("OKX_IN_VM") else 2.0)
+                    default=250.0 if os.environ.get("OKX_IN_VM") else 2.0)
     ap.add_argument("--reason")
     a = ap.parse_args()
     lines = load(a.journal)
