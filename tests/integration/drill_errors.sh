@@ -8,8 +8,7 @@ set -u
 lab_init err
 lab_two
 NP="$LAB/netprobe"
-bg_srv "$NP" tcp-serve 198.18.0.2 8443 --seconds 60
-sleep 0.3
+serve "$LAB_TMP/srv.log" srv "$NP" tcp-serve 198.18.0.2 8443 --seconds 60
 cat > "$LAB_TMP/ok.policy" <<P
 name = errors_test
 target = 198.18.0.2
@@ -71,18 +70,28 @@ if command -v setpriv >/dev/null; then
 	[ "$out" = "okx-faultd: must run as root (CAP_NET_ADMIN)" ] || fail "not root: '$out'"
 fi
 
-# a second instance: exit 1, naming the table; the first one is unharmed
+# a second instance: exit 1, naming the table; the first one is unharmed.
+# The first drill's fault is long (60 s) so that it is surely still live
+# when the second one has been refused, however slow the machine; it is
+# then ended with SIGTERM.
 J="$LAB_TMP/one.jsonl"
-bg_cli "$OKX_FAULTD" -q -j "$J" "$LAB_TMP/ok.policy"
+sed 's/^fault = .*/fault = drop 60s/' "$LAB_TMP/ok.policy" > "$LAB_TMP/long.policy"
+bg_cli "$OKX_FAULTD" -q -j "$J" "$LAB_TMP/long.policy"
 D=$!
-for i in $(seq 100); do grep -q fault_begin "$J" 2>/dev/null && break; sleep 0.05; done
+wait_for "the first instance's fault to begin" journal_has "$J" fault_begin
 out=$(in_cli "$OKX_FAULTD" -j "$LAB_TMP/two.jsonl" "$LAB_TMP/ok.policy" 2>&1)
 rc=$?
 [ $rc -eq 1 ] || fail "second instance: exit $rc"
 grep -q "another okx-faultd is running" <<<"$out" || fail "second instance: message: $out"
 [ -e "$LAB_TMP/two.jsonl" ] && fail "second instance: created a journal before the table refused it"
-in_cli nft list set inet okx_faultd on0 | grep -q elements || fail "second instance disturbed the first"
-wait $D || fail "first instance failed"
+journal_has "$J" fault_end && fail "the first instance's fault ended early: $(cat "$J")"
+on0=$(in_cli nft list set inet okx_faultd on0) || fail "second instance removed the first one's table"
+grep -q elements <<<"$on0" || fail "second instance disturbed the first: $on0"
+kill -TERM $D
+wait $D
+rc=$?
+[ $rc -eq 4 ] || fail "first instance: exit $rc after SIGTERM, want 4"
+python3 "$TOP/tests/lib/journal.py" "$J" check --outcome aborted --exit 4 --windows 1 --reason signal || fail "first instance's journal"
 
 # journal path: the policy's `journal =` is used, and -j overrides it
 sed "s|^fault = .*|fault = drop 100ms\njournal = $LAB_TMP/jdir/from-policy.jsonl|" "$LAB_TMP/ok.policy" > "$LAB_TMP/jp.policy"

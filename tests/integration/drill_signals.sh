@@ -11,8 +11,7 @@ set -u
 lab_init sig
 lab_two
 NP="$LAB/netprobe"
-bg_srv "$NP" tcp-serve 198.18.0.2 8443 --seconds 120
-sleep 0.3
+serve "$LAB_TMP/srv.log" srv "$NP" tcp-serve 198.18.0.2 8443 --seconds 120
 mkpol() { cat > "$LAB_TMP/$1.policy" <<P
 name = $1
 target = 198.18.0.2
@@ -27,8 +26,7 @@ start() { # name [extra args] -> D, J
 	shift
 	bg_cli "$OKX_FAULTD" -q -j "$J" "$@" "$LAB_TMP/$n.policy"
 	D=$!
-	for i in $(seq 100); do grep -q fault_begin "$J" 2>/dev/null && break; sleep 0.05; done
-	grep -q fault_begin "$J" || fail "$n: fault never began"
+	wait_for "$n: the fault to begin" journal_has "$J" fault_begin
 }
 blocked() { ! in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 300 >/dev/null; }
 table_gone() { ! in_cli nft list tables | grep -q okx_faultd; }
@@ -63,7 +61,7 @@ done
 late=$(awk -v e="$end" -v n="$(date +%s.%N)" 'BEGIN{printf "%.3f", n - e}')
 note "SIGSTOP: traffic flows again $late s after the planned end (kernel timeout: plan + 0.250 s)"
 awk -v l="$late" 'BEGIN{exit !(l < 1.0 && l > 0.0)}' || fail "kernel expiry at $late s from the planned end"
-sleep 0.5
+sleep 0.5 # stays stopped a while past the kernel's expiry: the scenario
 kill -CONT $D
 wait $D
 rc=$?

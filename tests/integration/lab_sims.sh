@@ -64,8 +64,9 @@ for host in ("198.18.0.2", "2001:2::2"):
 print("okx_sim answers OK")
 EOF
 
-# 1. A 1 s warm-up, then 2 s of calls every 100 ms: 20 calls, all fine,
-#    none before the warm-up ended.
+# 1. A 1 s warm-up, then 2 s of calls every 100 ms: up to 20 calls (the
+#    ticker skips the slots a slow call overran: on a loaded host or under
+#    TCG a few are), all fine, none before the warm-up ended.
 for mode in --fresh --keepalive; do
 	out="$LAB_TMP/ok$mode.json"
 	t0=$(date +%s%N)
@@ -73,13 +74,13 @@ for mode in --fresh --keepalive; do
 		--timeout-ms 1000 $mode --out "$out" || fail "connector_sim $mode exit $?"
 	t1=$(date +%s%N)
 	note "$mode: $(fp "$out" '(f["calls"], f["ok"], f["error_count"])') in $(((t1 - t0) / 1000000)) ms"
-	[ "$(fp "$out" 'f["calls"]')" = 20 ] || fail "$mode: calls $(fp "$out" 'f["calls"]'), want 20"
-	[ "$(fp "$out" 'f["ok"]')" = 20 ] || fail "$mode: ok $(fp "$out" 'f["ok"]'), want 20"
+	[ "$(fp "$out" '10 <= f["calls"] <= 20')" = True ] || fail "$mode: calls $(fp "$out" 'f["calls"]'), want 10..20"
+	[ "$(fp "$out" 'f["ok"] == f["calls"]')" = True ] || fail "$mode: ok $(fp "$out" 'f["ok"]') of $(fp "$out" 'f["calls"]')"
 	[ "$(fp "$out" 'f["error_count"]')" = 0 ] || fail "$mode: errors $(fp "$out" 'f["error_events"]')"
 	[ "$(fp "$out" 'len(f["error_events"])')" = 0 ] || fail "$mode: error events"
 	[ "$(fp "$out" 'f["connector"]')" = connector_sim ] || fail "connector name"
 	ms=$(((t1 - t0) / 1000000))
-	[ "$ms" -ge 2850 ] && [ "$ms" -lt 4500 ] || fail "$mode: ran $ms ms, want ~3000"
+	[ "$ms" -ge 2850 ] && [ "$ms" -lt $((4500 * $(wait_scale))) ] || fail "$mode: ran $ms ms, want ~3000"
 done
 # the first call came after the warm-up
 python3 - "$LAB_TMP/ok--fresh.json" <<'EOF' || fail "first call timing"
