@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "prefix.h"
 
@@ -84,6 +85,13 @@ struct policy {
  * with "FILE: not a regular file (a FIFO): ...". *errors is malloc'ed or NULL; free it.
  * On success p is filled and must be released with policy_free(). */
 int policy_load(struct policy *p, const char *path, char **errors);
+
+/* policy_load() for a daemon running as root (okx-faultd(8), SECURITY):
+ * the file (or pipe) must also be owned by root or sudo_uid (TRUST_NO_SUDO:
+ * root only) and writable by neither group nor others (trust.h).
+ * Otherwise -EPERM and "FILE: refused: REASON; ..." in *errors, nothing
+ * parsed. */
+int policy_load_trusted(struct policy *p, const char *path, uid_t sudo_uid, char **errors);
 
 /* The same over a buffer already in memory (p->sha256 its digest); `path`
  * is only used for messages. `len` may include NUL bytes (they are errors). */

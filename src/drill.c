@@ -28,6 +28,7 @@
 #include "log.h"
 #include "netem.h"
 #include "nft.h"
+#include "privs.h"
 #include "stopfile.h"
 #include "targets.h"
 
@@ -762,22 +763,45 @@ static const char *first_target_str(const struct target_set *ts, char *buf)
 	return buf;
 }
 
-/* Everything that can fail on bad input, before the kernel is touched:
- * resolution, target ranges, the delay interface. Returns an exit code. */
-static int prepare(struct drill *d, const struct policy *p, bool dry)
+/* target_host names: NSS modules and resolver libraries run with no
+ * capability in effect (okx-faultd(8), SECURITY). Returns an exit code. */
+static int resolve_unprivileged(struct drill *d, const struct policy *p)
 {
-	struct prefix *local = NULL;
-	size_t n_local = 0;
-	char *errors = NULL, tbuf[PREFIX_STRLEN];
-	int ret;
+	char *errors = NULL;
+	int ret = privs_suspend(), back;
 
+	if (ret < 0) {
+		log_warnx("suspending capabilities for name resolution: %s", strerror(-ret));
+		return EXIT_RUNTIME;
+	}
 	ret = targets_resolve(p, &d->ts, &errors);
+	back = privs_resume();
+	if (back < 0) {
+		log_warnx("restoring capabilities after name resolution: %s", strerror(-back));
+		free(errors);
+		return EXIT_RUNTIME;
+	}
 	if (ret < 0) {
 		fputs(errors ? errors : "cannot resolve targets\n", stderr);
 		free(errors);
 		return EXIT_USAGE;
 	}
 	free(errors);
+	return 0;
+}
+
+/* Everything that can fail on bad input, before the kernel is touched:
+ * resolution, target ranges, the delay interface. Returns an exit code. */
+static int prepare(struct drill *d, const struct policy *p, bool dry)
+{
+	struct prefix *local = NULL;
+	size_t n_local = 0;
+	char tbuf[PREFIX_STRLEN];
+	int ret;
+
+	ret = resolve_unprivileged(d, p);
+	if (ret != 0)
+		return ret;
 	ret = targets_local_addrs(&local, &n_local);
 	if (ret < 0) {
 		log_warnx("listing local addresses: %s", strerror(-ret));
@@ -1086,11 +1110,27 @@ static void teardown(struct drill *d)
 	log_info("drill %s: %s (exit %d)", d->p->name, d->outcome, d->exit_code);
 }
 
+/* Everything that needs more than CAP_NET_ADMIN is done: the journal and
+ * the stop file's watch are open, the names resolved, the scheduling set
+ * (okx-faultd(8), SECURITY). */
+static int drop_privileges(void)
+{
+	int ret = privs_drop();
+
+	if (ret < 0)
+		log_errx("dropping every capability but CAP_NET_ADMIN: %s", strerror(-ret));
+	else
+		log_debug("capabilities: CAP_NET_ADMIN only, no_new_privs set");
+	return ret;
+}
+
 /* After the table exists: the journal, then the drill. */
 static void run_installed(struct drill *d)
 {
 	int ret = open_journal(d);
 
+	if (ret == 0)
+		ret = drop_privileges();
 	if (ret < 0) {
 		finish(d, EXIT_RUNTIME, "error");
 		return;

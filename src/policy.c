@@ -13,6 +13,7 @@
 #include "duration.h"
 #include "policy.h"
 #include "safefile.h"
+#include "trust.h"
 #include "sha256.h"
 
 #define LINE_LIMIT 4096
@@ -1191,31 +1192,49 @@ int policy_parse_buffer(struct policy *p, const char *path, const char *buf, siz
 }
 
 /* The file is read once, whole, and the same bytes are parsed and hashed
- * (the journal's policy_sha256 is then what ran, even from a pipe). */
-int policy_load(struct policy *p, const char *path, char **errors)
+ * (the journal's policy_sha256 is then what ran, even from a pipe). The
+ * trust check looks at the owner and mode of the descriptor read, so the
+ * bytes parsed are the bytes checked. */
+static int load(struct policy *p, const char *path, bool trusted_only, uid_t sudo_uid, char **errors)
 {
 	struct parser ps;
-	char *buf = NULL;
+	struct stat st;
+	char *buf = NULL, why[128] = "";
 	size_t len = 0;
-	mode_t type = 0;
-	int r = safefile_read(path, FILE_LIMIT, &buf, &len, &type);
+	int r = safefile_read_stat(path, FILE_LIMIT, &buf, &len, &st);
 
-	if (r == 0) {
+	*errors = NULL;
+	if (r == 0 && (!trusted_only || trust_check(st.st_uid, st.st_mode, sudo_uid, why, sizeof(why)) == 0)) {
 		r = policy_parse_buffer(p, path, buf, len, errors);
 		free(buf);
 		return r;
 	}
-	*errors = NULL;
+	free(buf);
 	parser_init(&ps, p, path);
-	if (r == -EFBIG) {
+	if (r == 0) {
+		perr(&ps, 0, "refused: %s; a policy run as root must be owned by root%s and writable by no one else",
+		     why, sudo_uid == TRUST_NO_SUDO ? "" : " or the sudo user");
+		r = -EPERM;
+	} else if (r == -EFBIG) {
 		r = 0;
 		ps.too_big = true; /* parser_finish() words it */
 	} else if (r == -EINVAL) {
-		perr(&ps, 0, "not a regular file (a %s): a policy must be a file or a pipe", safefile_type_name(type));
+		perr(&ps, 0, "not a regular file (a %s): a policy must be a file or a pipe",
+		     safefile_type_name(st.st_mode & S_IFMT));
 	} else {
 		perr(&ps, 0, "%s", strerror(-r));
 	}
 	return parser_finish(&ps, r, errors);
+}
+
+int policy_load(struct policy *p, const char *path, char **errors)
+{
+	return load(p, path, false, TRUST_NO_SUDO, errors);
+}
+
+int policy_load_trusted(struct policy *p, const char *path, uid_t sudo_uid, char **errors)
+{
+	return load(p, path, true, sudo_uid, errors);
 }
 
 void policy_free(struct policy *p)
