@@ -846,11 +846,6 @@ static int prepare(struct drill *d, const struct policy *p, bool dry)
 		d->ifindex = 0;
 		return EXIT_USAGE;
 	}
-	if (!dry && !netem_kernel_supported()) {
-		log_errx("%s: delay faults need sch_netem, which this kernel lacks", p->path);
-		d->ifindex = 0;
-		return EXIT_USAGE;
-	}
 	ret = netem_check_iface(d->tc, d->ifindex);
 	if (ret < 0) {
 		d->ifindex = 0; /* not ours: never touch it, not even on the way out */
@@ -1068,7 +1063,7 @@ static int install(struct drill *d)
 	sweep_stale_qdiscs(d);
 	if (d->tc) {
 		ret = netem_install(d->tc, d->ifindex, d->p);
-		if (ret < 0)
+		if (ret < 0 && ret != -EOPNOTSUPP)
 			log_warnx("installing netem on %s: %s", d->ifname, strerror(-ret));
 	}
 	return ret;
@@ -1171,8 +1166,14 @@ int drill_run(const struct policy *p, const struct drill_opts *o)
 		goto out;
 	}
 	code = EXIT_RUNTIME;
-	if (alloc_counters(&d) < 0 || install(&d) < 0)
+	if (alloc_counters(&d) < 0)
 		goto out;
+	ret = install(&d);
+	if (ret < 0) {
+		/* no netem in this kernel: a policy this host cannot run */
+		code = ret == -EOPNOTSUPP ? EXIT_USAGE : EXIT_RUNTIME;
+		goto out;
+	}
 	run_installed(&d);
 	code = d.exit_code;
 	teardown(&d);
@@ -1196,14 +1197,34 @@ int drill_dry_run(const struct policy *p, FILE *out)
 	return code;
 }
 
+/* The same ownership proof as the start-up sweep (sweep_stale_qdiscs):
+ * our owned table is created first, so no other okx-faultd runs in this
+ * namespace whose qdisc this could be. When one runs (a refused second
+ * instance's ExecStopPost, a cleanup by hand during a drill) its state is
+ * left alone. */
 int drill_cleanup(void)
 {
+	struct nft_engine *nft = NULL;
 	struct netem_ctx *tc = NULL;
-	int removed = 0, ret = netem_open(&tc);
+	int removed = 0, ret = nft_engine_open(&nft);
 
+	if (ret >= 0)
+		ret = nft_engine_claim(nft);
+	if (ret == -EEXIST) {
+		log_info("cleanup: another okx-faultd runs in this network namespace (table inet %s exists); "
+			 "its tc state is left alone",
+			 NFT_TABLE_NAME);
+		nft_engine_close(nft);
+		return EXIT_DRILL_OK;
+	}
+	if (ret >= 0)
+		ret = netem_open(&tc);
 	if (ret >= 0)
 		ret = netem_cleanup_all(tc, &removed);
 	netem_close(tc);
+	if (nft && ret >= 0)
+		ret = nft_engine_remove(nft);
+	nft_engine_close(nft);
 	if (ret < 0) {
 		log_warnx("cleanup: %s", strerror(-ret));
 		return EXIT_RUNTIME;
