@@ -49,8 +49,9 @@
 /* netem queue limit, packets: room for 10 kpps at 1 s of delay. */
 #define OKX_TC_NETEM_LIMIT 10000u
 /* tc_netem_qopt carries latency and jitter as 32-bit psched ticks of
- * 64 ns, at most ~274.9 s; okx-faultd refuses more than this. */
-#define OKX_TC_MAX_DELAY_MS 270000u
+ * 64 ns, at most ~274.9 s; okx-faultd refuses more than this (and so
+ * does the policy parser). */
+#define OKX_TC_MAX_DELAY_MS POLICY_MAX_DELAY_MS
 
 struct netem_ctx;
 
