@@ -180,7 +180,7 @@ static cJSON *prefixes_json(const struct prefix *pf, size_t n, bool cidr)
 
 	for (size_t i = 0; a && i < n; i++) {
 		prefix_format(&pf[i], buf, PREFIX_STRLEN);
-		/* journal targets as CIDRs, host routes included (SPEC §5) */
+		/* journal targets as CIDRs, host routes included (okx-faultd(8), JOURNAL) */
 		if (cidr && !strchr(buf, '/'))
 			snprintf(buf + strlen(buf), 8, "/%u", pf[i].len);
 		cJSON_AddItemToArray(a, cJSON_CreateString(buf));
@@ -1026,8 +1026,8 @@ static int open_journal(struct drill *d)
 }
 
 /* tc state a killed okx-faultd left in this namespace goes at the next
- * start (SPEC §4). Only after our owned table exists: then no other
- * instance runs here whose qdisc this could be. */
+ * start (okx-faultd(8), --cleanup). Only after our owned table exists:
+ * then no other instance runs here whose qdisc this could be. */
 static void sweep_stale_qdiscs(struct drill *d)
 {
 	struct netem_ctx *tc = d->tc;

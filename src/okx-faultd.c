@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* okx-faultd: command line (SPEC §3). The only place that calls exit. */
+/* okx-faultd: command line (okx-faultd(8)). The only place that calls exit. */
 #include <errno.h>
 #include <getopt.h>
 #include <linux/capability.h>
