@@ -15,6 +15,7 @@ set -u
 UNIT="$TOP/dist/okx-faultd@.service.in"
 need_tool setpriv util-linux
 need_tool chrt util-linux
+# (both are in the VM's initramfs: tests/vm/mkinitramfs.sh TOOLS)
 lab_init sandbox
 lab_two
 NP="$LAB/netprobe"
