@@ -7,7 +7,7 @@
 
 #include "policy.h"
 
-/* Exit codes, SPEC §3. */
+/* Exit codes: okx-faultd(8), EXIT STATUS. */
 enum {
 	EXIT_DRILL_OK = 0,
 	EXIT_RUNTIME = 1,
@@ -22,7 +22,7 @@ struct drill_opts {
 };
 
 /* Run a whole drill: resolve, watch, arm, inject, journal, clean up.
- * Returns the process exit code (SPEC §3). */
+ * Returns the process exit code (okx-faultd(8), EXIT STATUS). */
 int drill_run(const struct policy *p, const struct drill_opts *o);
 
 /* Print what drill_run would install (nft ruleset, then "# tc ..." lines)

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Reading a drill journal (SPEC §5) back: the fault windows, the arming and
+/* Reading a drill journal (okx-faultd(8), JOURNAL) back: the fault windows, the arming and
  * the outcome. Times are int64 ns since the epoch (see timeparse.h). */
 
 /* One fault window: fault_begin.ts .. fault_end.ts of the same index. */

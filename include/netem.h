@@ -49,8 +49,9 @@
 /* netem queue limit, packets: room for 10 kpps at 1 s of delay. */
 #define OKX_TC_NETEM_LIMIT 10000u
 /* tc_netem_qopt carries latency and jitter as 32-bit psched ticks of
- * 64 ns, at most ~274.9 s; okx-faultd refuses more than this. */
-#define OKX_TC_MAX_DELAY_MS 270000u
+ * 64 ns, at most ~274.9 s; okx-faultd refuses more than this (and so
+ * does the policy parser). */
+#define OKX_TC_MAX_DELAY_MS POLICY_MAX_DELAY_MS
 
 struct netem_ctx;
 
@@ -84,7 +85,9 @@ int netem_validate(const struct policy *p);
  * -EBUSY and is left alone. The root is created with NLM_F_EXCL and no
  * NLM_F_REPLACE, so the kernel itself refuses to replace a qdisc that
  * appeared after the check. On any error the root is deleted again and
- * the interface is back to its default. */
+ * the interface is back to its default. -EOPNOTSUPP (logged) when the
+ * kernel has no netem: its answer to the leaf add, nothing is read from
+ * /lib/modules. */
 int netem_install(struct netem_ctx *c, int ifindex, const struct policy *p);
 
 /* Testing hook: with NETEM_NO_LEAF the classes keep HTB's default pfifo
@@ -116,13 +119,6 @@ int netem_cleanup_all(struct netem_ctx *c, int *removed);
  * line, each beginning with "# tc ". Nothing when p has no delay fault.
  * ifname NULL or "" prints the placeholder "IFACE". */
 void netem_render(FILE *out, const char *ifname, const struct policy *p);
-
-/* Whether this kernel has sch_netem: loaded (/sys/module/sch_netem),
- * built in (modules.builtin) or loadable on demand (modules.dep and a
- * modprobe helper configured). Reads files only. */
-bool netem_kernel_supported(void);
-/* The same under another root directory and kernel release (tests). */
-bool netem_kernel_supported_at(const char *root, const char *release);
 
 /*
  * Message builders, separate from sending so that they are unit tested

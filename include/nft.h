@@ -35,6 +35,12 @@ void nft_engine_close(struct nft_engine *e);
 int nft_engine_install(struct nft_engine *e, const struct policy *p, const struct target_set *ts,
 		       const uint32_t *delay_prio);
 
+/* Create the owned table alone, empty: the proof that no other okx-faultd
+ * runs in this network namespace (--cleanup makes it before it removes
+ * any tc state). Closing the engine drops it. Returns 0, -EEXIST when the
+ * table exists (another okx-faultd; not logged) or -errno. */
+int nft_engine_claim(struct nft_engine *e);
+
 /* In one transaction: end fault off_fault (-1: none; an element the kernel
  * already expired is not an error) and start on_fault (-1: none) for
  * timeout_ms (the planned duration plus the caller's backstop margin).
@@ -74,6 +80,7 @@ int nft_build_install(struct nfnl_batch *b, const struct policy *p, const struct
 #define NFT_SWITCH_RENEW 0x1u
 #define NFT_SWITCH_DELETE 0x2u
 int nft_build_switch(struct nfnl_batch *b, int on_fault, uint64_t timeout_ms, int off_fault, unsigned flags);
+int nft_build_claim(struct nfnl_batch *b); /* the owned table, empty */
 int nft_build_remove(struct nfnl_batch *b);
 /* One GETOBJ request for a named counter of our table, with NLM_F_ACK.
  * Returns its length or -ENOSPC. */

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "prefix.h"
 
@@ -22,6 +23,19 @@ enum reject_with { REJ_DEFAULT, REJ_TCP_RESET, REJ_ICMP_PORT, REJ_ICMP_HOST, REJ
  * "numgen random mod 100000 < P" expression needs. */
 #define PCT_SCALE 1000u
 #define PCT_MAX (100u * PCT_SCALE)
+
+/* Caps on what a policy may ask for (okx-faultd.policy(5), LIMITS): what
+ * the kernel interfaces can carry, and sizes that feed allocations. */
+/* tc netem carries latency and jitter as 32-bit counts of 64 ns psched
+ * ticks: at most 274.877 s; a round 270 s is allowed. */
+#define POLICY_MAX_DELAY_MS 270000u
+/* fault lines: each is a set, a counter and its rules in the one install
+ * batch, every message acknowledged; 6,000 overran the netlink receive
+ * buffer (ENOBUFS), 4,000 installed in about a second. */
+#define POLICY_MAX_FAULTS 1000u
+/* arm_min_flows with arm_window: the time of each of the last
+ * arm_min_flows flows is kept (8 bytes each). */
+#define POLICY_MAX_WINDOW_FLOWS 100000u
 
 struct port_range {
 	uint16_t lo, hi; /* inclusive, 1..65535, lo <= hi */
@@ -84,6 +98,13 @@ struct policy {
  * with "FILE: not a regular file (a FIFO): ...". *errors is malloc'ed or NULL; free it.
  * On success p is filled and must be released with policy_free(). */
 int policy_load(struct policy *p, const char *path, char **errors);
+
+/* policy_load() for a daemon running as root (okx-faultd(8), SECURITY):
+ * the file (or pipe) must also be owned by root or sudo_uid (TRUST_NO_SUDO:
+ * root only) and writable by neither group nor others (trust.h).
+ * Otherwise -EPERM and "FILE: refused: REASON; ..." in *errors, nothing
+ * parsed. */
+int policy_load_trusted(struct policy *p, const char *path, uid_t sudo_uid, char **errors);
 
 /* The same over a buffer already in memory (p->sha256 its digest); `path`
  * is only used for messages. `len` may include NUL bytes (they are errors). */

@@ -34,4 +34,8 @@ char *prefix_format(const struct prefix *p, char *buf, size_t len);
 bool prefix_contains(const struct prefix *net, const struct prefix *inner);
 int prefix_max_len(int family); /* 32 or 128 */
 
+/* Is every address of t inside the union of e[0..n) (those of t's family;
+ * adjacent and overlapping prefixes join)? Returns 1, 0 or -ENOMEM. */
+int prefix_union_covers(const struct prefix *t, const struct prefix *e, size_t n);
+
 #endif

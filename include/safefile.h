@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /*
@@ -42,6 +43,10 @@ int safefile_create(const char *path, mode_t mode);
  * file (*type then holds its S_IFMT bits, see safefile_type_name()), or
  * -errno. *buf is malloc'ed on success, NULL otherwise. */
 int safefile_read(const char *path, size_t cap, char **buf, size_t *len, mode_t *type);
+
+/* The same, with the fstat(2) of the descriptor read (owner, mode; all
+ * zero when the open failed). */
+int safefile_read_stat(const char *path, size_t cap, char **buf, size_t *len, struct stat *st);
 
 /* "FIFO", "character device", "block device", "socket", "directory",
  * "symbolic link", "regular file" or "unknown file type". */

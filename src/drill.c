@@ -28,6 +28,7 @@
 #include "log.h"
 #include "netem.h"
 #include "nft.h"
+#include "privs.h"
 #include "stopfile.h"
 #include "targets.h"
 
@@ -179,7 +180,7 @@ static cJSON *prefixes_json(const struct prefix *pf, size_t n, bool cidr)
 
 	for (size_t i = 0; a && i < n; i++) {
 		prefix_format(&pf[i], buf, PREFIX_STRLEN);
-		/* journal targets as CIDRs, host routes included (SPEC §5) */
+		/* journal targets as CIDRs, host routes included (okx-faultd(8), JOURNAL) */
 		if (cidr && !strchr(buf, '/'))
 			snprintf(buf + strlen(buf), 8, "/%u", pf[i].len);
 		cJSON_AddItemToArray(a, cJSON_CreateString(buf));
@@ -762,22 +763,45 @@ static const char *first_target_str(const struct target_set *ts, char *buf)
 	return buf;
 }
 
-/* Everything that can fail on bad input, before the kernel is touched:
- * resolution, target ranges, the delay interface. Returns an exit code. */
-static int prepare(struct drill *d, const struct policy *p, bool dry)
+/* target_host names: NSS modules and resolver libraries run with no
+ * capability in effect (okx-faultd(8), SECURITY). Returns an exit code. */
+static int resolve_unprivileged(struct drill *d, const struct policy *p)
 {
-	struct prefix *local = NULL;
-	size_t n_local = 0;
-	char *errors = NULL, tbuf[PREFIX_STRLEN];
-	int ret;
+	char *errors = NULL;
+	int ret = privs_suspend(), back;
 
+	if (ret < 0) {
+		log_warnx("suspending capabilities for name resolution: %s", strerror(-ret));
+		return EXIT_RUNTIME;
+	}
 	ret = targets_resolve(p, &d->ts, &errors);
+	back = privs_resume();
+	if (back < 0) {
+		log_warnx("restoring capabilities after name resolution: %s", strerror(-back));
+		free(errors);
+		return EXIT_RUNTIME;
+	}
 	if (ret < 0) {
 		fputs(errors ? errors : "cannot resolve targets\n", stderr);
 		free(errors);
 		return EXIT_USAGE;
 	}
 	free(errors);
+	return 0;
+}
+
+/* Everything that can fail on bad input, before the kernel is touched:
+ * resolution, target ranges, the delay interface. Returns an exit code. */
+static int prepare(struct drill *d, const struct policy *p, bool dry)
+{
+	struct prefix *local = NULL;
+	size_t n_local = 0;
+	char tbuf[PREFIX_STRLEN];
+	int ret;
+
+	ret = resolve_unprivileged(d, p);
+	if (ret != 0)
+		return ret;
 	ret = targets_local_addrs(&local, &n_local);
 	if (ret < 0) {
 		log_warnx("listing local addresses: %s", strerror(-ret));
@@ -819,11 +843,6 @@ static int prepare(struct drill *d, const struct policy *p, bool dry)
 	if (ret < 0) {
 		log_errx("%s: no interface for delay faults (%s): %s", p->path,
 			 p->interface[0] ? p->interface : "route to the first target", strerror(-ret));
-		d->ifindex = 0;
-		return EXIT_USAGE;
-	}
-	if (!dry && !netem_kernel_supported()) {
-		log_errx("%s: delay faults need sch_netem, which this kernel lacks", p->path);
 		d->ifindex = 0;
 		return EXIT_USAGE;
 	}
@@ -1007,8 +1026,8 @@ static int open_journal(struct drill *d)
 }
 
 /* tc state a killed okx-faultd left in this namespace goes at the next
- * start (SPEC §4). Only after our owned table exists: then no other
- * instance runs here whose qdisc this could be. */
+ * start (okx-faultd(8), --cleanup). Only after our owned table exists:
+ * then no other instance runs here whose qdisc this could be. */
 static void sweep_stale_qdiscs(struct drill *d)
 {
 	struct netem_ctx *tc = d->tc;
@@ -1044,7 +1063,7 @@ static int install(struct drill *d)
 	sweep_stale_qdiscs(d);
 	if (d->tc) {
 		ret = netem_install(d->tc, d->ifindex, d->p);
-		if (ret < 0)
+		if (ret < 0 && ret != -EOPNOTSUPP)
 			log_warnx("installing netem on %s: %s", d->ifname, strerror(-ret));
 	}
 	return ret;
@@ -1086,11 +1105,27 @@ static void teardown(struct drill *d)
 	log_info("drill %s: %s (exit %d)", d->p->name, d->outcome, d->exit_code);
 }
 
+/* Everything that needs more than CAP_NET_ADMIN is done: the journal and
+ * the stop file's watch are open, the names resolved, the scheduling set
+ * (okx-faultd(8), SECURITY). */
+static int drop_privileges(void)
+{
+	int ret = privs_drop();
+
+	if (ret < 0)
+		log_errx("dropping every capability but CAP_NET_ADMIN: %s", strerror(-ret));
+	else
+		log_debug("capabilities: CAP_NET_ADMIN only, no_new_privs set");
+	return ret;
+}
+
 /* After the table exists: the journal, then the drill. */
 static void run_installed(struct drill *d)
 {
 	int ret = open_journal(d);
 
+	if (ret == 0)
+		ret = drop_privileges();
 	if (ret < 0) {
 		finish(d, EXIT_RUNTIME, "error");
 		return;
@@ -1131,8 +1166,14 @@ int drill_run(const struct policy *p, const struct drill_opts *o)
 		goto out;
 	}
 	code = EXIT_RUNTIME;
-	if (alloc_counters(&d) < 0 || install(&d) < 0)
+	if (alloc_counters(&d) < 0)
 		goto out;
+	ret = install(&d);
+	if (ret < 0) {
+		/* no netem in this kernel: a policy this host cannot run */
+		code = ret == -EOPNOTSUPP ? EXIT_USAGE : EXIT_RUNTIME;
+		goto out;
+	}
 	run_installed(&d);
 	code = d.exit_code;
 	teardown(&d);
@@ -1156,14 +1197,34 @@ int drill_dry_run(const struct policy *p, FILE *out)
 	return code;
 }
 
+/* The same ownership proof as the start-up sweep (sweep_stale_qdiscs):
+ * our owned table is created first, so no other okx-faultd runs in this
+ * namespace whose qdisc this could be. When one runs (a refused second
+ * instance's ExecStopPost, a cleanup by hand during a drill) its state is
+ * left alone. */
 int drill_cleanup(void)
 {
+	struct nft_engine *nft = NULL;
 	struct netem_ctx *tc = NULL;
-	int removed = 0, ret = netem_open(&tc);
+	int removed = 0, ret = nft_engine_open(&nft);
 
+	if (ret >= 0)
+		ret = nft_engine_claim(nft);
+	if (ret == -EEXIST) {
+		log_info("cleanup: another okx-faultd runs in this network namespace (table inet %s exists); "
+			 "its tc state is left alone",
+			 NFT_TABLE_NAME);
+		nft_engine_close(nft);
+		return EXIT_DRILL_OK;
+	}
+	if (ret >= 0)
+		ret = netem_open(&tc);
 	if (ret >= 0)
 		ret = netem_cleanup_all(tc, &removed);
 	netem_close(tc);
+	if (nft && ret >= 0)
+		ret = nft_engine_remove(nft);
+	nft_engine_close(nft);
 	if (ret < 0) {
 		log_warnx("cleanup: %s", strerror(-ret));
 		return EXIT_RUNTIME;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Reading a drill journal back (SPEC §5). A journal is JSON Lines written
+/* Reading a drill journal back (okx-faultd(8), JOURNAL). A journal is JSON Lines written
  * one write(2) per line, so a daemon killed mid-write leaves at worst one
  * cut-short last line without its newline: that line is a warning, every
  * other bad line an error. */

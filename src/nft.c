@@ -1140,6 +1140,13 @@ int nft_build_switch(struct nfnl_batch *b, int on_fault, uint64_t timeout_ms, in
 	return ret;
 }
 
+int nft_build_claim(struct nfnl_batch *b)
+{
+	struct build bd = { .b = b };
+
+	return put_table(&bd);
+}
+
 int nft_build_remove(struct nfnl_batch *b)
 {
 	struct build bd = { .b = b };
@@ -1468,6 +1475,27 @@ int nft_engine_install(struct nft_engine *e, const struct policy *p, const struc
 		e->installed = true;
 	}
 out:
+	nfnl_batch_free(&b);
+	return ret;
+}
+
+int nft_engine_claim(struct nft_engine *e)
+{
+	struct nfnl_batch b;
+	int ret;
+
+	if (e->installed)
+		return -EBUSY;
+	ret = nfnl_batch_init(&b, nfnl_seq(e->nl));
+	if (ret < 0)
+		return ret;
+	ret = nft_build_claim(&b);
+	if (ret == 0)
+		ret = nfnl_batch_end(&b);
+	if (ret == 0)
+		ret = nfnl_batch_send(e->nl, &b);
+	if (ret < 0 && table_exists_error(&b))
+		ret = -EEXIST;
 	nfnl_batch_free(&b);
 	return ret;
 }

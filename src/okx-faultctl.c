@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* okx-faultctl: read a drill journal back and correlate it with the
- * connector's error events (SPEC §6). */
+ * connector's error events (okx-faultctl(1)). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>

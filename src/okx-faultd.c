@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* okx-faultd: command line (SPEC §3). The only place that calls exit. */
+/* okx-faultd: command line (okx-faultd(8)). The only place that calls exit. */
 #include <errno.h>
 #include <getopt.h>
 #include <linux/capability.h>
@@ -10,12 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "drill.h"
 #include "log.h"
 #include "policy.h"
+#include "privs.h"
+#include "trust.h"
 
 static void usage(FILE *out)
 {
@@ -32,30 +33,28 @@ static void usage(FILE *out)
 	      out);
 }
 
-/* CAP_NET_ADMIN in the effective set, asked of the kernel directly (no
- * libcap for one bit). */
-static bool have_net_admin(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-	struct __user_cap_data_struct data[2];
-
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capget, &hdr, data) < 0)
-		return geteuid() == 0;
-	return data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective & CAP_TO_MASK(CAP_NET_ADMIN);
-}
-
 /* Faults must end within a millisecond of their plan even on a loaded
- * host: no timer slack, and a modest real-time priority when allowed (the
- * loop only ever blocks in epoll, so it cannot starve the machine). */
+ * host: no timer slack, and a modest real-time priority (the loop only
+ * ever blocks in epoll, so it cannot starve the machine). Under the
+ * shipped unit systemd sets it (CPUSchedulingPolicy=fifo) and the daemon
+ * needs no CAP_SYS_NICE; run by hand as root it takes it here, before
+ * the capabilities are dropped (okx-faultd(8), SECURITY). */
 static void tune_timing(void)
 {
 	struct sched_param sp = { .sched_priority = 10 };
+	int pol = sched_getscheduler(0);
 
 	if (prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL) < 0)
 		log_debug("timer slack unchanged: %s", strerror(errno));
+	if (pol >= 0)
+		pol &= ~SCHED_RESET_ON_FORK;
+	if (pol == SCHED_FIFO || pol == SCHED_RR) {
+		log_debug("real-time scheduling already set (%s)", pol == SCHED_FIFO ? "SCHED_FIFO" : "SCHED_RR");
+		return;
+	}
 	if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) < 0)
-		log_debug("SCHED_FIFO not available (%s): normal scheduling", strerror(errno));
+		log_info("SCHED_FIFO not available (%s): normal scheduling, fault ends may be late on a busy host",
+			 strerror(errno));
 }
 
 enum mode { MODE_RUN, MODE_CHECK, MODE_DRY, MODE_CLEANUP };
@@ -128,7 +127,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 
 static int need_root(void)
 {
-	if (have_net_admin())
+	if (privs_have(CAP_NET_ADMIN))
 		return 0;
 	fputs("okx-faultd: must run as root (CAP_NET_ADMIN)\n", stderr);
 	return EXIT_RUNTIME;
@@ -167,7 +166,12 @@ int main(int argc, char **argv)
 		ret = need_root();
 		return ret ? ret : drill_cleanup();
 	}
-	ret = policy_load(&p, a.policy, &errors);
+	/* run as root, the policy must be trusted (okx-faultd(8), SECURITY):
+	 * in every mode, so --check refuses what the drill would */
+	if (geteuid() == 0)
+		ret = policy_load_trusted(&p, a.policy, trust_sudo_uid(secure_getenv("SUDO_UID")), &errors);
+	else
+		ret = policy_load(&p, a.policy, &errors);
 	if (ret < 0) {
 		fputs(errors ? errors : "okx-faultd: cannot load policy\n", stderr);
 		free(errors);

@@ -6,6 +6,7 @@
  * has been read. Every error is collected as "FILE:LINE: message". */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "duration.h"
 #include "policy.h"
 #include "safefile.h"
+#include "trust.h"
 #include "sha256.h"
 
 #define LINE_LIMIT 4096
@@ -1063,8 +1065,15 @@ static void check_ports(struct parser *ps)
 	if (p->n_ports == 1 && p->ports[0].lo == 1 && p->ports[0].hi == 65535)
 		p->n_ports = 0; /* all ports: the same as no port key */
 	port_ranges_normalize(p->exempt_ports, &p->n_exempt_ports);
-	if (!p->n_ports || !p->n_exempt_ports || ps->bad[K_PORT] || ps->bad[K_EXEMPT_PORT])
+	if (!p->n_exempt_ports || ps->bad[K_PORT] || ps->bad[K_EXEMPT_PORT])
 		return;
+	if (!p->n_ports) {
+		struct port_range all = { 1, 65535 };
+
+		if (port_covered(p->exempt_ports, p->n_exempt_ports, &all))
+			perr(ps, ps->seen[K_EXEMPT_PORT], "'exempt_port' covers every port (1-65535); nothing would be faulted");
+		return;
+	}
 	for (i = 0; i < p->n_ports; i++)
 		if (!port_covered(p->exempt_ports, p->n_exempt_ports, &p->ports[i]))
 			return;
@@ -1075,6 +1084,60 @@ static void check_ports(struct parser *ps)
 		perr(ps, ps->seen[K_PORT],
 		     "every 'port' is also an 'exempt_port' (default 22); nothing would be faulted; "
 		     "set 'exempt_port = none' to fault it");
+}
+
+/* Exempt ranges that cover every literal target leave nothing to fault
+ * (with target_host the drill decides, once the names are resolved). */
+static void check_exempt_targets(struct parser *ps)
+{
+	const struct policy *p = ps->p;
+
+	if (!p->n_targets || !p->n_exempt || ps->seen[K_TARGET_HOST] || ps->bad[K_TARGET] || ps->bad[K_EXEMPT])
+		return;
+	for (size_t i = 0; i < p->n_targets; i++) {
+		int r = prefix_union_covers(&p->targets[i], p->exempt, p->n_exempt);
+
+		if (r < 0)
+			ps->oom = true;
+		if (r != 1)
+			return;
+	}
+	perr(ps, ps->seen[K_EXEMPT], "'exempt' covers every target (line %d); nothing would be faulted",
+	     ps->seen[K_TARGET]);
+}
+
+static void check_delay_limits(struct parser *ps, const struct fault *f)
+{
+	char a[DURATION_STRLEN], m[DURATION_STRLEN];
+
+	duration_format(POLICY_MAX_DELAY_MS, m, sizeof(m));
+	if (f->latency_ms > POLICY_MAX_DELAY_MS) {
+		duration_format(f->latency_ms, a, sizeof(a));
+		perr(ps, f->line, "delay latency '%s' is more than tc netem can encode (at most %s)", a, m);
+	}
+	if (f->jitter_ms > POLICY_MAX_DELAY_MS) {
+		duration_format(f->jitter_ms, a, sizeof(a));
+		perr(ps, f->line, "delay jitter '%s' is more than tc netem can encode (at most %s)", a, m);
+	}
+}
+
+/* What the drill would refuse for its size, said here with the line
+ * (okx-faultd.policy(5), LIMITS). */
+static void check_limits(struct parser *ps)
+{
+	const struct policy *p = ps->p;
+
+	for (size_t i = 0; i < p->n_faults; i++)
+		if (p->faults[i].action == ACT_DELAY)
+			check_delay_limits(ps, &p->faults[i]);
+	if (p->n_faults > POLICY_MAX_FAULTS)
+		perr(ps, p->faults[POLICY_MAX_FAULTS].line, "too many faults: %zu, at most %u fault lines", p->n_faults,
+		     POLICY_MAX_FAULTS);
+	if (p->arm_window_ms && p->arm_min_flows > POLICY_MAX_WINDOW_FLOWS && !ps->bad[K_ARM_MIN_FLOWS])
+		perr(ps, ps->seen[K_ARM_MIN_FLOWS],
+		     "arm_min_flows %" PRIu64 " with 'arm_window' (line %d): at most %u flows can be tracked in a window",
+		     p->arm_min_flows, ps->seen[K_ARM_WINDOW], POLICY_MAX_WINDOW_FLOWS);
+	check_exempt_targets(ps);
 }
 
 static void check_required(struct parser *ps)
@@ -1158,6 +1221,7 @@ static int parser_finish(struct parser *ps, int r, char **errors)
 		check_ports(ps);
 		check_targets(ps);
 		check_faults(ps);
+		check_limits(ps);
 		check_required(ps);
 	}
 	free(ps->target_lines);
@@ -1191,31 +1255,49 @@ int policy_parse_buffer(struct policy *p, const char *path, const char *buf, siz
 }
 
 /* The file is read once, whole, and the same bytes are parsed and hashed
- * (the journal's policy_sha256 is then what ran, even from a pipe). */
-int policy_load(struct policy *p, const char *path, char **errors)
+ * (the journal's policy_sha256 is then what ran, even from a pipe). The
+ * trust check looks at the owner and mode of the descriptor read, so the
+ * bytes parsed are the bytes checked. */
+static int load(struct policy *p, const char *path, bool trusted_only, uid_t sudo_uid, char **errors)
 {
 	struct parser ps;
-	char *buf = NULL;
+	struct stat st;
+	char *buf = NULL, why[128] = "";
 	size_t len = 0;
-	mode_t type = 0;
-	int r = safefile_read(path, FILE_LIMIT, &buf, &len, &type);
+	int r = safefile_read_stat(path, FILE_LIMIT, &buf, &len, &st);
 
-	if (r == 0) {
+	*errors = NULL;
+	if (r == 0 && (!trusted_only || trust_check(st.st_uid, st.st_mode, sudo_uid, why, sizeof(why)) == 0)) {
 		r = policy_parse_buffer(p, path, buf, len, errors);
 		free(buf);
 		return r;
 	}
-	*errors = NULL;
+	free(buf);
 	parser_init(&ps, p, path);
-	if (r == -EFBIG) {
+	if (r == 0) {
+		perr(&ps, 0, "refused: %s; a policy run as root must be owned by root%s and writable by no one else",
+		     why, sudo_uid == TRUST_NO_SUDO ? "" : " or the sudo user");
+		r = -EPERM;
+	} else if (r == -EFBIG) {
 		r = 0;
 		ps.too_big = true; /* parser_finish() words it */
 	} else if (r == -EINVAL) {
-		perr(&ps, 0, "not a regular file (a %s): a policy must be a file or a pipe", safefile_type_name(type));
+		perr(&ps, 0, "not a regular file (a %s): a policy must be a file or a pipe",
+		     safefile_type_name(st.st_mode & S_IFMT));
 	} else {
 		perr(&ps, 0, "%s", strerror(-r));
 	}
 	return parser_finish(&ps, r, errors);
+}
+
+int policy_load(struct policy *p, const char *path, char **errors)
+{
+	return load(p, path, false, TRUST_NO_SUDO, errors);
+}
+
+int policy_load_trusted(struct policy *p, const char *path, uid_t sudo_uid, char **errors)
+{
+	return load(p, path, true, sudo_uid, errors);
 }
 
 void policy_free(struct policy *p)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* IPv4/IPv6 networks: parsing, formatting, containment. */
+/* IPv4/IPv6 networks: parsing, formatting, containment, coverage. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -108,3 +110,65 @@ bool prefix_contains(const struct prefix *net, const struct prefix *inner)
 	}
 	return true;
 }
+
+/* A prefix as the closed range [lo, hi] of 16-byte big-endian numbers
+ * (memcmp orders them; IPv4 uses the first 4 bytes, the rest zero). */
+struct span {
+	uint8_t lo[16], hi[16];
+};
+
+static void span_of(const struct prefix *p, struct span *s)
+{
+	int bits = prefix_max_len(p->family);
+
+	memcpy(s->lo, p->addr, 16);
+	memcpy(s->hi, p->addr, 16);
+	for (int b = p->len; b < bits; b++)
+		s->hi[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+}
+
+static int span_cmp(const void *a, const void *b)
+{
+	return memcmp(((const struct span *)a)->lo, ((const struct span *)b)->lo, 16);
+}
+
+/* n + 1 in place (never the family's last address: the caller stops
+ * there) */
+static void span_next(uint8_t n[16], int bytes)
+{
+	for (int i = bytes - 1; i >= 0; i--)
+		if (++n[i] != 0)
+			return;
+}
+
+int prefix_union_covers(const struct prefix *t, const struct prefix *e, size_t n)
+{
+	struct span *sp = calloc(n ? n : 1, sizeof(*sp)), want;
+	uint8_t cur[16];
+	size_t m = 0;
+	int covered = 0;
+
+	if (!sp)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (e[i].family == t->family)
+			span_of(&e[i], &sp[m++]);
+	qsort(sp, m, sizeof(*sp), span_cmp);
+	span_of(t, &want);
+	memcpy(cur, want.lo, 16);
+	/* walk the sorted ranges from the target's first address: a gap
+	 * before its last one means some of it is not exempt */
+	for (size_t i = 0; i < m && memcmp(sp[i].lo, cur, 16) <= 0; i++) {
+		if (memcmp(sp[i].hi, cur, 16) < 0)
+			continue;
+		if (memcmp(sp[i].hi, want.hi, 16) >= 0) {
+			covered = 1;
+			break;
+		}
+		memcpy(cur, sp[i].hi, 16);
+		span_next(cur, t->family == AF_INET ? 4 : 16);
+	}
+	free(sp);
+	return covered;
+}
+

@@ -146,21 +146,19 @@ static bool is_anonymous_pipe(int fd)
 
 /* Accept a regular file or an anonymous pipe (then reads may block: the
  * writer is the caller's own `<(...)`). */
-static int check_type(int fd, size_t *hint, mode_t *type)
+static int check_type(int fd, size_t *hint, struct stat *st)
 {
-	struct stat st;
 	int fl;
 
-	if (fstat(fd, &st) < 0)
+	if (fstat(fd, st) < 0)
 		return -errno;
-	*type = st.st_mode & S_IFMT;
-	if (S_ISREG(st.st_mode)) {
-		*hint = st.st_size > 0 ? (size_t)st.st_size : 0;
+	if (S_ISREG(st->st_mode)) {
+		*hint = st->st_size > 0 ? (size_t)st->st_size : 0;
 		return 0;
 	}
-	if (S_ISDIR(st.st_mode))
+	if (S_ISDIR(st->st_mode))
 		return -EISDIR;
-	if (!S_ISFIFO(st.st_mode) || !is_anonymous_pipe(fd))
+	if (!S_ISFIFO(st->st_mode) || !is_anonymous_pipe(fd))
 		return -EINVAL;
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
@@ -215,21 +213,30 @@ static int read_fd(int fd, size_t cap, size_t hint, char **out, size_t *outlen)
 	return 0;
 }
 
-int safefile_read(const char *path, size_t cap, char **buf, size_t *len, mode_t *type)
+int safefile_read_stat(const char *path, size_t cap, char **buf, size_t *len, struct stat *st)
 {
 	size_t hint = 0;
 	int fd, ret;
 
 	*buf = NULL;
 	*len = 0;
-	*type = 0;
+	memset(st, 0, sizeof(*st));
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ret = check_type(fd, &hint, type);
+	ret = check_type(fd, &hint, st);
 	if (ret == 0)
 		ret = read_fd(fd, cap, hint, buf, len);
 	close(fd);
+	return ret;
+}
+
+int safefile_read(const char *path, size_t cap, char **buf, size_t *len, mode_t *type)
+{
+	struct stat st;
+	int ret = safefile_read_stat(path, cap, buf, len, &st);
+
+	*type = st.st_mode & S_IFMT;
 	return ret;
 }
 

@@ -1,7 +1,6 @@
 /* netem_probe: drives the netem module from integration tests until the
  * drill loop does.
  *
- *   netem_probe supported                      exit 0 when sch_netem is available, 1 if not
  *   netem_probe check IFNAME
  *   netem_probe install [--no-leaf] IFNAME SPEC...
  *   netem_probe render IFNAME SPEC...
@@ -209,8 +208,6 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		goto usage;
 	cmd = argv[1];
-	if (strcmp(cmd, "supported") == 0)
-		return netem_kernel_supported() ? 0 : 1;
 	if (strcmp(cmd, "render") == 0)
 		err = cmd_render(argc - 2, argv + 2);
 	else if ((err = netem_open(&c)) == 0)
@@ -222,6 +219,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "netem_probe %s: %s\n", cmd, strerror(-err));
 	return err < 0 ? -err : 0;
 usage:
-	fprintf(stderr, "usage: netem_probe supported|check|install|render|stats|remove|cleanup|resolve|priority ...\n");
+	fprintf(stderr, "usage: netem_probe check|install|render|stats|remove|cleanup|resolve|priority ...\n");
 	return USAGE;
 }

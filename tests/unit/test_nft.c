@@ -746,6 +746,29 @@ Test(nft, switch_variants)
 	nfnl_batch_free(&b);
 }
 
+/* --cleanup's ownership proof: the owned table alone, created exclusively
+ * (an existing one, another okx-faultd's, is an error it expects quietly) */
+Test(nft, claim)
+{
+	struct nfnl_batch b;
+	struct msgs ms;
+	struct nftnl_table *t = nftnl_table_alloc();
+
+	cr_assert_eq(nfnl_batch_init(&b, 1), 0);
+	cr_assert_eq(nft_build_claim(&b), 0);
+	cr_assert_eq(nfnl_batch_end(&b), 0);
+	walk(&b, &ms);
+	cr_assert_eq(ms.n, 1);
+	cr_expect_eq(mtype(ms.m[0]), NFT_MSG_NEWTABLE);
+	cr_expect_eq(ms.m[0]->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL), NLM_F_CREATE | NLM_F_EXCL);
+	cr_assert_eq(nftnl_table_nlmsg_parse(ms.m[0], t), 0);
+	cr_expect_str_eq(nftnl_table_get_str(t, NFTNL_TABLE_NAME), "okx_faultd");
+	cr_expect_eq(nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS), NFT_TABLE_F_OWNER);
+	cr_expect_eq(nfnl_batch_msg(&b, 2)->quiet_err[0], -EEXIST);
+	nfnl_batch_free(&b);
+	nftnl_table_free(t);
+}
+
 Test(nft, remove_and_get_counter)
 {
 	struct nfnl_batch b;

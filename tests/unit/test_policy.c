@@ -519,6 +519,32 @@ ParameterizedTestParameters(policy, errors)
 		  E(3, "fault 'pause' needs a duration, e.g. 'pause 90s'") },
 		{ BASE "protocol = sctp\nfault = reject 1s with=tcp-reset\n",
 		  E(3, "invalid protocol 'sctp' (tcp, udp or any)") },
+		/* limits: what the drill would refuse, with the line */
+		{ BASE "fault = delay 1s latency=271s\n",
+		  E(3, "delay latency '271s' is more than tc netem can encode (at most 270s)") },
+		{ BASE "fault = delay 1s latency=270001ms\n",
+		  E(3, "delay latency '270001ms' is more than tc netem can encode (at most 270s)") },
+		{ BASE "fault = delay 1s latency=1h jitter=5m\n",
+		  E(3, "delay latency '1h' is more than tc netem can encode (at most 270s)")
+		  E(3, "delay jitter '5m' is more than tc netem can encode (at most 270s)") },
+		{ BASE "exempt = 198.18.0.0/24\nfault = drop 1s\n",
+		  E(3, "'exempt' covers every target (line 2); nothing would be faulted") },
+		{ BASE "exempt = 0.0.0.0/0\nfault = drop 1s\n",
+		  E(3, "'exempt' covers every target (line 2); nothing would be faulted") },
+		{ BASE "exempt = 198.18.0.128/25\nexempt = 198.18.0.0/26\nexempt = 198.18.0.64/26\nfault = drop 1s\n",
+		  E(3, "'exempt' covers every target (line 2); nothing would be faulted") },
+		{ "name = t\ntarget = 2001:db8::/127\nexempt = 2001:db8::1\nexempt = 2001:db8::\nfault = drop 1s\n",
+		  E(3, "'exempt' covers every target (line 2); nothing would be faulted") },
+		{ "name = t\ntarget = 255.255.255.254/31\nexempt = 255.255.255.255\nexempt = 255.255.255.254\nfault = drop 1s\n",
+		  E(3, "'exempt' covers every target (line 2); nothing would be faulted") },
+		{ BASE "exempt_port = 1-65535\nfault = drop 1s\n",
+		  E(3, "'exempt_port' covers every port (1-65535); nothing would be faulted") },
+		{ BASE "exempt_port = 1-1000,1001-65535\nport = 1-65535\nfault = drop 1s\n",
+		  E(3, "'exempt_port' covers every port (1-65535); nothing would be faulted") },
+		{ BASE "arm_window = 1m\narm_min_flows = 1000000000000\nfault = drop 1s\n",
+		  E(4, "arm_min_flows 1000000000000 with 'arm_window' (line 3): at most 100000 flows can be tracked in a window") },
+		{ BASE "arm_min_flows = 100001\nfault = drop 1s\narm_window = 1s\n",
+		  E(3, "arm_min_flows 100001 with 'arm_window' (line 5): at most 100000 flows can be tracked in a window") },
 	};
 	return cr_make_param_array(struct err_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -548,6 +574,59 @@ Test(policy, all_errors_in_line_order)
 		      E(8, "'with=tcp-reset' needs protocol tcp, but protocol is 'udp' (line 6)")
 		      E(9, "'delay' needs latency=DURATION (e.g. latency=200ms)")
 		      E(10, "unknown key 'tagret'"));
+}
+
+/* Limits accepted right at the edge, and the same sizes where they feed
+ * nothing (no arm_window, a target_host the drill resolves). */
+Test(policy, limits_at_the_edge)
+{
+	static const char *const ok[] = {
+		BASE "fault = delay 1s latency=270s jitter=270s\n",
+		BASE "arm_window = 1m\narm_min_flows = 100000\nfault = drop 1s\n",
+		BASE "arm_min_flows = 1000000000000\nfault = drop 1s\n",
+		BASE "exempt = 198.18.0.0/25\nexempt = 198.18.0.129/32\nexempt = 198.18.0.130/31\nfault = drop 1s\n",
+		BASE "exempt = 198.18.0.0/24\ntarget = 198.18.1.0/24\nfault = drop 1s\n",
+		BASE "exempt = 198.18.0.0/24\ntarget_host = example.invalid\nfault = drop 1s\n",
+		BASE "exempt = 2001:db8::/32\nfault = drop 1s\n",
+		BASE "exempt_port = 2-65535\nfault = drop 1s\n",
+		BASE "exempt_port = 1-65534\nfault = drop 1s\n",
+	};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct policy p;
+		char *err = NULL;
+
+		cr_expect_eq(parse(ok[i], &p, &err), 0, "rejected:\n%s\n%s", ok[i], err ? err : "");
+		free(err);
+		policy_free(&p);
+	}
+}
+
+static char *faults_policy(size_t n)
+{
+	size_t len = strlen(BASE) + n * 16 + 1;
+	char *s = malloc(len), *w;
+
+	cr_assert_not_null(s);
+	w = s + sprintf(s, "%s", BASE);
+	for (size_t i = 0; i < n; i++)
+		w += sprintf(w, "fault = drop 1s\n");
+	return s;
+}
+
+Test(policy, fault_count_cap)
+{
+	struct policy p;
+	char *err = NULL, *text = faults_policy(POLICY_MAX_FAULTS);
+
+	cr_assert_eq(parse(text, &p, &err), 0, "%s", err ? err : "");
+	cr_expect_eq(p.n_faults, POLICY_MAX_FAULTS);
+	policy_free(&p);
+	free(text);
+	text = faults_policy(POLICY_MAX_FAULTS + 500);
+	/* the first fault line past the cap: 2 lines of BASE, then faults */
+	expect_errors(text, "t.policy:1003: too many faults: 1500, at most 1000 fault lines\n");
+	free(text);
 }
 
 Test(policy, comments)

@@ -133,3 +133,32 @@ Test(prefix, format_truncates_safely)
 	cr_assert_eq(prefix_parse("198.18.0.0/24", &p, NULL), PREFIX_OK);
 	cr_assert_str_eq(prefix_format(&p, buf, sizeof(buf)), "198.18.");
 }
+
+static struct prefix pfx(const char *s)
+{
+	struct prefix p;
+
+	cr_assert_eq(prefix_parse(s, &p, NULL), PREFIX_OK, "%s", s);
+	return p;
+}
+
+/* coverage by a union: joined across adjacent and overlapping prefixes,
+ * in any order, one family at a time, up to the last address */
+Test(prefix, union_covers)
+{
+	struct prefix t = pfx("198.18.0.0/24"), t6 = pfx("2001:db8::/64"), top = pfx("255.255.255.0/24");
+	struct prefix e[] = { pfx("198.18.0.192/26"), pfx("2001:db8::/63"), pfx("198.18.0.0/25"),
+			      pfx("198.18.0.100/30"), pfx("198.18.0.128/26") };
+	struct prefix gap[] = { pfx("198.18.0.0/25"), pfx("198.18.0.129/32"), pfx("198.18.0.130/31"),
+				pfx("198.18.0.132/30"), pfx("198.18.0.136/29"), pfx("198.18.0.144/28"),
+				pfx("198.18.0.160/27"), pfx("198.18.0.192/26") };
+	struct prefix hi[] = { pfx("255.255.255.128/25"), pfx("255.255.255.0/25") };
+
+	cr_expect_eq(prefix_union_covers(&t, e, 5), 1);
+	cr_expect_eq(prefix_union_covers(&t, e, 4), 0, "198.18.0.128/26 missing");
+	cr_expect_eq(prefix_union_covers(&t6, e, 5), 1, "a wider v6 prefix");
+	cr_expect_eq(prefix_union_covers(&t, gap, 8), 0, "198.18.0.128 is not exempt");
+	cr_expect_eq(prefix_union_covers(&t, gap, 0), 0);
+	cr_expect_eq(prefix_union_covers(&top, hi, 2), 1, "up to 255.255.255.255");
+	cr_expect_eq(prefix_union_covers(&top, hi, 1), 0);
+}

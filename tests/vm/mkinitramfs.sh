@@ -83,7 +83,7 @@ TOOLS=(
 	# exec other programs (timeout, env, xargs, setsid, nsenter) would run
 	# their own ip/tc applets instead of the real ones
 	grep egrep fgrep sed gawk awk mawk find xargs diff cmp tar gzip
-	setsid nsenter unshare flock taskset prlimit script kill ps pgrep pkill pidof sysctl
+	setsid nsenter unshare setpriv chrt flock taskset prlimit script kill ps pgrep pkill pidof sysctl
 	stdbuf timeout getopt hexdump od jq socat ncat
 )
 for t in "${TOOLS[@]}"; do add_tool "$t"; done
