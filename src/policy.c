@@ -1267,7 +1267,9 @@ static int load(struct policy *p, const char *path, bool trusted_only, uid_t sud
 	int r = safefile_read_stat(path, FILE_LIMIT, &buf, &len, &st);
 
 	*errors = NULL;
-	if (r == 0 && (!trusted_only || trust_check(st.st_uid, st.st_mode, sudo_uid, why, sizeof(why)) == 0)) {
+	if (r == 0 && (!trusted_only ||
+		       trust_check(st.st_uid, st.st_mode, (st.st_mode & S_IWGRP) && trust_private_group(st.st_uid, st.st_gid),
+				   sudo_uid, why, sizeof(why)) == 0)) {
 		r = policy_parse_buffer(p, path, buf, len, errors);
 		free(buf);
 		return r;

@@ -2,9 +2,12 @@
 /* Policy trust: who may have written the policy a root daemon runs
  * (okx-faultd(8), SECURITY). Pure: the caller gives owner and mode. */
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "trust.h"
@@ -23,7 +26,23 @@ uid_t trust_sudo_uid(const char *s)
 	return (uid_t)v;
 }
 
-int trust_check(uid_t owner, mode_t mode, uid_t sudo_uid, char *why, size_t len)
+bool trust_private_group(uid_t owner, gid_t gid)
+{
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char pbuf[4096], gbuf[16384];
+
+	if (getpwuid_r(owner, &pw, pbuf, sizeof(pbuf), &pwp) != 0 || !pwp || pw.pw_gid != gid)
+		return false;
+	if (getgrgid_r(gid, &gr, gbuf, sizeof(gbuf), &grp) != 0 || !grp || strcmp(gr.gr_name, pw.pw_name))
+		return false;
+	for (char **m = gr.gr_mem; m && *m; m++)
+		if (strcmp(*m, pw.pw_name))
+			return false;
+	return true;
+}
+
+int trust_check(uid_t owner, mode_t mode, bool private_group, uid_t sudo_uid, char *why, size_t len)
 {
 	if (owner != 0 && (sudo_uid == TRUST_NO_SUDO || owner != sudo_uid)) {
 		if (sudo_uid == TRUST_NO_SUDO)
@@ -33,7 +52,7 @@ int trust_check(uid_t owner, mode_t mode, uid_t sudo_uid, char *why, size_t len)
 				 (unsigned)sudo_uid);
 		return -EPERM;
 	}
-	if (mode & (S_IWGRP | S_IWOTH)) {
+	if ((mode & S_IWOTH) || ((mode & S_IWGRP) && !private_group)) {
 		snprintf(why, len, "writable by %s (mode %04o)", (mode & S_IWOTH) ? "others" : "its group",
 			 (unsigned)(mode & 07777));
 		return -EPERM;
