@@ -27,6 +27,12 @@ done
 in_cli nft add table inet okxt_ct || fail "nft table"
 in_cli nft add chain inet okxt_ct o '{ type filter hook output priority 0; }' || fail "nft chain"
 in_cli nft add rule inet okxt_ct o ct state new counter || fail "nft rule"
+# the closing cross-check counts every flow of the test with conntrack -L:
+# keep closed flows in the table however slow the run (TIME_WAIT is 120 s,
+# and the VM suite under a busy host outlasted it)
+for st in time_wait close close_wait fin_wait last_ack; do
+	in_cli sysctl -qw "net.netfilter.nf_conntrack_tcp_timeout_$st=3600" || fail "sysctl tcp_timeout_$st"
+done
 
 P="$LAB_TMP/p.policy"
 cat >"$P" <<EOF
