@@ -35,6 +35,9 @@ PID=$(in_cli pgrep -f "okx-faultd -v -j $J") || fail "no daemon pid"
 
 # the daemon stopped: F in-scope UDP flows (distinct source/destination
 # ports, 20000 up), and a non-target flood, pile up in its socket
+# the flows must outlive a slow run (UDP's unreplied timeout is 30 s): the
+# recovery dump and the cross-check below read them from conntrack
+in_cli sysctl -qw net.netfilter.nf_conntrack_udp_timeout=600 || fail "sysctl udp_timeout"
 kill -STOP "$PID"
 in_cli "$NP" flood-udp 198.18.0.2 --flows $F --rate 20000 --port 20000 >"$LAB_TMP/flood.out" || fail "flood: $(cat "$LAB_TMP/flood.out")"
 in_cli "$NP" flood-udp 198.18.0.4 --flows 3000 --rate 20000 --port 40000 >/dev/null || fail "non-target flood"
