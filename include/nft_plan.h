@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dnsname.h"
 #include "policy.h"
 #include "targets.h"
 
@@ -26,6 +27,21 @@
 
 #define CHAIN_PRIO (-5) /* "priority filter - 5" */
 #define NG_MOD PCT_MAX  /* numgen random mod 100000: percent in PCT units */
+/* The kernel's cmp expression compares at most 16 bytes (one register;
+ * longer data is refused with EOVERFLOW, and nft 1.0.6 does not split it):
+ * longer constants are matched in chunks, one payload/cmp pair each. */
+#define NFT_CMP_MAX 16
+/* Where a DNS query's question name starts in the transport payload (nft's
+ * inner header, @ih, which follows the UDP or TCP header whatever its
+ * length): after the 12-byte DNS header, and over TCP after the 2-byte
+ * message length that precedes it (RFC 1035, 4.2.2). */
+#define DNS_QNAME_UDP 12
+#define DNS_QNAME_TCP 14
+
+struct dns_wire {
+	uint8_t b[DNS_WIRE_MAX];
+	size_t len;
+};
 
 enum op_kind {
 	OP_ADDR_SET,     /* ip|ip6 saddr|daddr @set */
@@ -38,6 +54,8 @@ enum op_kind {
 	OP_SWITCH,       /* meta nfproto @on<i> */
 	OP_NUMGEN_LT,    /* numgen random mod 100000 < P */
 	OP_PRIO_SET,     /* meta priority set MAJ:MIN */
+	OP_TH_DPORT,     /* th dport N */
+	OP_IH_EQ,        /* @ih,OFF,LEN 0xDATA: OFF, LEN in bits in nft syntax */
 	OP_DROP,
 	OP_RETURN,
 	OP_JUMP,
@@ -54,9 +72,12 @@ struct op {
 	uint32_t val;      /* protocol, fault index, percent, priority, reject_with */
 	uint32_t set_id;
 	const char *name;  /* set, counter or chain name; NULL: derived from val */
+	const uint8_t *data; /* OP_IH_EQ: len bytes at byte offset val */
+	uint32_t len;
 };
 
-#define MAX_OPS 6
+/* a dns rule: l4proto, dport, switch, the name's chunks, counter, verdict */
+#define MAX_OPS (5 + (DNS_WIRE_MAX + NFT_CMP_MAX - 1) / NFT_CMP_MAX)
 struct rule_ir {
 	const char *chain;
 	struct op ops[MAX_OPS];
@@ -71,6 +92,8 @@ struct plan {
 	size_t n_v4, n_v6;
 	struct port_range *ports, *xports;
 	size_t n_ports, n_xports;
+	struct dns_wire *dns;     /* the target_host names, when a dns fault needs them */
+	size_t n_dns;
 	struct rule_ir *rules;
 	size_t n_rules, cap_rules;
 	bool overflow;

@@ -554,6 +554,21 @@ static void encode_op(struct rb *rb, const struct op *o, uint32_t anon_id)
 	case OP_PRIO_SET:
 		rb_prio_set(rb, o->val);
 		break;
+	case OP_TH_DPORT: {
+		uint16_t port = htons((uint16_t)o->val);
+
+		rb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+		rb_cmp(rb, NFT_CMP_EQ, &port, 2);
+		break;
+	}
+	case OP_IH_EQ:
+		if (!o->len || o->len > NFT_CMP_MAX) {
+			rb->err = -EINVAL;
+			break;
+		}
+		rb_payload(rb, NFT_PAYLOAD_INNER_HEADER, o->val, o->len);
+		rb_cmp(rb, NFT_CMP_EQ, o->data, o->len);
+		break;
 	case OP_DROP:
 		rb_verdict(rb, NF_DROP, NULL);
 		break;

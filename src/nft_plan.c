@@ -145,6 +145,13 @@ static void rule_op(struct rule_ir *r, enum op_kind kind, unsigned flags, uint32
 	r->ops[r->n++] = (struct op){ .kind = kind, .flags = flags, .val = val, .set_id = set_id, .name = name };
 }
 
+static void rule_data(struct rule_ir *r, uint32_t off, const uint8_t *data, uint32_t len)
+{
+	if (!r || r->n == MAX_OPS)
+		return;
+	r->ops[r->n++] = (struct op){ .kind = OP_IH_EQ, .val = off, .data = data, .len = len };
+}
+
 static void plan_jumps(struct plan *pl, const char *chain, unsigned src, const char *target)
 {
 	struct rule_ir *r = plan_rule(pl, chain);
@@ -210,7 +217,7 @@ static int plan_fault(struct plan *pl, const char *chain, bool egress, uint32_t 
 	const struct fault *f = &pl->p->faults[i];
 	struct rule_ir *r;
 
-	if (f->action == ACT_PAUSE || (f->action == ACT_DELAY && !egress))
+	if (f->action == ACT_PAUSE || f->action == ACT_DNS || (f->action == ACT_DELAY && !egress))
 		return 0;
 	if (f->action != ACT_DELAY && pl->p->direction == (egress ? DIR_INGRESS : DIR_EGRESS))
 		return 0;
@@ -282,8 +289,78 @@ static int plan_chain_body(struct plan *pl, const char *chain, bool egress)
 	return 0;
 }
 
+/* One query rule of dns fault i for one name: the question name compared
+ * in chunks of at most NFT_CMP_MAX bytes. The query may go to any resolver
+ * (a local cache at 127.0.0.53 included), so no target set is looked up. */
+static void plan_dns_rule(struct plan *pl, const char *chain, uint32_t i, const struct dns_wire *w, bool tcp)
+{
+	const struct fault *f = &pl->p->faults[i];
+	uint32_t base = tcp ? DNS_QNAME_TCP : DNS_QNAME_UDP;
+	struct rule_ir *r = plan_rule(pl, chain);
+	size_t off;
+
+	rule_op(r, OP_L4PROTO, 0, tcp ? IPPROTO_TCP : IPPROTO_UDP, 0, NULL);
+	rule_op(r, OP_TH_DPORT, 0, 53, 0, NULL);
+	rule_op(r, OP_SWITCH, 0, i, SETID_SWITCH + i, NULL);
+	for (off = 0; off < w->len; off += NFT_CMP_MAX)
+		rule_data(r, base + (uint32_t)off, w->b + off,
+			  (uint32_t)(w->len - off < NFT_CMP_MAX ? w->len - off : NFT_CMP_MAX));
+	rule_op(r, OP_COUNTER, 0, i, 0, NULL);
+	if (f->mode == DNS_DROP)
+		rule_op(r, OP_DROP, 0, 0, 0, NULL);
+	else
+		rule_op(r, OP_REJECT, 0, tcp ? REJ_TCP_RESET : REJ_ICMP_PORT, 0, NULL);
+}
+
+/* dns faults act on queries leaving this host or forwarded by it: rules in
+ * the output and forward base chains, ahead of the jumps to the targets. */
+static void plan_dns(struct plan *pl, const char *chain)
+{
+	uint32_t i;
+	size_t k;
+
+	for (i = 0; i < pl->p->n_faults; i++) {
+		if (pl->p->faults[i].action != ACT_DNS)
+			continue;
+		for (k = 0; k < pl->n_dns; k++) {
+			plan_dns_rule(pl, chain, i, &pl->dns[k], false);
+			plan_dns_rule(pl, chain, i, &pl->dns[k], true);
+		}
+	}
+}
+
+/* The wire names of the target_host names, when some fault is a dns fault;
+ * the number of dns rules through *rules. */
+static int plan_dns_names(struct plan *pl, size_t *rules)
+{
+	const struct policy *p = pl->p;
+	size_t i, n_dns = 0;
+	int ret;
+
+	*rules = 0;
+	for (i = 0; i < p->n_faults; i++)
+		n_dns += p->faults[i].action == ACT_DNS;
+	if (!n_dns)
+		return 0;
+	if (!p->n_hosts)
+		return -EINVAL;
+	pl->dns = calloc(p->n_hosts, sizeof(*pl->dns));
+	if (!pl->dns)
+		return -ENOMEM;
+	for (i = 0; i < p->n_hosts; i++) {
+		ret = dns_wire_name(p->hosts[i].name, pl->dns[i].b, sizeof(pl->dns[i].b));
+		if (ret < 0)
+			return ret;
+		pl->dns[i].len = (size_t)ret;
+	}
+	pl->n_dns = p->n_hosts;
+	*rules = n_dns * p->n_hosts * 4; /* udp and tcp, output and forward */
+	return 0;
+}
+
 void nft_plan_free(struct plan *pl)
 {
+	free(pl->dns);
 	free(pl->v4);
 	free(pl->v6);
 	free(pl->ports);
@@ -295,6 +372,7 @@ void nft_plan_free(struct plan *pl)
 int nft_plan_make(struct plan *pl, const struct policy *p, const struct target_set *ts,
 		  const uint32_t *delay_prio)
 {
+	size_t dns_rules = 0;
 	int ret;
 
 	memset(pl, 0, sizeof(*pl));
@@ -310,17 +388,21 @@ int nft_plan_make(struct plan *pl, const struct policy *p, const struct target_s
 		ret = norm_ports(p->ports, p->n_ports, &pl->ports, &pl->n_ports);
 	if (ret == 0)
 		ret = norm_ports(p->exempt_ports, p->n_exempt_ports, &pl->xports, &pl->n_xports);
+	if (ret == 0)
+		ret = plan_dns_names(pl, &dns_rules);
 	if (ret < 0)
 		goto fail;
-	pl->cap_rules = 32 + 2 * p->n_faults;
+	pl->cap_rules = 32 + 2 * p->n_faults + dns_rules;
 	pl->rules = calloc(pl->cap_rules, sizeof(*pl->rules));
 	if (!pl->rules) {
 		ret = -ENOMEM;
 		goto fail;
 	}
+	plan_dns(pl, "output");
 	plan_jumps(pl, "output", 0, "egress");
 	if (pl->ingress)
 		plan_jumps(pl, "input", F_SRC, "ingress");
+	plan_dns(pl, "forward");
 	plan_jumps(pl, "forward", 0, "egress");
 	if (pl->ingress)
 		plan_jumps(pl, "forward", F_SRC, "ingress");

@@ -96,6 +96,7 @@ static void render_op(FILE *out, const struct op *o)
 {
 	const char *inv = (o->flags & F_INV) ? "!= " : "";
 	const char *proto = o->val == IPPROTO_UDP ? "udp" : "tcp";
+	uint32_t i;
 
 	switch (o->kind) {
 	case OP_ADDR_SET:
@@ -131,6 +132,14 @@ static void render_op(FILE *out, const struct op *o)
 		break;
 	case OP_PRIO_SET:
 		fprintf(out, "meta priority set %x:%x", o->val >> 16, o->val & 0xffff);
+		break;
+	case OP_TH_DPORT:
+		fprintf(out, "th dport %u", o->val);
+		break;
+	case OP_IH_EQ:
+		fprintf(out, "@ih,%u,%u 0x", o->val * 8, o->len * 8);
+		for (i = 0; i < o->len; i++)
+			fprintf(out, "%02x", o->data[i]);
 		break;
 	case OP_DROP:
 		fputs("drop", out);
