@@ -54,7 +54,7 @@ enum op_kind {
 	OP_SWITCH,       /* meta nfproto @on<i> */
 	OP_NUMGEN_LT,    /* numgen random mod 100000 < P */
 	OP_PRIO_SET,     /* meta priority set MAJ:MIN */
-	OP_TH_DPORT,     /* th dport N */
+	OP_L4_PORT,      /* tcp|udp sport|dport N: meta l4proto and the port */
 	OP_IH_EQ,        /* @ih,OFF,LEN 0xDATA: OFF, LEN in bits in nft syntax */
 	OP_DROP,
 	OP_RETURN,
@@ -65,6 +65,7 @@ enum op_kind {
 #define F_INV 0x1
 #define F_V6 0x2
 #define F_SRC 0x4
+#define F_UDP 0x8 /* OP_L4_PORT: udp, not tcp */
 
 struct op {
 	enum op_kind kind;
@@ -94,6 +95,7 @@ struct plan {
 	size_t n_ports, n_xports;
 	struct dns_wire *dns;     /* the target_host names, when a dns fault needs them */
 	size_t n_dns;
+	bool dns_input;           /* a dns drop: rules in the input chain */
 	struct rule_ir *rules;
 	size_t n_rules, cap_rules;
 	bool overflow;
@@ -108,7 +110,8 @@ extern const char *const nft_chain_order[NFT_N_CHAINS];
  * delay_prio). Returns 0, -EINVAL, -E2BIG or -ENOMEM; on error pl is freed. */
 int nft_plan_make(struct plan *pl, const struct policy *p, const struct target_set *ts, const uint32_t *delay_prio);
 void nft_plan_free(struct plan *pl);
-/* Whether the plan has the chain (input and ingress only with ingress faults). */
+/* Whether the plan has the chain (input only with ingress faults or a dns
+ * drop, ingress only with ingress faults). */
 bool nft_plan_has_chain(const struct plan *pl, const char *name);
 /* The netfilter hook of a base chain, -1 for a regular chain. */
 int nft_chain_hook(const char *name);

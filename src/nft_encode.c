@@ -554,10 +554,13 @@ static void encode_op(struct rb *rb, const struct op *o, uint32_t anon_id)
 	case OP_PRIO_SET:
 		rb_prio_set(rb, o->val);
 		break;
-	case OP_TH_DPORT: {
+	case OP_L4_PORT: {
 		uint16_t port = htons((uint16_t)o->val);
 
-		rb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2);
+		b = (o->flags & F_UDP) ? IPPROTO_UDP : IPPROTO_TCP;
+		rb_meta_load(rb, NFT_META_L4PROTO);
+		rb_cmp(rb, NFT_CMP_EQ, &b, 1);
+		rb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, (o->flags & F_SRC) ? 0 : 2, 2);
 		rb_cmp(rb, NFT_CMP_EQ, &port, 2);
 		break;
 	}

@@ -289,18 +289,19 @@ static int plan_chain_body(struct plan *pl, const char *chain, bool egress)
 	return 0;
 }
 
-/* One query rule of dns fault i for one name: the question name compared
- * in chunks of at most NFT_CMP_MAX bytes. The query may go to any resolver
- * (a local cache at 127.0.0.53 included), so no target set is looked up. */
-static void plan_dns_rule(struct plan *pl, const char *chain, uint32_t i, const struct dns_wire *w, bool tcp)
+/* One rule of dns fault i for one name: the question name compared in
+ * chunks of at most NFT_CMP_MAX bytes. Queries may go to any resolver (a
+ * local cache at 127.0.0.53 included), so no target set is looked up. An
+ * answer (reply) repeats the question at the same offset. */
+static void plan_dns_rule(struct plan *pl, const char *chain, uint32_t i, const struct dns_wire *w, bool tcp,
+			  bool reply)
 {
 	const struct fault *f = &pl->p->faults[i];
 	uint32_t base = tcp ? DNS_QNAME_TCP : DNS_QNAME_UDP;
 	struct rule_ir *r = plan_rule(pl, chain);
 	size_t off;
 
-	rule_op(r, OP_L4PROTO, 0, tcp ? IPPROTO_TCP : IPPROTO_UDP, 0, NULL);
-	rule_op(r, OP_TH_DPORT, 0, 53, 0, NULL);
+	rule_op(r, OP_L4_PORT, (reply ? F_SRC : 0) | (tcp ? 0 : F_UDP), 53, 0, NULL);
 	rule_op(r, OP_SWITCH, 0, i, SETID_SWITCH + i, NULL);
 	for (off = 0; off < w->len; off += NFT_CMP_MAX)
 		rule_data(r, base + (uint32_t)off, w->b + off,
@@ -312,19 +313,33 @@ static void plan_dns_rule(struct plan *pl, const char *chain, uint32_t i, const 
 		rule_op(r, OP_REJECT, 0, tcp ? REJ_TCP_RESET : REJ_ICMP_PORT, 0, NULL);
 }
 
-/* dns faults act on queries leaving this host or forwarded by it: rules in
- * the output and forward base chains, ahead of the jumps to the targets. */
+/* dns faults act ahead of the jumps to the targets. refuse answers a query
+ * where it is first seen: output for this host's, forward for those it
+ * routes (containers). drop must be silent to the sender, and a UDP
+ * datagram dropped in output fails the sender's send() at once (EPERM)
+ * instead of letting its resolver time out: so this host's UDP queries are
+ * dropped where a local resolver receives them (input), and the answers of
+ * a remote resolver are dropped instead (input, source port 53); TCP
+ * retransmits what output drops, so its queries are dropped there. Each
+ * query is counted once either way. */
 static void plan_dns(struct plan *pl, const char *chain)
 {
+	bool out = !strcmp(chain, "output"), in = !strcmp(chain, "input");
 	uint32_t i;
 	size_t k;
 
 	for (i = 0; i < pl->p->n_faults; i++) {
-		if (pl->p->faults[i].action != ACT_DNS)
+		bool drop = pl->p->faults[i].mode == DNS_DROP;
+
+		if (pl->p->faults[i].action != ACT_DNS || (in && !drop))
 			continue;
 		for (k = 0; k < pl->n_dns; k++) {
-			plan_dns_rule(pl, chain, i, &pl->dns[k], false);
-			plan_dns_rule(pl, chain, i, &pl->dns[k], true);
+			if (!(out && drop))
+				plan_dns_rule(pl, chain, i, &pl->dns[k], false, false);
+			if (in)
+				plan_dns_rule(pl, chain, i, &pl->dns[k], false, true);
+			else
+				plan_dns_rule(pl, chain, i, &pl->dns[k], true, false);
 		}
 	}
 }
@@ -338,8 +353,12 @@ static int plan_dns_names(struct plan *pl, size_t *rules)
 	int ret;
 
 	*rules = 0;
-	for (i = 0; i < p->n_faults; i++)
-		n_dns += p->faults[i].action == ACT_DNS;
+	for (i = 0; i < p->n_faults; i++) {
+		if (p->faults[i].action != ACT_DNS)
+			continue;
+		n_dns++;
+		pl->dns_input |= p->faults[i].mode == DNS_DROP;
+	}
 	if (!n_dns)
 		return 0;
 	if (!p->n_hosts)
@@ -354,7 +373,7 @@ static int plan_dns_names(struct plan *pl, size_t *rules)
 		pl->dns[i].len = (size_t)ret;
 	}
 	pl->n_dns = p->n_hosts;
-	*rules = n_dns * p->n_hosts * 4; /* udp and tcp, output and forward */
+	*rules = n_dns * p->n_hosts * 6; /* at most 2 per name in output, input, forward */
 	return 0;
 }
 
@@ -400,6 +419,7 @@ int nft_plan_make(struct plan *pl, const struct policy *p, const struct target_s
 	}
 	plan_dns(pl, "output");
 	plan_jumps(pl, "output", 0, "egress");
+	plan_dns(pl, "input");
 	if (pl->ingress)
 		plan_jumps(pl, "input", F_SRC, "ingress");
 	plan_dns(pl, "forward");
@@ -421,7 +441,9 @@ fail:
 
 bool nft_plan_has_chain(const struct plan *pl, const char *name)
 {
-	if (!strcmp(name, "input") || !strcmp(name, "ingress"))
+	if (!strcmp(name, "input"))
+		return pl->ingress || pl->dns_input;
+	if (!strcmp(name, "ingress"))
 		return pl->ingress;
 	return true;
 }

@@ -92,11 +92,24 @@ static const char *reject_text(enum reject_with w)
 	}
 }
 
+/* "@ih,OFF,LEN 0xN": bits, and the value as nft lists it, without leading
+ * zeros (it keeps the length from LEN) */
+static void render_hex(FILE *out, const struct op *o)
+{
+	uint32_t i = 0;
+
+	fprintf(out, "@ih,%u,%u 0x", o->val * 8, o->len * 8);
+	while (i + 1 < o->len && o->data[i] == 0)
+		i++;
+	fprintf(out, (o->data[i] & 0xf0) ? "%02x" : "%x", o->data[i]);
+	for (i++; i < o->len; i++)
+		fprintf(out, "%02x", o->data[i]);
+}
+
 static void render_op(FILE *out, const struct op *o)
 {
 	const char *inv = (o->flags & F_INV) ? "!= " : "";
 	const char *proto = o->val == IPPROTO_UDP ? "udp" : "tcp";
-	uint32_t i;
 
 	switch (o->kind) {
 	case OP_ADDR_SET:
@@ -133,13 +146,12 @@ static void render_op(FILE *out, const struct op *o)
 	case OP_PRIO_SET:
 		fprintf(out, "meta priority set %x:%x", o->val >> 16, o->val & 0xffff);
 		break;
-	case OP_TH_DPORT:
-		fprintf(out, "th dport %u", o->val);
+	case OP_L4_PORT:
+		fprintf(out, "%s %s %u", (o->flags & F_UDP) ? "udp" : "tcp", (o->flags & F_SRC) ? "sport" : "dport",
+			o->val);
 		break;
 	case OP_IH_EQ:
-		fprintf(out, "@ih,%u,%u 0x", o->val * 8, o->len * 8);
-		for (i = 0; i < o->len; i++)
-			fprintf(out, "%02x", o->data[i]);
+		render_hex(out, o);
 		break;
 	case OP_DROP:
 		fputs("drop", out);

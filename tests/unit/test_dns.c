@@ -152,7 +152,7 @@ static void fixture(struct dns_fixture *x, const char *name0, const char *name1,
 struct dns_rule {
 	char chain[32];
 	uint8_t l4proto;
-	uint16_t dport;
+	uint16_t dport, sport;
 	char set[32], counter[32];
 	uint32_t first_off; /* inner-header offset of the first chunk */
 	uint8_t name[512];
@@ -185,9 +185,11 @@ static int dns_expr_cb(struct nftnl_expr *e, void *data)
 		if (r->meta_l4) {
 			r->l4proto = d[0];
 			r->meta_l4 = false;
-		} else if (r->base == NFT_PAYLOAD_TRANSPORT_HEADER && r->off == 2) {
-			memcpy(&r->dport, d, 2);
-			r->dport = ntohs(r->dport);
+		} else if (r->base == NFT_PAYLOAD_TRANSPORT_HEADER && len == 2) {
+			uint16_t *port = r->off ? &r->dport : &r->sport;
+
+			memcpy(port, d, 2);
+			*port = ntohs(*port);
 		} else if (r->base == NFT_PAYLOAD_INNER_HEADER) {
 			cr_assert_eq(nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP), NFT_CMP_EQ);
 			cr_assert_eq(len, r->plen, "cmp and payload lengths agree");
@@ -215,7 +217,7 @@ static int dns_expr_cb(struct nftnl_expr *e, void *data)
 	return 0;
 }
 
-/* the rules with a port-53 match, in order */
+/* the rules with a port-53 match (either port), in order */
 static size_t dns_rules(const struct nfnl_batch *b, struct dns_rule *out, size_t max)
 {
 	const struct nlmsghdr *nlh = (const void *)b->buf;
@@ -233,7 +235,7 @@ static size_t dns_rules(const struct nfnl_batch *b, struct dns_rule *out, size_t
 		cr_assert_eq(nftnl_expr_foreach(r, dns_expr_cb, &d), 0);
 		snprintf(d.chain, sizeof(d.chain), "%s", nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
 		nftnl_rule_free(r);
-		if (d.dport != 53)
+		if (d.dport != 53 && d.sport != 53)
 			continue;
 		cr_assert(n < max);
 		out[n++] = d;
@@ -241,7 +243,8 @@ static size_t dns_rules(const struct nfnl_batch *b, struct dns_rule *out, size_t
 	return n;
 }
 
-static void check_rule(const struct dns_rule *r, const char *chain, bool tcp, const char *name, enum dns_mode mode)
+static void check_rule(const struct dns_rule *r, const char *chain, bool tcp, bool reply, const char *name,
+		       enum dns_mode mode)
 {
 	uint8_t wire[DNS_WIRE_MAX];
 	int wl = dns_wire_name(name, wire, sizeof(wire));
@@ -249,6 +252,7 @@ static void check_rule(const struct dns_rule *r, const char *chain, bool tcp, co
 	cr_assert_gt(wl, 0);
 	cr_expect_str_eq(r->chain, chain);
 	cr_expect_eq(r->l4proto, tcp ? IPPROTO_TCP : IPPROTO_UDP);
+	cr_expect_eq(reply ? r->sport : r->dport, 53, "%s: %s port 53", name, reply ? "source" : "destination");
 	cr_expect_str_eq(r->set, "on1");
 	cr_expect_str_eq(r->counter, "f1");
 	cr_expect_eq(r->first_off, tcp ? 14u : 12u, "%s: the name's offset", name);
@@ -265,25 +269,45 @@ static void check_rule(const struct dns_rule *r, const char *chain, bool tcp, co
 	}
 }
 
+/* Where the rules go (plan_dns in src/nft_plan.c): refuse in output and
+ * forward; drop silently, so UDP queries of this host where a local
+ * resolver receives them and remote answers in input, TCP in output. */
+struct where {
+	const char *chain;
+	bool tcp, reply;
+};
+
+static const struct where refuse_rules[] = {
+	{ "output", false, false }, { "output", true, false }, { "forward", false, false }, { "forward", true, false },
+};
+static const struct where drop_rules[] = {
+	{ "output", true, false }, { "input", false, false }, { "input", false, true },
+	{ "forward", false, false }, { "forward", true, false },
+};
+
 static void check_install(const char *name0, const char *name1, enum dns_mode mode)
 {
 	const char *names[2] = { name0, name1 };
-	static const char *const chains[2] = { "output", "forward" };
-	struct dns_rule r[8];
+	const struct where *w = mode == DNS_DROP ? drop_rules : refuse_rules;
+	size_t per = mode == DNS_DROP ? 5 : 4, nn = name1 ? 2 : 1, n, i = 0, k, c, first;
+	struct dns_rule r[16];
 	struct dns_fixture x;
 	struct nfnl_batch b;
-	size_t n, c, k, t, i = 0, nn = name1 ? 2 : 1;
 
 	fixture(&x, name0, name1, mode);
 	cr_assert_eq(nfnl_batch_init(&b, 1), 0);
 	cr_assert_eq(nft_build_install(&b, &x.p, &x.ts, NULL), 0);
 	cr_assert_eq(nfnl_batch_end(&b), 0);
-	n = dns_rules(&b, r, 8);
-	cr_assert_eq(n, 4 * nn, "udp and tcp per name, in output and forward");
-	for (c = 0; c < 2; c++)
+	n = dns_rules(&b, r, 16);
+	cr_assert_eq(n, per * nn, "%zu rules, want %zu per name", n, per);
+	/* chain by chain, and in a chain name by name */
+	for (c = 0; c < per; c = first) {
+		for (first = c; first < per && !strcmp(w[first].chain, w[c].chain); first++)
+			;
 		for (k = 0; k < nn; k++)
-			for (t = 0; t < 2; t++)
-				check_rule(&r[i++], chains[c], t, names[k], mode);
+			for (size_t j = c; j < first; j++, i++)
+				check_rule(&r[i], w[j].chain, w[j].tcp, w[j].reply, names[k], mode);
+	}
 	nfnl_batch_free(&b);
 }
 
@@ -338,18 +362,37 @@ Test(dns, render_matches_the_plan)
 	fwd = strstr(t, "\tchain forward {");
 	eg = strstr(t, "\tchain egress {");
 	cr_assert(out && fwd && eg && out < fwd && fwd < eg);
-	cr_expect_not_null(strstr(out, "\t\tmeta l4proto udp th dport 53 meta nfproto @on1 "
-				       "@ih,96,104 0x03777777036f6b7803636f6d00 counter name \"f1\" "
+	cr_expect_not_null(strstr(out, "\t\tudp dport 53 meta nfproto @on1 "
+				       "@ih,96,104 0x3777777036f6b7803636f6d00 counter name \"f1\" "
 				       "reject with icmpx port-unreachable\n"));
-	cr_expect_not_null(strstr(out, "\t\tmeta l4proto tcp th dport 53 meta nfproto @on1 "
-				       "@ih,112,104 0x03777777036f6b7803636f6d00 counter name \"f1\" "
+	cr_expect_not_null(strstr(out, "\t\ttcp dport 53 meta nfproto @on1 "
+				       "@ih,112,104 0x3777777036f6b7803636f6d00 counter name \"f1\" "
 				       "reject with tcp reset\n"));
 	/* 18 bytes: 16 and 2 */
-	cr_expect_not_null(strstr(fwd, "\t\tmeta l4proto udp th dport 53 meta nfproto @on1 "
-				       "@ih,96,128 0x0d6162636465666768696a6b6c6d0269 @ih,224,16 0x6f00 "),
+	cr_expect_not_null(strstr(fwd, "\t\tudp dport 53 meta nfproto @on1 "
+				       "@ih,96,128 0xd6162636465666768696a6b6c6d0269 @ih,224,16 0x6f00 "),
 			   "%s", t);
-	cr_expect_null(strstr(eg, "th dport 53"), "no dns rule behind the target jumps");
+	cr_expect_null(strstr(eg, "dport 53"), "no dns rule behind the target jumps");
 	cr_expect_not_null(strstr(t, "\tset on1 {"));
 	cr_expect_not_null(strstr(t, "\tcounter f1 {"));
+	free(t);
+}
+
+Test(dns, render_drop_and_a_zero_chunk)
+{
+	struct dns_fixture x;
+	char *t, *in;
+
+	/* 17 bytes: the second chunk is the root's zero byte alone */
+	fixture(&x, "abcdefghijkl.io", NULL, DNS_DROP);
+	t = render(&x);
+	in = strstr(t, "\tchain input {");
+	cr_assert_not_null(in, "%s", t);
+	cr_expect_not_null(strstr(in, "\t\tudp sport 53 meta nfproto @on1 "
+				      "@ih,96,128 0xc6162636465666768696a6b6c02696f @ih,224,8 0x0 counter name \"f1\" drop\n"),
+			   "%s", t);
+	*in = '\0'; /* what comes before: the output chain */
+	cr_expect_null(strstr(t, "udp dport 53"), "no UDP drop in output: %s", t);
+	cr_expect_not_null(strstr(t, "tcp dport 53"));
 	free(t);
 }
