@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The dns fault (okx-faultd.policy(5), fault dns): in a lab with a resolver
-# of the test's own (tests/lab/dns_sim.py on 198.18.0.4, srv namespace),
+# of the test's own (tests/lab/dns_sim.py on 198.18.0.4 and 2001:2::3, srv
+# namespace),
 # the target_host name fails to resolve within a second during the window
 # and resolves after it, another name resolves throughout, a TCP query is
 # caught, queries forwarded for a namespace behind the client (a container)
@@ -36,6 +37,7 @@ ip -n "$LAB_PREFIX-srv" route add 198.18.1.0/24 via 198.18.0.1
 in_cli sysctl -qw net.ipv4.ip_forward=1 || fail "ip_forward"
 
 serve "$T/sim.err" srv python3 "$SIM" serve 198.18.0.4 okx-sim.test=198.18.0.2 other.test=198.18.0.3 > "$T/sim.log"
+serve "$T/sim6.err" srv python3 "$SIM" serve 2001:2::3 okx-sim.test=198.18.0.2 other.test=198.18.0.3 > "$T/sim6.log"
 # a local caching resolver's address, in cli
 serve "$T/local.err" cli python3 "$SIM" serve 127.0.0.53 okx-sim.test=198.18.0.2 other.test=198.18.0.3 > "$T/local.log"
 printf 'nameserver 198.18.0.4\noptions timeout:1 attempts:1\n' > "$T/resolv.conf"
@@ -80,9 +82,9 @@ port = 443
 arm_min_flows = 0
 fault = dns 4s
 fault = pause 2s
-fault = dns 8s
+fault = dns 9s
 fault = pause 2s
-fault = dns 6s mode=drop
+fault = dns 7s mode=drop
 P
 in_mnt "$OKX_FAULTD" -q -j "$J" "$T/p.policy" &
 D=$!
@@ -118,12 +120,15 @@ journal_has "$J" fault_begin 2 && fail "the pause ended before its check was don
 note "window 1: $(hits 0) queries refused (getent's)"
 
 # window 2 (refuse): exact hits. From cli: 3 UDP and 1 TCP query for the
-# target, 1 to the local resolver; from the namespace behind it (forward
-# hook): 2 UDP and 1 TCP
+# target, 1 to the local resolver, 1 UDP and 1 TCP over IPv6; from the
+# namespace behind it (forward hook): 2 UDP and 1 TCP
 wait_for "the second dns window" journal_has "$J" fault_begin 2
 for i in 1 2 3; do expect '^err (EPERM|ECONNREFUSED) ' "udp query $i (output)" q udp 198.18.0.4 okx-sim.test; done
 expect '^err (ECONNRESET|EPIPE) ' "tcp query (output)" q tcp 198.18.0.4 okx-sim.test
 expect '^err (EPERM|ECONNREFUSED) ' "udp query to 127.0.0.53" q udp 127.0.0.53 okx-sim.test
+expect '^err (EPERM|ECONNREFUSED) ' "udp query over IPv6" q udp 2001:2::3 okx-sim.test
+expect '^err (ECONNRESET|EPIPE) ' "tcp query over IPv6" q tcp 2001:2::3 okx-sim.test
+expect '^ok 198\.18\.0\.3 ' "another name over IPv6" q udp 2001:2::3 other.test
 for i in 1 2; do expect '^err ECONNREFUSED ' "udp query $i (forward)" qx udp 198.18.0.4 okx-sim.test; done
 expect '^err (ECONNRESET|EPIPE) ' "tcp query (forward)" qx tcp 198.18.0.4 okx-sim.test
 expect '^ok 198\.18\.0\.3 ' "another name over udp" q udp 198.18.0.4 other.test
@@ -133,18 +138,19 @@ expect '^ok 198\.18\.0\.3 ' "another name, forwarded" qx udp 198.18.0.4 other.te
 expect '^ok 198\.18\.0\.2 ' "the target in upper case (not matched)" q udp 198.18.0.4 OKX-SIM.test
 live 2 || fail "window 2 ended before its queries were sent (slow machine?)"
 wait_for "the second dns window to end" journal_has "$J" fault_end 2
-[ "$(hits 1)" = 8 ] || fail "window 2 hits $(hits 1), want the 8 queries matched"
-note "window 2: 8 queries sent for the target, hits $(hits 1)"
+[ "$(hits 1)" = 10 ] || fail "window 2 hits $(hits 1), want the 10 queries matched"
+note "window 2: 10 queries sent for the target, hits $(hits 1)"
 
 # window 3 (drop): the queries time out, whichever resolver they go to
 wait_for "the third dns window" journal_has "$J" fault_begin 3
 for i in 1 2; do expect '^timeout ' "udp query $i (drop)" q udp 198.18.0.4 okx-sim.test --timeout-ms 400; done
 expect '^timeout ' "udp query to 127.0.0.53 (drop)" q udp 127.0.0.53 okx-sim.test --timeout-ms 400
+expect '^timeout ' "udp query over IPv6 (drop)" q udp 2001:2::3 okx-sim.test --timeout-ms 400
 expect '^timeout ' "udp query, forwarded (drop)" qx udp 198.18.0.4 okx-sim.test --timeout-ms 400
 expect '^ok 198\.18\.0\.3 ' "another name (drop)" q udp 198.18.0.4 other.test
 live 3 || fail "window 3 ended before its queries were sent (slow machine?)"
 wait $D || fail "the drill failed"
-[ "$(hits 2)" = 4 ] || fail "window 3 hits $(hits 2), want 4"
+[ "$(hits 2)" = 5 ] || fail "window 3 hits $(hits 2), want 5"
 python3 "$TOP/tests/lib/journal.py" "$J" check --outcome completed --windows 3 || fail "journal check"
 resolves okx-sim.test 198.18.0.2
 note "the lab resolver answered $(grep -c ' okx-sim.test$' "$T/sim.log") queries for the target, the local one $(grep -c ' okx-sim.test$' "$T/local.log") (outside the windows, in drop's remote answers, and in upper case)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A tiny DNS responder and client for the lab (198.18.0.0/15 only).
 
-  dns_sim.py serve ADDR NAME=IPV4...   answer A queries for the NAMEs over UDP
+  dns_sim.py serve ADDR NAME=IPV4...   (ADDR IPv4 or IPv6) answer A queries for the NAMEs over UDP
                                        and TCP port 53 on ADDR (NXDOMAIN for
                                        other names, no answer for other
                                        types); prints "listening" on stderr,
@@ -99,10 +99,18 @@ def serve(addr, table):
                 log("tcp", name)
                 self.request.sendall(struct.pack("!H", len(reply)) + reply)
 
-    socketserver.ThreadingUDPServer.allow_reuse_address = True
-    socketserver.ThreadingTCPServer.allow_reuse_address = True
-    socketserver.ThreadingTCPServer.daemon_threads = True
-    servers = [socketserver.ThreadingUDPServer((addr, 53), Udp), socketserver.ThreadingTCPServer((addr, 53), Tcp)]
+    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+    class UdpServer(socketserver.ThreadingUDPServer):
+        address_family = family
+        allow_reuse_address = True
+
+    class TcpServer(socketserver.ThreadingTCPServer):
+        address_family = family
+        allow_reuse_address = True
+        daemon_threads = True
+
+    servers = [UdpServer((addr, 53), Udp), TcpServer((addr, 53), Tcp)]
     for s in servers:
         threading.Thread(target=s.serve_forever, daemon=True).start()
     print("listening on %s port 53 (udp, tcp)" % addr, file=sys.stderr, flush=True)
@@ -126,7 +134,7 @@ def query(proto, server, name, timeout):
     kind = socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM
     t0 = time.monotonic()
     try:
-        with socket.socket(socket.AF_INET, kind) as s:
+        with socket.socket(socket.AF_INET6 if ":" in server else socket.AF_INET, kind) as s:
             s.settimeout(timeout)
             s.connect((server, 53))
             if proto == "udp":
