@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
-# The dns fault (okx-faultd.policy(5), fault dns): in a lab with a resolver
-# of the test's own (tests/lab/dns_sim.py on 198.18.0.4 and 2001:2::3, srv
-# namespace),
-# the target_host name fails to resolve within a second during the window
-# and resolves after it, another name resolves throughout, a TCP query is
-# caught, queries forwarded for a namespace behind the client (a container)
-# are caught too, and so are those to a local resolver (127.0.0.53 in cli),
-# an upper-case query is not, mode=drop makes the queries time out (to a
-# remote, a local and a forwarded resolver), and the hits are exactly the
-# queries matched. getent runs with a
-# private /etc/resolv.conf and /etc/hosts bound in a mount namespace; no
-# real DNS is used and no packet leaves the lab.
+# The dns fault (okx-faultd.policy(5), fault dns), in a lab with a resolver
+# of the test's own (tests/lab/dns_sim.py on 198.18.0.4 and 2001:2::3 in
+# srv, and on 127.0.0.53 in cli, like a local cache): the target_host name
+# fails to resolve within a second during the window and resolves after it,
+# another name resolves throughout; TCP queries, IPv6 queries, queries
+# forwarded for a namespace routed through cli (a container) and queries to
+# the local resolver are caught; an upper-case query is not; mode=drop
+# makes the queries time out; the hits are exactly the queries matched; the
+# kernel's ruleset is the dry run's. getent runs with a private
+# /etc/resolv.conf and /etc/hosts bound in a mount namespace; no real DNS is
+# used and no packet leaves the lab.
 set -u
 . "$TOP/tests/lib/netns.sh"
 need_tool unshare util-linux
