@@ -8,7 +8,11 @@
  *
  * A fault i is live while its switch set on<i> holds {ipv4, ipv6}; every
  * element carries a timeout, so the kernel ends the fault by itself if the
- * daemon stops. Encoders (nft_build_*) are separate from sending. */
+ * daemon stops. Encoders (nft_build_*) are separate from sending.
+ *
+ * Files: nft_plan.c plans the table (include/nft_plan.h), nft_encode.c
+ * encodes the plan as libnftnl messages, nft_render.c prints it in nft
+ * syntax (dry run), nft.c is the runtime engine. */
 
 #include <stdbool.h>
 #include <stdint.h>

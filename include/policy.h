@@ -13,7 +13,10 @@
 
 enum l4_proto { PROTO_TCP, PROTO_UDP, PROTO_ANY };
 enum direction { DIR_BOTH, DIR_EGRESS, DIR_INGRESS };
-enum fault_action { ACT_DROP, ACT_REJECT, ACT_LOSS, ACT_DELAY, ACT_PAUSE };
+enum fault_action { ACT_DROP, ACT_REJECT, ACT_LOSS, ACT_DELAY, ACT_PAUSE, ACT_DNS };
+/* dns: refuse answers a query with an ICMP port unreachable (UDP) or a TCP
+ * reset (TCP); drop lets the resolver time out. */
+enum dns_mode { DNS_REFUSE, DNS_DROP };
 /* REJ_DEFAULT is resolved while parsing: tcp-reset for protocol tcp,
  * icmp-port otherwise. After a successful parse it never appears. */
 enum reject_with { REJ_DEFAULT, REJ_TCP_RESET, REJ_ICMP_PORT, REJ_ICMP_HOST, REJ_ICMP_NET, REJ_ICMP_ADMIN };
@@ -49,6 +52,7 @@ struct fault {
 	uint64_t latency_ms;    /* ACT_DELAY: required */
 	uint64_t jitter_ms;     /* ACT_DELAY: 0 = none */
 	uint32_t loss;          /* ACT_DELAY: PCT units, 0 = none */
+	enum dns_mode mode;     /* ACT_DNS */
 	int line;               /* policy line, for messages */
 };
 
@@ -122,6 +126,7 @@ const char *action_name(enum fault_action a);
 const char *proto_name(enum l4_proto p);
 const char *direction_name(enum direction d);
 const char *reject_with_name(enum reject_with w); /* "tcp-reset", "icmp-port", ... */
+const char *dns_mode_name(enum dns_mode m);        /* "refuse", "drop" */
 
 /* Format a fault's options in policy syntax ("with=tcp-reset",
  * "latency=100ms jitter=10ms loss=1.5") into buf; "" when none. */

@@ -23,6 +23,7 @@
 
 #include "clock.h"
 #include "ctwatch.h"
+#include "dnsname.h"
 #include "drill.h"
 #include "journal.h"
 #include "log.h"
@@ -285,6 +286,18 @@ static int journal_armed(struct drill *d, const struct stamp *at)
 	return journal_event(d, "armed", at, f);
 }
 
+/* The names a dns fault fails, as matched: lower case, no trailing dot. */
+static void json_add_dns_names(cJSON *o, const struct policy *p)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, "names");
+	char name[DNS_WIRE_MAX];
+	size_t i;
+
+	for (i = 0; a && i < p->n_hosts; i++)
+		if (dns_name_matched(p->hosts[i].name, name, sizeof(name)) == 0)
+			cJSON_AddItemToArray(a, cJSON_CreateString(name));
+}
+
 static int journal_fault_begin(struct drill *d)
 {
 	const struct fault *f = &d->p->faults[d->live];
@@ -296,6 +309,8 @@ static int journal_fault_begin(struct drill *d)
 	cJSON_AddStringToObject(o, "action", action_name(f->action));
 	cJSON_AddStringToObject(o, "params", params);
 	json_add_u64(o, "planned_ms", f->duration_ms);
+	if (f->action == ACT_DNS)
+		json_add_dns_names(o, d->p);
 	json_add_time(o, "invoke_ts", &d->live_invoke.real);
 	return journal_event(d, "fault_begin", &d->live_begin, o);
 }
@@ -774,6 +789,10 @@ static int resolve_unprivileged(struct drill *d, const struct policy *p)
 		log_warnx("suspending capabilities for name resolution: %s", strerror(-ret));
 		return EXIT_RUNTIME;
 	}
+	/* target_host is resolved here, before any fault. A live dns fault
+	 * makes these names fail on purpose: any later re-resolution of
+	 * target_host must not run while one is live, or it would resolve
+	 * nothing (or take the failure for a change of addresses). */
 	ret = targets_resolve(p, &d->ts, &errors);
 	back = privs_resume();
 	if (back < 0) {

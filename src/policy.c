@@ -179,7 +179,9 @@ static bool parse_dec(const char *s, uint64_t max, uint64_t *out)
 
 static const char *const action_names[] = {
 	[ACT_DROP] = "drop", [ACT_REJECT] = "reject", [ACT_LOSS] = "loss", [ACT_DELAY] = "delay", [ACT_PAUSE] = "pause",
+	[ACT_DNS] = "dns",
 };
+static const char *const dns_mode_names[] = { [DNS_REFUSE] = "refuse", [DNS_DROP] = "drop" };
 static const char *const proto_names[] = { [PROTO_TCP] = "tcp", [PROTO_UDP] = "udp", [PROTO_ANY] = "any" };
 static const char *const direction_names[] = { [DIR_BOTH] = "both", [DIR_EGRESS] = "egress", [DIR_INGRESS] = "ingress" };
 static const char *const reject_names[] = {
@@ -190,6 +192,11 @@ static const char *const reject_names[] = {
 const char *action_name(enum fault_action a)
 {
 	return (unsigned)a < ARRAY_SIZE(action_names) ? action_names[a] : "?";
+}
+
+const char *dns_mode_name(enum dns_mode m)
+{
+	return (unsigned)m < ARRAY_SIZE(dns_mode_names) ? dns_mode_names[m] : "?";
 }
 
 const char *proto_name(enum l4_proto p)
@@ -611,9 +618,10 @@ static void parse_allow_broad(struct parser *ps, char *v)
 
 /* ---- fault = ACTION DURATION [opt=value ...] ---- */
 
-enum fault_opt { O_WITH, O_PERCENT, O_LATENCY, O_JITTER, O_LOSS, O__COUNT };
+enum fault_opt { O_WITH, O_PERCENT, O_LATENCY, O_JITTER, O_LOSS, O_MODE, O__COUNT };
 static const char *const opt_names[] = {
 	[O_WITH] = "with", [O_PERCENT] = "percent", [O_LATENCY] = "latency", [O_JITTER] = "jitter", [O_LOSS] = "loss",
+	[O_MODE] = "mode",
 };
 /* options each action accepts, and how to say so */
 static const struct {
@@ -625,6 +633,7 @@ static const struct {
 	[ACT_LOSS] = { 1u << O_PERCENT, "percent" },
 	[ACT_DELAY] = { 1u << O_LATENCY | 1u << O_JITTER | 1u << O_LOSS, "latency, jitter or loss" },
 	[ACT_PAUSE] = { 0, NULL },
+	[ACT_DNS] = { 1u << O_MODE, "mode" },
 };
 
 static bool parse_fault_opt(struct parser *ps, struct fault *f, enum fault_opt o, const char *v)
@@ -649,6 +658,14 @@ static bool parse_fault_opt(struct parser *ps, struct fault *f, enum fault_opt o
 		return get_duration(ps, K_FAULT, "latency", v, &f->latency_ms);
 	case O_JITTER:
 		return get_duration(ps, K_FAULT, "jitter", v, &f->jitter_ms);
+	case O_MODE:
+		i = lookup(dns_mode_names, 0, ARRAY_SIZE(dns_mode_names), v);
+		if (i < 0) {
+			LERR(ps, K_FAULT, "invalid mode '%s' (refuse or drop)", v);
+			return false;
+		}
+		f->mode = (enum dns_mode)i;
+		return true;
 	default:
 		return false;
 	}
@@ -724,7 +741,7 @@ static void parse_fault(struct parser *ps, char *v)
 	an = next_word(&rest);
 	a = lookup(action_names, 0, ARRAY_SIZE(action_names), an);
 	if (a < 0) {
-		LERR(ps, K_FAULT, "unknown action '%s' (drop, reject, loss, delay or pause)", an);
+		LERR(ps, K_FAULT, "unknown action '%s' (drop, reject, loss, delay, dns or pause)", an);
 		return;
 	}
 	f.action = (enum fault_action)a;
@@ -1029,6 +1046,8 @@ static void check_faults(struct parser *ps)
 
 		if (f->action == ACT_PAUSE)
 			pauses++;
+		if (f->action == ACT_DNS && !p->n_hosts && !ps->bad[K_TARGET_HOST] && !ps->unparsed)
+			perr(ps, f->line, "'dns' needs a 'target_host': it fails the queries for those names");
 		if (f->action != ACT_REJECT)
 			continue;
 		if (f->with == REJ_DEFAULT)
@@ -1340,6 +1359,9 @@ void fault_format_params(const struct fault *f, char *buf, size_t len)
 	case ACT_REJECT:
 		if (f->with != REJ_DEFAULT)
 			snprintf(buf, len, "with=%s", reject_with_name(f->with));
+		break;
+	case ACT_DNS:
+		snprintf(buf, len, "mode=%s", dns_mode_name(f->mode));
 		break;
 	case ACT_LOSS:
 		percent_format(f->percent, c, sizeof(c));

@@ -31,7 +31,8 @@ struct view {
 static const struct {
 	const char *action, *color;
 } action_colors[] = {
-	{ "delay", "#1f77b4" }, { "drop", "#d62728" }, { "loss", "#9467bd" }, { "reject", "#ff7f0e" },
+	{ "delay", "#1f77b4" }, { "dns", "#2ca02c" }, { "drop", "#d62728" }, { "loss", "#9467bd" },
+	{ "reject", "#ff7f0e" },
 };
 static const char *const type_colors[N_TYPE_COLORS] = {
 	"#222222", "#e377c2", "#8c564b", "#17becf", "#bcbd22", "#7570b3", "#e6ab02",

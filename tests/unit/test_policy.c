@@ -474,8 +474,8 @@ ParameterizedTestParameters(policy, errors)
 		{ BASE "fault = drop -1s\n", E(3, "invalid fault duration '-1s' (an integer and a unit: ms, s, m or h)") },
 		{ BASE "fault = drop\n", E(3, "fault 'drop' needs a duration, e.g. 'drop 90s'") },
 		/* faults */
-		{ BASE "fault = blackhole 90s\n", E(3, "unknown action 'blackhole' (drop, reject, loss, delay or pause)") },
-		{ BASE "fault = Drop 90s\n", E(3, "unknown action 'Drop' (drop, reject, loss, delay or pause)") },
+		{ BASE "fault = blackhole 90s\n", E(3, "unknown action 'blackhole' (drop, reject, loss, delay, dns or pause)") },
+		{ BASE "fault = Drop 90s\n", E(3, "unknown action 'Drop' (drop, reject, loss, delay, dns or pause)") },
 		{ BASE "fault = drop 1s with=tcp-reset\n", E(3, "'drop' takes no options, got 'with=tcp-reset'") },
 		{ BASE_FAULT "fault = pause 1s x\n", E(4, "'pause' takes no options, got 'x'") },
 		{ BASE "fault = reject 1s with=tcp-rst\n",
