@@ -12,8 +12,10 @@
 /* Matching the connector's error events against the fault windows.
  *
  * An event belongs to a window when begin <= t <= end + grace (both edges
- * inclusive). Windows closer than the grace can share an event; it is then
- * counted in each. Events in no window are counted as "outside". Pauses are
+ * inclusive), except that with no grace an event at the very instant one
+ * window ends and another begins belongs to the one that begins: a
+ * boundary belongs to one window. Windows closer than a (positive) grace
+ * can share an event; it is then counted in each. Events in no window are counted as "outside". Pauses are
  * not windows (the daemon journals no fault_begin for them): an error during
  * a pause is in the previous window's grace, or outside.
  *
@@ -54,6 +56,8 @@ struct corr_report {
 	struct corr_window *w; /* one per journal window, journal order */
 	size_t n;
 	size_t n_events;
+	uint8_t *in_window;    /* per event (the list's order): 0 in no window, 1 in
+	                        * one, 2 in more; NULL when there are no events */
 	size_t outside;        /* events in no window */
 	size_t shared;         /* events in more than one window */
 	size_t n_diag[4];      /* windows per diagnosis */

@@ -72,10 +72,13 @@ static int add_event(struct event_list *l, const cJSON *obj, int line, char *m)
 		return msg(m, "an event is not a JSON object"), -EINVAL;
 	if (!event_time(obj, &ns, m))
 		return -EINVAL;
-	nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	l->v = nv;
+	/* the array holds the next power of two: full when n is one */
+	if (!(l->n & (l->n - 1))) {
+		nv = reallocarray(l->v, l->n ? l->n * 2 : 1, sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+	}
 	e = &l->v[l->n];
 	memset(e, 0, sizeof(*e));
 	e->ns = ns;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -36,19 +37,23 @@ struct table {
 
 static int table_row(struct table *t, ...)
 {
-	char **nc = realloc(t->cell, (t->rows + 1) * t->cols * sizeof(*nc));
+	char **nc;
 	va_list ap;
 	int ret = 0;
 
-	if (!nc)
-		return -ENOMEM;
-	t->cell = nc;
+	/* room for the next power of two of rows: full when rows is one */
+	if (!(t->rows & (t->rows - 1))) {
+		nc = reallocarray(t->cell, (t->rows ? t->rows * 2 : 1) * t->cols, sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		t->cell = nc;
+	}
 	va_start(ap, t);
 	for (size_t c = 0; c < t->cols; c++) {
 		const char *s = va_arg(ap, const char *);
 
-		nc[t->rows * t->cols + c] = strdup(s ? s : "");
-		if (!nc[t->rows * t->cols + c])
+		t->cell[t->rows * t->cols + c] = strdup(s ? s : "");
+		if (!t->cell[t->rows * t->cols + c])
 			ret = -ENOMEM;
 	}
 	va_end(ap);
@@ -456,6 +461,15 @@ static void jb_num(struct jb *b, cJSON *o, const char *k, double v)
 	jb_check(b, cJSON_AddNumberToObject(o, k, v));
 }
 
+/* An exact unsigned 64-bit integer (a counter): cJSON numbers are doubles. */
+static void jb_u64(struct jb *b, cJSON *o, const char *k, uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	jb_check(b, cJSON_AddRawToObject(o, k, buf));
+}
+
 static void jb_time(struct jb *b, cJSON *o, const char *k, int64_t ns)
 {
 	char buf[TIME_STRLEN];
@@ -479,9 +493,9 @@ static cJSON *json_journal(struct jb *b, const struct jread *j)
 	jb_time(b, o, "last_ts", j->last_ns);
 	if (j->armed && (a = jb_check(b, cJSON_AddObjectToObject(o, "armed")))) {
 		jb_time(b, a, "ts", j->armed_ns);
-		jb_num(b, a, "flows", (double)j->armed_flows);
-		jb_num(b, a, "packets", (double)j->armed_packets);
-		jb_num(b, a, "bytes", (double)j->armed_bytes);
+		jb_u64(b, a, "flows", j->armed_flows);
+		jb_u64(b, a, "packets", j->armed_packets);
+		jb_u64(b, a, "bytes", j->armed_bytes);
 		if (j->trigger_dst && (t = jb_check(b, cJSON_AddObjectToObject(a, "trigger")))) {
 			jb_str(b, t, "src", j->trigger_src);
 			jb_str(b, t, "dst", j->trigger_dst);
@@ -529,8 +543,8 @@ static cJSON *json_window(struct jb *b, const struct corr_window *cw, const stru
 		jb_check(b, cJSON_AddNullToObject(o, "hits"));
 	} else {
 		if ((h = jb_check(b, cJSON_AddObjectToObject(o, "hits")))) {
-			jb_num(b, h, "packets", (double)w->hit_packets);
-			jb_num(b, h, "bytes", (double)w->hit_bytes);
+			jb_u64(b, h, "packets", w->hit_packets);
+			jb_u64(b, h, "bytes", w->hit_bytes);
 		}
 	}
 	jb_str(b, o, "reason", w->reason);
@@ -594,6 +608,20 @@ static char *json_report(const struct jread *j, const struct event_list *ev, con
 	return text;
 }
 
+/* Is `out` one of the inputs (the same file, whatever the path says)? It
+ * would be overwritten before, or while, it is read. */
+static bool output_is_input(const char *out, const char *const *in, size_t n)
+{
+	struct stat so, si;
+
+	if (stat(out, &so) < 0 || !S_ISREG(so.st_mode))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (stat(in[i], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+			return true;
+	return false;
+}
+
 static int cmd_correlate(int argc, char **argv)
 {
 	struct correlate_opts o = { 0 };
@@ -607,6 +635,10 @@ static int cmd_correlate(int argc, char **argv)
 	if (code >= 0)
 		return code;
 	code = EXIT_BAD_INPUT;
+	if (o.svg && output_is_input(o.svg, (const char *const[]){ o.journal, o.events }, 2)) {
+		log_errx("--svg %s: that is an input file (the journal or the events); refusing to overwrite it", o.svg);
+		goto cleanup;
+	}
 	if (load_journal(&j, o.journal) < 0)
 		goto cleanup;
 	ret = events_file(&ev, o.events, &error);
