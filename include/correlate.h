@@ -37,7 +37,9 @@
  * The gate passes when no window is telemetry_gap or unknown and at least
  * one window is ok (an ok window hit packets, or its hits are unknown). So
  * it fails on a journal without windows (arm timeout) and when no fault hit
- * any packet, whatever errors fell inside: such a drill proves nothing. */
+ * any packet, whatever errors fell inside: such a drill proves nothing.
+ * It fails too on count-only telemetry (events_count_only()): errors were
+ * counted but cannot be placed in any window. */
 
 enum diagnosis { DIAG_OK, DIAG_TELEMETRY_GAP, DIAG_NO_TRAFFIC, DIAG_UNKNOWN };
 
@@ -74,6 +76,19 @@ int correlate(const struct jread *j, const struct event_list *ev, int64_t grace_
 void corr_report_free(struct corr_report *r); /* accepts NULL and zeroed */
 
 const char *diagnosis_name(enum diagnosis d); /* "ok", "telemetry_gap", ... */
+
+/* Error types inside a window and how many of each, so a reader sees drop
+ * -> Timeout, reject -> refused. type is NULL for events without one. */
+struct type_count {
+	const char *type;
+	size_t n;
+};
+
+/* The window's error types, most frequent first (ties by name, untyped
+ * last), in a malloc'ed array (NULL when the window has no errors).
+ * Returns 0 or -ENOMEM. */
+int corr_error_types(const struct event_list *ev, const struct corr_window *cw, struct type_count **out,
+		     size_t *n);
 
 /* The table above: a window's diagnosis from its hits and the number of
  * error events inside it. */

@@ -121,7 +121,7 @@ static void list_windows(const struct corr_report *r, enum diagnosis d, char *bu
 	}
 }
 
-static void gate(const struct jread *j, struct corr_report *r)
+static void gate(const struct jread *j, const struct event_list *ev, struct corr_report *r)
 {
 	char list[256];
 
@@ -129,6 +129,11 @@ static void gate(const struct jread *j, struct corr_report *r)
 	if (!r->n) {
 		snprintf(r->reason, sizeof(r->reason), "no fault window in the journal (outcome %s): nothing was tested",
 			 j->outcome ? j->outcome : "unknown");
+	} else if (events_count_only(ev)) {
+		snprintf(r->reason, sizeof(r->reason),
+			 "errors counted but not timestamped (error_count %lld, no error_events): cannot attribute "
+			 "them to windows; the connector must record each error with its time",
+			 (long long)ev->declared_count);
 	} else if (r->n_diag[DIAG_TELEMETRY_GAP]) {
 		list_windows(r, DIAG_TELEMETRY_GAP, list, sizeof(list));
 		snprintf(r->reason, sizeof(r->reason),
@@ -185,10 +190,64 @@ int correlate(const struct jread *j, const struct event_list *ev, int64_t grace_
 		goto cleanup;
 	/* an ok window hit packets or its hits are unknown: diagnose() */
 	r->evidence = r->n_diag[DIAG_OK];
-	gate(j, r);
+	gate(j, ev, r);
 cleanup:
 	free(begins);
 	return ret;
+}
+
+/* NULL (untyped) sorts after every name */
+static int cmp_type(const char *a, const char *b)
+{
+	if (!a || !b)
+		return (a == NULL) - (b == NULL);
+	return strcmp(a, b);
+}
+
+static int cmp_type_ptr(const void *a, const void *b)
+{
+	return cmp_type(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_count(const void *a, const void *b)
+{
+	const struct type_count *x = a, *y = b;
+
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return cmp_type(x->type, y->type);
+}
+
+int corr_error_types(const struct event_list *ev, const struct corr_window *cw, struct type_count **out, size_t *n)
+{
+	const char **t;
+	struct type_count *c;
+	size_t k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!cw->n_errors)
+		return 0;
+	t = calloc(cw->n_errors, sizeof(*t));
+	c = calloc(cw->n_errors, sizeof(*c));
+	if (!t || !c) {
+		free(t);
+		free(c);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cw->n_errors; i++)
+		t[i] = ev->v[cw->first + i].type;
+	qsort(t, cw->n_errors, sizeof(*t), cmp_type_ptr);
+	for (size_t i = 0; i < cw->n_errors; i++) {
+		if (!k || cmp_type(c[k - 1].type, t[i]))
+			c[k++].type = t[i];
+		c[k - 1].n++;
+	}
+	free(t);
+	qsort(c, k, sizeof(*c), cmp_count);
+	*out = c;
+	*n = k;
+	return 0;
 }
 
 void corr_report_free(struct corr_report *r)

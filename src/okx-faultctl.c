@@ -353,6 +353,21 @@ static const char *form_name(enum events_form f)
 	return f == EVENTS_ARRAY ? "array" : f == EVENTS_LINES ? "lines" : "nested";
 }
 
+/* "window 0: error types: Timeout 3, ConnectionError 1, (no type) 2" */
+static void print_types(const struct event_list *ev, const struct corr_window *cw, FILE *f)
+{
+	struct type_count *c;
+	size_t n;
+
+	if (corr_error_types(ev, cw, &c, &n) < 0 || !n)
+		return;
+	fprintf(f, "window %lld: error types:", (long long)cw->w->index);
+	for (size_t k = 0; k < n; k++)
+		fprintf(f, "%s %s %zu", k ? "," : "", c[k].type ? c[k].type : "(no type)", c[k].n);
+	fputc('\n', f);
+	free(c);
+}
+
 static void print_correlation(const struct jread *j, const struct event_list *ev, const struct corr_report *r, FILE *f)
 {
 	struct table t = { .cols = 8, .right = 1u << 0 | 1u << 4 | 1u << 5 | 1u << 6 };
@@ -392,6 +407,7 @@ static void print_correlation(const struct jread *j, const struct event_list *ev
 		const struct corr_window *cw = &r->w[i];
 		long long idx = (long long)cw->w->index;
 
+		print_types(ev, cw, f);
 		if (cw->diag == DIAG_TELEMETRY_GAP)
 			fprintf(f, "window %lld: telemetry gap: the %s hit %llu packets, no error recorded within the grace\n", idx,
 				cw->w->action, (unsigned long long)cw->w->hit_packets);
@@ -413,7 +429,11 @@ static void print_correlation(const struct jread *j, const struct event_list *ev
 		fprintf(f, "note: %zu error events fall in more than one window (faults closer than the grace) and are "
 			   "counted in each; a smaller --grace separates them\n",
 			r->shared);
-	if (ev->declared_count >= 0 && (size_t)ev->declared_count != ev->n)
+	if (events_count_only(ev))
+		fprintf(f, "errors counted but not timestamped: cannot attribute to windows (error_count %lld, no "
+			   "timestamped error events)\n",
+			(long long)ev->declared_count);
+	else if (ev->declared_count >= 0 && (size_t)ev->declared_count != ev->n)
 		fprintf(f, "note: error_count says %lld, but %zu error events were found\n", (long long)ev->declared_count,
 			ev->n);
 	print_outcome(j, f);
@@ -521,6 +541,32 @@ static cJSON *json_journal(struct jb *b, const struct jread *j)
 	return o;
 }
 
+/* [{"type": "Timeout", "count": 3}, ...], most frequent first */
+static cJSON *json_types(struct jb *b, const struct event_list *ev, const struct corr_window *cw)
+{
+	cJSON *a = jb_check(b, cJSON_CreateArray());
+	struct type_count *c;
+	size_t n;
+
+	if (!a)
+		return NULL;
+	if (corr_error_types(ev, cw, &c, &n) < 0) {
+		b->oom = true;
+		return a;
+	}
+	for (size_t k = 0; k < n; k++) {
+		cJSON *e = jb_check(b, cJSON_CreateObject());
+
+		if (!e)
+			break;
+		jb_str(b, e, "type", c[k].type);
+		jb_num(b, e, "count", (double)c[k].n);
+		jb_append(b, a, e);
+	}
+	free(c);
+	return a;
+}
+
 static cJSON *json_window(struct jb *b, const struct corr_window *cw, const struct event_list *ev)
 {
 	const struct jwindow *w = cw->w;
@@ -555,6 +601,7 @@ static cJSON *json_window(struct jb *b, const struct corr_window *cw, const stru
 	else
 		jb_check(b, cJSON_AddNullToObject(o, "first_error_delay_ms"));
 	jb_str(b, o, "diagnosis", diagnosis_name(cw->diag));
+	jb_add(b, o, "error_types", json_types(b, ev, cw));
 	if ((list = jb_check(b, cJSON_AddArrayToObject(o, "error_events")))) {
 		for (size_t i = cw->first; i < cw->first + cw->n_errors; i++) {
 			cJSON *e = jb_check(b, cJSON_CreateObject());
@@ -591,6 +638,7 @@ static char *json_report(const struct jread *j, const struct event_list *ev, con
 			jb_num(&b, e, "declared_count", (double)ev->declared_count);
 		else
 			jb_check(&b, cJSON_AddNullToObject(e, "declared_count"));
+		jb_check(&b, cJSON_AddBoolToObject(e, "count_only", events_count_only(ev)));
 	}
 	jb_num(&b, root, "grace_ms", (double)(r->grace_ns / 1000000));
 	if ((ws = jb_check(&b, cJSON_AddArrayToObject(root, "windows"))))

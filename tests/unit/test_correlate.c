@@ -401,3 +401,26 @@ Test(correlate, windows_in_any_order)
 	cr_assert_eq(r.w[1].first, 0);
 	cr_assert_eq(r.outside, 0);
 }
+
+Test(correlate, error_types_per_window)
+{
+	static char *types[] = { "Timeout", NULL, "ConnectionError", "Timeout", "Timeout", NULL };
+	struct type_count *c;
+	size_t n;
+
+	window(10000, 20000, 5);
+	for (int i = 0; i < 6; i++) {
+		event_ns(T0 + (11 + i) * S);
+		evv[i].type = types[i];
+	}
+	run();
+	cr_assert_eq(corr_error_types(&ev, &r.w[0], &c, &n), 0);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(c[0].type, "Timeout");
+	cr_assert_eq(c[0].n, 3);
+	cr_assert_null(c[1].type, "the untyped ones, by count");
+	cr_assert_eq(c[1].n, 2);
+	cr_assert_str_eq(c[2].type, "ConnectionError");
+	cr_assert_eq(c[2].n, 1);
+	free(c);
+}
