@@ -620,10 +620,11 @@ static cJSON *json_window(struct jb *b, const struct corr_window *cw, const stru
 }
 
 /* The --json report; its schema is documented in okx-faultctl(1). */
-static char *json_report(const struct jread *j, const struct event_list *ev, const struct corr_report *r)
+/* Everything but the windows, with "windows": [] where they go. */
+static char *json_frame(const struct jread *j, const struct event_list *ev, const struct corr_report *r)
 {
 	struct jb b = { false };
-	cJSON *root = jb_check(&b, cJSON_CreateObject()), *e, *ws, *g;
+	cJSON *root = jb_check(&b, cJSON_CreateObject()), *e, *g;
 	char *text = NULL;
 
 	if (!root)
@@ -641,9 +642,7 @@ static char *json_report(const struct jread *j, const struct event_list *ev, con
 		jb_check(&b, cJSON_AddBoolToObject(e, "count_only", events_count_only(ev)));
 	}
 	jb_num(&b, root, "grace_ms", (double)(r->grace_ns / 1000000));
-	if ((ws = jb_check(&b, cJSON_AddArrayToObject(root, "windows"))))
-		for (size_t i = 0; i < r->n; i++)
-			jb_append(&b, ws, json_window(&b, &r->w[i], ev));
+	jb_check(&b, cJSON_AddArrayToObject(root, "windows"));
 	jb_num(&b, root, "errors_outside", (double)r->outside);
 	jb_num(&b, root, "errors_shared", (double)r->shared);
 	if ((g = jb_check(&b, cJSON_AddObjectToObject(root, "gate")))) {
@@ -654,6 +653,36 @@ static char *json_report(const struct jread *j, const struct event_list *ev, con
 		text = cJSON_Print(root);
 	cJSON_Delete(root);
 	return text;
+}
+
+/* The report, one window at a time into the frame's "windows" array: the
+ * memory it takes does not grow with the number of windows
+ * (okx-faultctl(1), LIMITS). Returns 0 or -ENOMEM. */
+static int json_report(FILE *f, const struct jread *j, const struct event_list *ev, const struct corr_report *r)
+{
+	static const char slot[] = "\"windows\":\t[]";
+	char *frame = json_frame(j, ev, r), *at;
+	int ret = -ENOMEM;
+
+	if (!frame || !(at = strstr(frame, slot)))
+		goto cleanup;
+	fwrite(frame, 1, (size_t)(at - frame) + sizeof(slot) - 2, f);
+	for (size_t i = 0; i < r->n; i++) {
+		struct jb b = { false };
+		cJSON *o = json_window(&b, &r->w[i], ev);
+		char *text = o && !b.oom ? cJSON_PrintUnformatted(o) : NULL;
+
+		cJSON_Delete(o);
+		if (!text)
+			goto cleanup;
+		fprintf(f, "%s\n\t\t%s", i ? "," : "", text);
+		free(text);
+	}
+	fprintf(f, "%s%s\n", r->n ? "\n\t" : "", at + sizeof(slot) - 2);
+	ret = 0;
+cleanup:
+	free(frame);
+	return ret;
 }
 
 /* Is `out` one of the inputs (the same file, whatever the path says)? It
@@ -676,7 +705,7 @@ static int cmd_correlate(int argc, char **argv)
 	struct jread j = { 0 };
 	struct event_list ev = { 0 };
 	struct corr_report r = { 0 };
-	char *error = NULL, *text;
+	char *error = NULL;
 	int ret, code;
 
 	code = correlate_parse(argc, argv, &o);
@@ -703,13 +732,10 @@ static int cmd_correlate(int argc, char **argv)
 		goto cleanup;
 	}
 	if (o.json) {
-		text = json_report(&j, &ev, &r);
-		if (!text) {
+		if (json_report(stdout, &j, &ev, &r) < 0) {
 			log_errx("out of memory");
 			goto cleanup;
 		}
-		puts(text);
-		free(text);
 	} else {
 		print_correlation(&j, &ev, &r, stdout);
 	}

@@ -6,7 +6,8 @@
 #    clear error instead of growing until memory runs out;
 #  - --svg naming an input (even by another path) is refused, the input
 #    untouched;
-#  - counters above 2^53 come out exact in --json.
+#  - counters above 2^53 come out exact in --json;
+#  - --json of 260,000 windows is streamed, one window per line.
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=${OKX_FAULTCTL:-$TOP/build/san/okx-faultctl}
@@ -35,6 +36,13 @@ grep -qF "errors outside every window: 0 of 260000" "$tmp/out" || fail "260k win
 grep -q "more than one window" "$tmp/out" && fail "260k windows: errors shared with --grace 0s"
 awk -v s="$secs" -v l="$limit" 'BEGIN{exit !(s <= l)}' || fail "260k windows took $secs s (limit $limit s)"
 echo "# 260,000 windows correlated in $secs s"
+# --json streams the windows, one line each (memory does not grow with them)
+"$BIN" correlate --journal "$tmp/j.jsonl" --events "$tmp/e.jsonl" --grace 0s --json >"$tmp/out.json" 2>"$tmp/err" ||
+	fail "260k windows --json: $(head -3 "$tmp/err")"
+n=$(grep -c '^		{"index":' "$tmp/out.json")
+[ "$n" = 260000 ] || fail "260k windows --json: $n window lines"
+tail -4 "$tmp/out.json" | grep -qF '"pass":	true' || fail "260k windows --json: no passing gate at the end"
+rm -f "$tmp/out.json"
 
 # an endless input stops at the limit
 "$BIN" correlate --journal "$D/completed.jsonl" --events /dev/zero >"$tmp/out" 2>"$tmp/err"
