@@ -12,8 +12,10 @@
 /* Matching the connector's error events against the fault windows.
  *
  * An event belongs to a window when begin <= t <= end + grace (both edges
- * inclusive). Windows closer than the grace can share an event; it is then
- * counted in each. Events in no window are counted as "outside". Pauses are
+ * inclusive), except that with no grace an event at the very instant one
+ * window ends and another begins belongs to the one that begins: a
+ * boundary belongs to one window. Windows closer than a (positive) grace
+ * can share an event; it is then counted in each. Events in no window are counted as "outside". Pauses are
  * not windows (the daemon journals no fault_begin for them): an error during
  * a pause is in the previous window's grace, or outside.
  *
@@ -35,7 +37,9 @@
  * The gate passes when no window is telemetry_gap or unknown and at least
  * one window is ok (an ok window hit packets, or its hits are unknown). So
  * it fails on a journal without windows (arm timeout) and when no fault hit
- * any packet, whatever errors fell inside: such a drill proves nothing. */
+ * any packet, whatever errors fell inside: such a drill proves nothing.
+ * It fails too on count-only telemetry (events_count_only()): errors were
+ * counted but cannot be placed in any window. */
 
 enum diagnosis { DIAG_OK, DIAG_TELEMETRY_GAP, DIAG_NO_TRAFFIC, DIAG_UNKNOWN };
 
@@ -54,6 +58,8 @@ struct corr_report {
 	struct corr_window *w; /* one per journal window, journal order */
 	size_t n;
 	size_t n_events;
+	uint8_t *in_window;    /* per event (the list's order): 0 in no window, 1 in
+	                        * one, 2 in more; NULL when there are no events */
 	size_t outside;        /* events in no window */
 	size_t shared;         /* events in more than one window */
 	size_t n_diag[4];      /* windows per diagnosis */
@@ -70,6 +76,19 @@ int correlate(const struct jread *j, const struct event_list *ev, int64_t grace_
 void corr_report_free(struct corr_report *r); /* accepts NULL and zeroed */
 
 const char *diagnosis_name(enum diagnosis d); /* "ok", "telemetry_gap", ... */
+
+/* Error types inside a window and how many of each, so a reader sees drop
+ * -> Timeout, reject -> refused. type is NULL for events without one. */
+struct type_count {
+	const char *type;
+	size_t n;
+};
+
+/* The window's error types, most frequent first (ties by name, untyped
+ * last), in a malloc'ed array (NULL when the window has no errors).
+ * Returns 0 or -ENOMEM. */
+int corr_error_types(const struct event_list *ev, const struct corr_window *cw, struct type_count **out,
+		     size_t *n);
 
 /* The table above: a window's diagnosis from its hits and the number of
  * error events inside it. */

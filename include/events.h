@@ -13,7 +13,10 @@
  *   - an object holding "error_events" arrays at any depth (objects and
  *     arrays are searched; every "error_events" array found is used, a
  *     found array is not searched further), e.g.
- *     {"execution_fingerprint": {"error_count": 3, "error_events": [...]}}.
+ *     {"execution_fingerprint": {"error_count": 3, "error_events": [...]}};
+ *   - an object with "error_count" members (any depth) but no
+ *     "error_events": count-only telemetry, zero events and the counts'
+ *     sum in declared_count (events_count_only()).
  * An event's time is the first present (non-null) member of "ts",
  * "timestamp", "time": an RFC 3339 string or an epoch number (unit by
  * magnitude, see time_from_epoch()). "type" is optional; "message", else
@@ -49,5 +52,12 @@ int events_buffer(struct event_list *l, const char *path, const char *buf, size_
 int events_file(struct event_list *l, const char *path, char **error);
 
 void events_free(struct event_list *l); /* accepts NULL and zeroed */
+
+/* Errors were counted but none has a time stamp: nothing can be
+ * attributed to a window (okx-faultctl(1), ERROR EVENTS). */
+static inline bool events_count_only(const struct event_list *l)
+{
+	return l->n == 0 && l->declared_count > 0;
+}
 
 #endif

@@ -9,9 +9,10 @@
 #include "clock.h"
 
 /* The drill journal (okx-faultd(8), JOURNAL): JSON Lines, one object per
- * event, each line built whole in memory, written with one write(2) and
- * fsync(2)ed before the call returns, so a live fault is on disk before
- * the daemon can lose it. A line is on disk whole or not at all. */
+ * event, each line built whole in memory and written with one write(2)
+ * before the call returns, so a live fault is in the file before the
+ * daemon can lose it; a syncer thread fsync(2)s the lines right after, off
+ * the drill's switching path. A line is in the file whole or not at all. */
 struct journal;
 
 /* Mode of a journal file (directories: SAFEFILE_DIR_MODE, 0750). */
@@ -43,8 +44,12 @@ const char *journal_strerror(int err);
  * error (journal_failed()). */
 int journal_write(struct journal *j, const char *event, const struct stamp *at, cJSON *fields);
 
-/* 0 while every write succeeded, else the first failure's -errno. */
+/* 0 while every write and fsync succeeded, else the first failure's
+ * -errno. */
 int journal_failed(const struct journal *j);
+
+/* Wait until every line written is fsync()ed. Returns journal_failed(). */
+int journal_sync(struct journal *j);
 
 const char *journal_path(const struct journal *j);
 void journal_close(struct journal *j); /* accepts NULL */

@@ -71,8 +71,13 @@ void jread_free(struct jread *j); /* accepts NULL and zeroed */
 struct cJSON;
 struct cJSON *json_parse_exact(const char *p, size_t n, size_t *errpos);
 
-/* Read a whole file into a NUL-terminated buffer. Returns 0 or -errno;
- * on error *error (if not NULL) is "PATH: reason" (malloc'ed, or NULL). */
+/* The largest journal or events file read (okx-faultctl(1), LIMITS): a
+ * bound on memory, and an end to reading /dev/zero. */
+#define INPUT_MAX (512u << 20)
+
+/* Read a whole file (at most INPUT_MAX bytes, else -EFBIG) into a
+ * NUL-terminated buffer. Returns 0 or -errno; on error *error (if not
+ * NULL) is "PATH: reason" (malloc'ed, or NULL). */
 int read_whole_file(const char *path, char **buf, size_t *len, char **error);
 
 #endif

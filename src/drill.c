@@ -29,6 +29,7 @@
 #include "log.h"
 #include "netem.h"
 #include "nft.h"
+#include "plan.h"
 #include "privs.h"
 #include "stopfile.h"
 #include "targets.h"
@@ -82,6 +83,8 @@ struct drill {
 	int live;                 /* fault index in p->faults whose switch is on, or -1 */
 	size_t live_step;
 	struct stamp live_invoke, live_begin;
+	uint64_t live_timeout_ms; /* the live fault's kernel timeout (its backstop) */
+	struct plan plan;         /* step deadlines (include/plan.h) */
 	uint64_t *base_pkts, *base_bytes; /* counter values at the end of the previous run of each fault */
 	uint64_t *base_tc_pkts, *base_tc_bytes; /* netem class statistics, likewise (delay faults) */
 
@@ -309,6 +312,7 @@ static int journal_fault_begin(struct drill *d)
 	cJSON_AddStringToObject(o, "action", action_name(f->action));
 	cJSON_AddStringToObject(o, "params", params);
 	json_add_u64(o, "planned_ms", f->duration_ms);
+	json_add_u64(o, "timeout_ms", d->live_timeout_ms);
 	if (f->action == ACT_DNS)
 		json_add_dns_names(o, d->p);
 	json_add_time(o, "invoke_ts", &d->live_invoke.real);
@@ -339,14 +343,44 @@ static void add_netem_stats(struct drill *d, int fi, cJSON *o)
 	d->base_tc_pkts[fi] = pk, d->base_tc_bytes[fi] = by;
 }
 
+/* Milliseconds with three decimals, as a JSON number. */
+static void add_ms(cJSON *o, const char *key, uint64_t ns)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%" PRIu64 ".%03" PRIu64, ns / 1000000, ns / 1000 % 1000);
+	cJSON_AddRawToObject(o, key, buf);
+}
+
+/* The end of the live window as it happened. When the daemon asks to end
+ * the fault after its kernel timeout ran out (it was stopped or stalled),
+ * the kernel had already ended it at begin + timeout: that is the window's
+ * end (reason kernel_expiry), not the late request (okx-faultd(8), TIMING). */
+static const char *window_end(const struct drill *d, const struct stamp *invoke, const struct stamp *ack,
+			      const char *reason, struct stamp *end)
+{
+	uint64_t t = d->live_timeout_ms * 1000000ull;
+
+	*end = *ack;
+	if (!plan_kernel_expired(timespec_ns(&d->live_begin.mono), d->live_timeout_ms, timespec_ns(&invoke->mono)))
+		return reason;
+	end->mono = timespec_add_ns(d->live_begin.mono, t);
+	end->real = timespec_add_ns(d->live_begin.real, t);
+	return "kernel_expiry";
+}
+
 /* Read the live fault's counter after its switch went off and journal the
  * window. The counter only moves while the switch is on, so the delta
- * since the previous run of the same fault is exactly this window's. */
-static int journal_fault_end(struct drill *d, const struct stamp *invoke, const struct stamp *ack, const char *reason)
+ * since the previous run of the same fault is exactly this window's.
+ * late_ns: how late the request came after the planned end. */
+static int journal_fault_end(struct drill *d, const struct stamp *invoke, const struct stamp *ack, const char *reason,
+			     uint64_t late_ns)
 {
 	int fi = d->live;
 	uint64_t pk = 0, by = 0;
 	cJSON *o = cJSON_CreateObject(), *h;
+	struct stamp end;
+	double actual;
 	int ret;
 
 	ret = nft_engine_fault_counter(d->nft, fi, &pk, &by);
@@ -354,9 +388,11 @@ static int journal_fault_end(struct drill *d, const struct stamp *invoke, const 
 		log_warnx("reading the counter of fault %zu: %s", d->live_step, strerror(-ret));
 		pk = d->base_pkts[fi], by = d->base_bytes[fi];
 	}
+	reason = window_end(d, invoke, ack, reason, &end);
+	actual = mono_diff_ms(&d->live_begin.mono, &end.mono);
 	cJSON_AddNumberToObject(o, "index", (double)d->live_step);
 	json_add_time(o, "invoke_ts", &invoke->real);
-	cJSON_AddNumberToObject(o, "actual_ms", mono_diff_ms(&d->live_begin.mono, &ack->mono));
+	cJSON_AddNumberToObject(o, "actual_ms", actual);
 	h = cJSON_AddObjectToObject(o, "hits");
 	json_add_u64(h, "packets", pk - d->base_pkts[fi]);
 	json_add_u64(h, "bytes", by - d->base_bytes[fi]);
@@ -365,11 +401,15 @@ static int journal_fault_end(struct drill *d, const struct stamp *invoke, const 
 	if (d->p->faults[fi].action == ACT_DELAY)
 		add_netem_stats(d, fi, o);
 	cJSON_AddStringToObject(o, "reason", reason);
+	if (!strcmp(reason, "completed") || !strcmp(reason, "kernel_expiry"))
+		add_ms(o, "late_ms", late_ns);
+	if (!strcmp(reason, "kernel_expiry"))
+		log_warnx("fault %zu: the daemon woke %.3f ms after the planned end; the kernel had ended the fault "
+			  "%" PRIu64 " ms after its begin", d->live_step, (double)late_ns / 1e6, d->live_timeout_ms);
 	log_info("fault %zu (%s) ended after %.3f ms (%s): %" PRIu64 " packets, %" PRIu64 " bytes hit", d->live_step,
-		 action_name(d->p->faults[fi].action), mono_diff_ms(&d->live_begin.mono, &ack->mono), reason,
-		 pk - d->base_pkts[fi], by - d->base_bytes[fi]);
+		 action_name(d->p->faults[fi].action), actual, reason, pk - d->base_pkts[fi], by - d->base_bytes[fi]);
 	d->base_pkts[fi] = pk, d->base_bytes[fi] = by;
-	return journal_event(d, "fault_end", ack, o);
+	return journal_event(d, "fault_end", &end, o);
 }
 
 /* ---- steps -------------------------------------------------------------- */
@@ -387,48 +427,83 @@ static void finish(struct drill *d, int code, const char *outcome)
 	d->outcome = outcome;
 }
 
+/* Move the plan to step `next` (of f), asked at now_ns. */
+static void plan_step(struct drill *d, size_t next, const struct fault *f, uint64_t now_ns)
+{
+	uint64_t shift;
+
+	if (!d->plan.started) {
+		plan_start(&d->plan, now_ns, f->duration_ms);
+		return;
+	}
+	shift = plan_next(&d->plan, now_ns, f->duration_ms);
+	if (shift)
+		log_warnx("step %zu: woke %.3f ms after the planned end; the rest of the plan moves by as much", next,
+			  (double)shift / 1e6);
+}
+
+/* Switch the live fault (if any) off and fault `on` (if >= 0) on, in one
+ * batch, then set the next deadline: nothing slow comes between the
+ * deadline and the switch; the journal is written right after. */
+static int switch_step(struct drill *d, size_t next, int on, const char *reason, const struct stamp *invoke,
+		       uint64_t late_ns)
+{
+	uint64_t timeout = on >= 0 ? plan_timeout_ms(&d->plan, timespec_ns(&invoke->mono), BACKSTOP_MS) : 0;
+	struct stamp ack;
+	int ret;
+
+	ret = nft_engine_switch(d->nft, on, timeout, d->live);
+	stamp_now(&ack);
+	if (ret < 0) {
+		log_warnx("switching faults failed: %s", strerror(-ret));
+		return ret;
+	}
+	if (next < d->n_steps && (ret = timer_arm_abs(d->t_deadline, d->plan.end_ns)) < 0)
+		return ret;
+	if (d->live >= 0) {
+		ret = journal_fault_end(d, invoke, &ack, reason, late_ns);
+		d->live = -1;
+	}
+	if (on >= 0) {
+		d->live = on;
+		d->live_step = next;
+		d->live_invoke = *invoke;
+		d->live_begin = ack;
+		d->live_timeout_ms = timeout;
+		log_info("fault %zu: %s for %" PRIu64 " ms is live", next, action_name(d->p->faults[on].action),
+			 d->p->faults[on].duration_ms);
+		/* a live fault the journal cannot record must not stay live */
+		if (ret == 0)
+			ret = journal_fault_begin(d);
+	}
+	/* the journal failed: the caller takes the live fault down */
+	return ret;
+}
+
 /* Switch from the live fault (if any) to step `next` (if < n_steps and not
- * a pause) in one batch, journal both, and set the next deadline. */
+ * a pause) in one batch, journal both, and set the next deadline from the
+ * plan (include/plan.h). */
 static int advance(struct drill *d, size_t next, const char *reason)
 {
 	int on = -1, idx = -1, ret;
 	const struct fault *f = NULL;
-	struct stamp invoke, ack;
+	struct stamp invoke;
+	uint64_t late_ns;
 
+	stamp_now(&invoke);
+	late_ns = d->plan.started ? plan_late_ns(&d->plan, timespec_ns(&invoke.mono)) : 0;
 	if (next < d->n_steps) {
 		f = step_fault(d, next, &idx);
 		if (f->action != ACT_PAUSE)
 			on = idx;
+		plan_step(d, next, f, timespec_ns(&invoke.mono));
 	}
-	if (on >= 0 || d->live >= 0) {
-		stamp_now(&invoke);
-		ret = nft_engine_switch(d->nft, on, on >= 0 ? f->duration_ms + BACKSTOP_MS : 0, d->live);
-		stamp_now(&ack);
-		if (ret < 0) {
-			log_warnx("switching faults failed: %s", strerror(-ret));
-			return ret;
-		}
-		ret = 0;
-		if (d->live >= 0) {
-			ret = journal_fault_end(d, &invoke, &ack, reason);
-			d->live = -1;
-		}
-		if (on >= 0) {
-			d->live = on;
-			d->live_step = next;
-			d->live_invoke = invoke;
-			d->live_begin = ack;
-			log_info("fault %zu: %s for %" PRIu64 " ms is live", next, action_name(f->action), f->duration_ms);
-			/* a live fault the journal cannot record must not stay live */
-			if (ret == 0)
-				ret = journal_fault_begin(d);
-		}
-		/* the journal failed: the caller takes the live fault down */
-		if (ret < 0)
-			return ret;
-	} else {
-		stamp_now(&ack);
-	}
+	if (on >= 0 || d->live >= 0)
+		ret = switch_step(d, next, on, reason, &invoke, late_ns);
+	else
+		ret = next < d->n_steps ? timer_arm_abs(d->t_deadline, d->plan.end_ns) : 0;
+	if (ret < 0)
+		return ret;
 	d->step = next;
 	if (next >= d->n_steps) {
 		finish(d, EXIT_DRILL_OK, "completed");
@@ -437,7 +512,7 @@ static int advance(struct drill *d, size_t next, const char *reason)
 	if (f->action == ACT_PAUSE)
 		log_info("step %zu: pause for %" PRIu64 " ms", next, f->duration_ms);
 	d->st = ST_STEP;
-	return timer_arm_abs(d->t_deadline, timespec_ns(&ack.mono) + f->duration_ms * 1000000ull);
+	return 0;
 }
 
 /* Take the live fault down (abort paths). */
@@ -459,7 +534,7 @@ static void abort_live(struct drill *d, const char *reason)
 			log_warnx("removing the table failed: %s", strerror(-ret));
 		stamp_now(&ack);
 	}
-	journal_fault_end(d, &invoke, &ack, reason);
+	journal_fault_end(d, &invoke, &ack, reason, plan_late_ns(&d->plan, timespec_ns(&invoke.mono)));
 	d->live = -1;
 }
 
@@ -1161,7 +1236,7 @@ static void run_installed(struct drill *d)
 		finish(d, EXIT_RUNTIME, "error");
 	}
 	/* a journal that lost an event is a failed drill, whatever ended it */
-	if (journal_failed(d->j) && d->exit_code != EXIT_RUNTIME)
+	if (journal_sync(d->j) < 0 && d->exit_code != EXIT_RUNTIME)
 		finish(d, EXIT_RUNTIME, "error");
 }
 

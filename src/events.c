@@ -72,10 +72,13 @@ static int add_event(struct event_list *l, const cJSON *obj, int line, char *m)
 		return msg(m, "an event is not a JSON object"), -EINVAL;
 	if (!event_time(obj, &ns, m))
 		return -EINVAL;
-	nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	l->v = nv;
+	/* the array holds the next power of two: full when n is one */
+	if (!(l->n & (l->n - 1))) {
+		nv = reallocarray(l->v, l->n ? l->n * 2 : 1, sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		l->v = nv;
+	}
 	e = &l->v[l->n];
 	memset(e, 0, sizeof(*e));
 	e->ns = ns;
@@ -153,6 +156,27 @@ static int find_nested(struct event_list *l, const cJSON *node, const char *path
 	return 0;
 }
 
+/* Count-only telemetry: numeric "error_count" members at any depth, in a
+ * document with no "error_events" array. Returns their sum, -1 if none. */
+static int64_t find_counts(const cJSON *node)
+{
+	int64_t sum = -1;
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, node) {
+		int64_t sub = -1;
+
+		if (cJSON_IsObject(node) && !strcmp(it->string, "error_count") && cJSON_IsNumber(it) &&
+		    it->valuedouble >= 0 && it->valuedouble < 1e15)
+			sub = (int64_t)it->valuedouble;
+		else if (cJSON_IsObject(it) || cJSON_IsArray(it))
+			sub = find_counts(it);
+		if (sub >= 0)
+			sum = (sum < 0 ? 0 : sum) + sub;
+	}
+	return sum;
+}
+
 static int from_document(struct event_list *l, const cJSON *doc, char *m)
 {
 	int found = 0, ret;
@@ -167,6 +191,10 @@ static int from_document(struct event_list *l, const cJSON *doc, char *m)
 	ret = find_nested(l, doc, "$", &found, m);
 	if (ret || found)
 		return ret;
+	/* error_count without error_events: counted, not timestamped */
+	l->declared_count = find_counts(doc);
+	if (l->declared_count >= 0)
+		return 0;
 	/* no container: JSON Lines holding a single event */
 	l->form = EVENTS_LINES;
 	ret = add_event(l, doc, 1, m);

@@ -3,6 +3,9 @@
  * rules okx-faultd(8), SECURITY. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +18,23 @@
 
 #define UNIQUE_MAX 999
 
+/* Lines are written with one write(2) on the caller's thread (in the
+ * page cache, safe from a killed daemon, at once) and fsync(2)ed by a
+ * syncer thread, so a slow disk never holds up the drill's next switch
+ * (okx-faultd(8), TIMING). */
 struct journal {
 	int fd;
 	int error;  /* first write failure, -errno; the journal is closed for writing */
-	off_t len;  /* bytes of whole lines on disk */
+	off_t len;  /* bytes of whole lines written */
 	char *path;
+	pthread_t syncer;
+	bool have_syncer;
+	pthread_mutex_t mu;   /* guards what follows */
+	pthread_cond_t wake;  /* to the syncer: more to sync, or stop */
+	pthread_cond_t done;  /* from the syncer: synced moved, or sync_error set */
+	off_t want, synced;   /* bytes to sync; bytes known synced */
+	atomic_int sync_error; /* first fsync failure, -errno */
+	bool stop;
 };
 
 int journal_check_path(const char *path, bool unique)
@@ -42,11 +57,57 @@ static char *numbered(const char *path, int n)
 	return out;
 }
 
+/* The syncer: fsync(2) whenever lines were written since the last one;
+ * leaves once asked to stop and everything is synced. */
+static void *syncer_main(void *arg)
+{
+	struct journal *j = arg;
+
+	pthread_mutex_lock(&j->mu);
+	for (;;) {
+		off_t target;
+		int ret;
+
+		while (!j->stop && j->want == j->synced)
+			pthread_cond_wait(&j->wake, &j->mu);
+		if (j->want == j->synced)
+			break;
+		target = j->want;
+		pthread_mutex_unlock(&j->mu);
+		ret = fsync(j->fd) < 0 ? -errno : 0;
+		pthread_mutex_lock(&j->mu);
+		if (ret < 0 && !atomic_load(&j->sync_error))
+			atomic_store(&j->sync_error, ret);
+		j->synced = target;
+		pthread_cond_broadcast(&j->done);
+	}
+	pthread_mutex_unlock(&j->mu);
+	return NULL;
+}
+
+/* The syncer runs with every signal blocked: signals are the drill's
+ * (read from its signalfd), never the syncer's. */
+static int start_syncer(struct journal *j)
+{
+	sigset_t all, old;
+	int ret;
+
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->wake, NULL);
+	pthread_cond_init(&j->done, NULL);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&j->syncer, NULL, syncer_main, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	j->have_syncer = ret == 0;
+	return -ret;
+}
+
 int journal_open(struct journal **out, const char *path, bool unique)
 {
 	struct journal *j;
 	char *p = strdup(path);
-	int fd = p ? safefile_create(p, JOURNAL_FILE_MODE) : -ENOMEM;
+	int fd = p ? safefile_create(p, JOURNAL_FILE_MODE) : -ENOMEM, ret;
 
 	*out = NULL;
 	for (int i = 2; fd == -EEXIST && unique && i <= UNIQUE_MAX; i++) {
@@ -66,6 +127,11 @@ int journal_open(struct journal **out, const char *path, bool unique)
 	}
 	j->fd = fd;
 	j->path = p;
+	ret = start_syncer(j);
+	if (ret < 0) {
+		journal_close(j);
+		return ret;
+	}
 	*out = j;
 	return 0;
 }
@@ -154,9 +220,9 @@ static char *to_line(const char *text, size_t *outlen)
 	return out;
 }
 
-/* One write(2) for the whole line (looping only on a short write), then
- * fsync(2). On any failure the file is cut back to its last whole line:
- * a reader never finds half an event glued to the next one. */
+/* One write(2) for the whole line (looping only on a short write); the
+ * syncer fsync(2)s it. On any failure the file is cut back to its last
+ * whole line: a reader never finds half an event glued to the next one. */
 static int write_line(struct journal *j, const char *buf, size_t len)
 {
 	size_t done = 0;
@@ -173,10 +239,12 @@ static int write_line(struct journal *j, const char *buf, size_t len)
 		}
 		done += (size_t)n;
 	}
-	if (!ret && fsync(j->fd) < 0)
-		ret = -errno;
 	if (!ret) {
 		j->len += (off_t)len;
+		pthread_mutex_lock(&j->mu);
+		j->want = j->len;
+		pthread_cond_signal(&j->wake);
+		pthread_mutex_unlock(&j->mu);
 		return 0;
 	}
 	if (ftruncate(j->fd, j->len) < 0)
@@ -228,7 +296,30 @@ int journal_write(struct journal *j, const char *event, const struct stamp *at, 
 
 int journal_failed(const struct journal *j)
 {
-	return j->error;
+	return j->error ? j->error : atomic_load(&j->sync_error);
+}
+
+int journal_sync(struct journal *j)
+{
+	if (!j->have_syncer)
+		return journal_failed(j);
+	pthread_mutex_lock(&j->mu);
+	while (j->synced < j->want && !atomic_load(&j->sync_error))
+		pthread_cond_wait(&j->done, &j->mu);
+	pthread_mutex_unlock(&j->mu);
+	return journal_failed(j);
+}
+
+static void stop_syncer(struct journal *j)
+{
+	if (!j->have_syncer)
+		return;
+	pthread_mutex_lock(&j->mu);
+	j->stop = true;
+	pthread_cond_signal(&j->wake);
+	pthread_mutex_unlock(&j->mu);
+	pthread_join(j->syncer, NULL);
+	j->have_syncer = false;
 }
 
 const char *journal_path(const struct journal *j)
@@ -240,6 +331,10 @@ void journal_close(struct journal *j)
 {
 	if (!j)
 		return;
+	stop_syncer(j);
+	pthread_cond_destroy(&j->wake);
+	pthread_cond_destroy(&j->done);
+	pthread_mutex_destroy(&j->mu);
 	if (j->fd >= 0 && close(j->fd) < 0)
 		log_warn("closing journal %s", j->path);
 	free(j->path);

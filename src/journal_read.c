@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,11 @@ struct jstate {
 	struct jread *j;
 	int line;
 	bool seen_start, seen_end;
+	size_t cap;        /* windows allocated */
+	size_t *slot;      /* open-addressing index -> window position + 1 (0: empty) */
+	size_t slot_cap;   /* a power of two, at least twice the windows */
+	const char *text;  /* the line being read */
+	size_t text_len;
 	char msg[MSGLEN];
 };
 
@@ -32,7 +38,11 @@ int read_whole_file(const char *path, char **out, size_t *outlen, char **error)
 {
 	int ret = read_fd_whole(path, out, outlen);
 
-	if (ret < 0 && error && asprintf(error, "%s: %s", path, strerror(-ret)) < 0)
+	if (ret == -EFBIG && error &&
+	    asprintf(error, "%s: larger than the input limit of %u MiB (okx-faultctl(1), LIMITS)", path,
+		     INPUT_MAX >> 20) < 0)
+		*error = NULL;
+	else if (ret < 0 && ret != -EFBIG && error && asprintf(error, "%s: %s", path, strerror(-ret)) < 0)
 		*error = NULL;
 	return ret;
 }
@@ -51,8 +61,14 @@ static int read_fd_whole(const char *path, char **out, size_t *outlen)
 	for (;;) {
 		ssize_t n;
 
+		if (len > INPUT_MAX) {
+			ret = -EFBIG;
+			goto cleanup;
+		}
 		if (cap - len < 4096) {
 			cap = cap ? cap * 2 : 65536;
+			if (cap > INPUT_MAX + 4096)
+				cap = INPUT_MAX + 4096;
 			nb = realloc(buf, cap + 1);
 			if (!nb) {
 				ret = -ENOMEM;
@@ -171,6 +187,65 @@ static int get_uint(struct jstate *st, const cJSON *obj, const char *key, bool r
 	return 0;
 }
 
+/* The digits of member `key` in the line's text that make the double v:
+ * cJSON holds numbers as doubles, exact only below 2^53. */
+static bool u64_from_text(const struct jstate *st, const char *key, double v, uint64_t *out)
+{
+	size_t klen = strlen(key);
+	const char *p = st->text, *end = st->text + st->text_len;
+
+	while (p < end && (p = memmem(p, (size_t)(end - p), key, klen))) {
+		const char *q = p + klen;
+		unsigned long long x;
+		char *e;
+
+		p = q;
+		if (q - klen == st->text || q[-(ptrdiff_t)klen - 1] != '"' || q >= end || *q++ != '"')
+			continue;
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q >= end || *q++ != ':')
+			continue;
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q >= end || *q < '0' || *q > '9')
+			continue;
+		errno = 0;
+		x = strtoull(q, &e, 10);
+		if (!errno && e <= end && *e != '.' && *e != 'e' && *e != 'E' && (double)x == v) {
+			*out = x;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* An unsigned 64-bit integer member, exact up to 2^64 - 1 (counters,
+ * mono_ns): read from the text when the double cannot hold it. */
+static int get_u64(struct jstate *st, const cJSON *obj, const char *key, bool required, uint64_t *out)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	double v;
+
+	if (!it || cJSON_IsNull(it))
+		return required ? set_msg(st, "missing \"%s\"", key) : 0;
+	if (!cJSON_IsNumber(it))
+		return set_msg(st, "\"%s\" is not a number", key);
+	v = it->valuedouble;
+	/* 2^64 - 1 rounds to the double 2^64: the text decides */
+	if (v < 0 || v != floor(v) || v > 18446744073709551616.0)
+		return set_msg(st, "\"%s\" is not a non-negative integer: %.17g", key, v);
+	if (v < 9007199254740992.0) {
+		*out = (uint64_t)v;
+		return 0;
+	}
+	if (u64_from_text(st, key, v, out))
+		return 0;
+	if (v == 18446744073709551616.0)
+		return set_msg(st, "\"%s\" is not a non-negative integer below 2^64", key);
+	return set_msg(st, "\"%s\": cannot read %.17g exactly (write it as plain digits)", key, v);
+}
+
 /* A non-negative number of milliseconds, fractions allowed. */
 static int get_ms(struct jstate *st, const cJSON *obj, const char *key, double *out)
 {
@@ -199,12 +274,65 @@ static int get_time(struct jstate *st, const cJSON *obj, const char *key, bool r
 	return 0;
 }
 
-static struct jwindow *find_window(struct jread *j, int64_t index)
+/* Windows are found by index through a hash table, so reading a journal
+ * takes linear time however many windows it has. */
+static size_t slot_of(const struct jstate *st, int64_t index)
 {
-	for (size_t i = 0; i < j->n_windows; i++)
-		if (j->windows[i].index == index)
-			return &j->windows[i];
-	return NULL;
+	uint64_t h = (uint64_t)index * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h >> 32) & (st->slot_cap - 1);
+}
+
+static struct jwindow *find_window(const struct jstate *st, int64_t index)
+{
+	if (!st->slot_cap)
+		return NULL;
+	for (size_t i = slot_of(st, index);; i = (i + 1) & (st->slot_cap - 1)) {
+		size_t v = st->slot[i];
+
+		if (!v)
+			return NULL;
+		if (st->j->windows[v - 1].index == index)
+			return &st->j->windows[v - 1];
+	}
+}
+
+static void slot_put(struct jstate *st, size_t pos)
+{
+	size_t i = slot_of(st, st->j->windows[pos].index);
+
+	while (st->slot[i])
+		i = (i + 1) & (st->slot_cap - 1);
+	st->slot[i] = pos + 1;
+}
+
+/* Room for one more window, in the array and in the index. */
+static int grow_windows(struct jstate *st)
+{
+	struct jread *j = st->j;
+
+	if (j->n_windows == st->cap) {
+		size_t cap = st->cap ? st->cap * 2 : 64;
+		struct jwindow *nw = reallocarray(j->windows, cap, sizeof(*nw));
+
+		if (!nw)
+			return -ENOMEM;
+		j->windows = nw;
+		st->cap = cap;
+	}
+	if ((j->n_windows + 1) * 2 > st->slot_cap) {
+		size_t cap = st->slot_cap ? st->slot_cap * 2 : 128;
+		size_t *ns = calloc(cap, sizeof(*ns));
+
+		if (!ns)
+			return -ENOMEM;
+		free(st->slot);
+		st->slot = ns;
+		st->slot_cap = cap;
+		for (size_t i = 0; i < j->n_windows; i++)
+			slot_put(st, i);
+	}
+	return 0;
 }
 
 static int on_start(struct jstate *st, const cJSON *obj, int64_t ts)
@@ -226,7 +354,7 @@ static int on_armed(struct jstate *st, const cJSON *obj, int64_t ts)
 {
 	struct jread *j = st->j;
 	const cJSON *trig = cJSON_GetObjectItemCaseSensitive(obj, "trigger");
-	int64_t flows = 0, packets = 0, bytes = 0;
+	uint64_t flows = 0, packets = 0, bytes = 0;
 	int ret;
 
 	if (j->armed)
@@ -235,12 +363,12 @@ static int on_armed(struct jstate *st, const cJSON *obj, int64_t ts)
 		return set_msg(st, "\"armed\" after a fault_begin");
 	j->armed = true;
 	j->armed_ns = ts;
-	if ((ret = get_uint(st, obj, "flows", false, &flows)) || (ret = get_uint(st, obj, "packets", false, &packets)) ||
-	    (ret = get_uint(st, obj, "bytes", false, &bytes)))
+	if ((ret = get_u64(st, obj, "flows", false, &flows)) || (ret = get_u64(st, obj, "packets", false, &packets)) ||
+	    (ret = get_u64(st, obj, "bytes", false, &bytes)))
 		return ret;
-	j->armed_flows = (uint64_t)flows;
-	j->armed_packets = (uint64_t)packets;
-	j->armed_bytes = (uint64_t)bytes;
+	j->armed_flows = flows;
+	j->armed_packets = packets;
+	j->armed_bytes = bytes;
 	if (!trig || cJSON_IsNull(trig))
 		return 0;
 	if (!cJSON_IsObject(trig))
@@ -256,21 +384,20 @@ static int on_armed(struct jstate *st, const cJSON *obj, int64_t ts)
 static int on_fault_begin(struct jstate *st, const cJSON *obj, int64_t ts)
 {
 	struct jread *j = st->j;
-	struct jwindow *w, *nw;
+	struct jwindow *w;
 	int64_t index;
 	int ret;
 
 	if ((ret = get_uint(st, obj, "index", true, &index)))
 		return ret;
-	if ((w = find_window(j, index)))
+	if ((w = find_window(st, index)))
 		return set_msg(st, "fault_begin index %lld repeats the one on line %d", (long long)index, w->line_begin);
-	nw = realloc(j->windows, (j->n_windows + 1) * sizeof(*nw));
-	if (!nw)
-		return -ENOMEM;
-	j->windows = nw;
+	if ((ret = grow_windows(st)))
+		return ret;
 	w = &j->windows[j->n_windows++];
 	memset(w, 0, sizeof(*w));
 	w->index = index;
+	slot_put(st, j->n_windows - 1);
 	w->begin_ns = w->invoke_ns = w->end_ns = ts;
 	w->open = true;
 	w->actual_ms = -1;
@@ -287,13 +414,14 @@ static int on_fault_begin(struct jstate *st, const cJSON *obj, int64_t ts)
 static int on_fault_end(struct jstate *st, const cJSON *obj, int64_t ts)
 {
 	const cJSON *hits = cJSON_GetObjectItemCaseSensitive(obj, "hits"), *unknown;
-	int64_t index, packets = 0, bytes = 0;
+	int64_t index;
+	uint64_t packets = 0, bytes = 0;
 	struct jwindow *w;
 	int ret;
 
 	if ((ret = get_uint(st, obj, "index", true, &index)))
 		return ret;
-	w = find_window(st->j, index);
+	w = find_window(st, index);
 	if (!w)
 		return set_msg(st, "fault_end index %lld has no fault_begin", (long long)index);
 	if (!w->open)
@@ -303,13 +431,13 @@ static int on_fault_end(struct jstate *st, const cJSON *obj, int64_t ts)
 			       w->line_begin);
 	if (!cJSON_IsObject(hits))
 		return set_msg(st, "missing \"hits\" object");
-	if ((ret = get_uint(st, hits, "packets", true, &packets)) || (ret = get_uint(st, hits, "bytes", false, &bytes)))
+	if ((ret = get_u64(st, hits, "packets", true, &packets)) || (ret = get_u64(st, hits, "bytes", false, &bytes)))
 		return ret;
 	w->open = false;
 	w->end_ns = ts;
 	w->line_end = st->line;
-	w->hit_packets = (uint64_t)packets;
-	w->hit_bytes = (uint64_t)bytes;
+	w->hit_packets = packets;
+	w->hit_bytes = bytes;
 	w->hits_known = true;
 	w->actual_ms = (double)(ts - w->begin_ns) / 1e6;
 	if ((ret = get_ms(st, obj, "actual_ms", &w->actual_ms)) || (ret = get_str(st, obj, "reason", false, &w->reason)))
@@ -353,14 +481,15 @@ static const struct {
 static int handle_event(struct jstate *st, const cJSON *obj)
 {
 	const cJSON *ev = cJSON_GetObjectItemCaseSensitive(obj, "event");
-	int64_t ts, mono;
+	int64_t ts;
+	uint64_t mono;
 	int ret;
 
 	if (!cJSON_IsObject(obj))
 		return set_msg(st, "not a JSON object");
 	if (!cJSON_IsString(ev))
 		return set_msg(st, "missing \"event\" string");
-	if ((ret = get_time(st, obj, "ts", true, &ts)) || (ret = get_uint(st, obj, "mono_ns", true, &mono)))
+	if ((ret = get_time(st, obj, "ts", true, &ts)) || (ret = get_u64(st, obj, "mono_ns", true, &mono)))
 		return ret;
 	if (st->seen_end)
 		return set_msg(st, "event \"%s\" after \"end\"", ev->valuestring);
@@ -440,6 +569,7 @@ int jread_buffer(struct jread *j, const char *path, const char *buf, size_t len,
 		if (!obj) {
 			ret = set_msg(&st, "not JSON: '%.*s%s'", (int)(n > 40 ? 40 : n), p, n > 40 ? "..." : "");
 		} else {
+			st.text = p, st.text_len = n;
 			ret = handle_event(&st, obj);
 			cJSON_Delete(obj);
 		}
@@ -465,6 +595,7 @@ int jread_buffer(struct jread *j, const char *path, const char *buf, size_t len,
 	if (!st.seen_end)
 		ret = add_warning(j, "%s: no \"end\" event: the daemon did not finish (killed?); outcome unknown", path);
 cleanup:
+	free(st.slot);
 	if (ret == -ENOMEM && !*error && asprintf(error, "%s: out of memory", path) < 0)
 		*error = NULL;
 	return ret;

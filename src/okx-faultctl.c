@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -36,19 +37,23 @@ struct table {
 
 static int table_row(struct table *t, ...)
 {
-	char **nc = realloc(t->cell, (t->rows + 1) * t->cols * sizeof(*nc));
+	char **nc;
 	va_list ap;
 	int ret = 0;
 
-	if (!nc)
-		return -ENOMEM;
-	t->cell = nc;
+	/* room for the next power of two of rows: full when rows is one */
+	if (!(t->rows & (t->rows - 1))) {
+		nc = reallocarray(t->cell, (t->rows ? t->rows * 2 : 1) * t->cols, sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		t->cell = nc;
+	}
 	va_start(ap, t);
 	for (size_t c = 0; c < t->cols; c++) {
 		const char *s = va_arg(ap, const char *);
 
-		nc[t->rows * t->cols + c] = strdup(s ? s : "");
-		if (!nc[t->rows * t->cols + c])
+		t->cell[t->rows * t->cols + c] = strdup(s ? s : "");
+		if (!t->cell[t->rows * t->cols + c])
 			ret = -ENOMEM;
 	}
 	va_end(ap);
@@ -348,6 +353,21 @@ static const char *form_name(enum events_form f)
 	return f == EVENTS_ARRAY ? "array" : f == EVENTS_LINES ? "lines" : "nested";
 }
 
+/* "window 0: error types: Timeout 3, ConnectionError 1, (no type) 2" */
+static void print_types(const struct event_list *ev, const struct corr_window *cw, FILE *f)
+{
+	struct type_count *c;
+	size_t n;
+
+	if (corr_error_types(ev, cw, &c, &n) < 0 || !n)
+		return;
+	fprintf(f, "window %lld: error types:", (long long)cw->w->index);
+	for (size_t k = 0; k < n; k++)
+		fprintf(f, "%s %s %zu", k ? "," : "", c[k].type ? c[k].type : "(no type)", c[k].n);
+	fputc('\n', f);
+	free(c);
+}
+
 static void print_correlation(const struct jread *j, const struct event_list *ev, const struct corr_report *r, FILE *f)
 {
 	struct table t = { .cols = 8, .right = 1u << 0 | 1u << 4 | 1u << 5 | 1u << 6 };
@@ -387,6 +407,7 @@ static void print_correlation(const struct jread *j, const struct event_list *ev
 		const struct corr_window *cw = &r->w[i];
 		long long idx = (long long)cw->w->index;
 
+		print_types(ev, cw, f);
 		if (cw->diag == DIAG_TELEMETRY_GAP)
 			fprintf(f, "window %lld: telemetry gap: the %s hit %llu packets, no error recorded within the grace\n", idx,
 				cw->w->action, (unsigned long long)cw->w->hit_packets);
@@ -408,7 +429,11 @@ static void print_correlation(const struct jread *j, const struct event_list *ev
 		fprintf(f, "note: %zu error events fall in more than one window (faults closer than the grace) and are "
 			   "counted in each; a smaller --grace separates them\n",
 			r->shared);
-	if (ev->declared_count >= 0 && (size_t)ev->declared_count != ev->n)
+	if (events_count_only(ev))
+		fprintf(f, "errors counted but not timestamped: cannot attribute to windows (error_count %lld, no "
+			   "timestamped error events)\n",
+			(long long)ev->declared_count);
+	else if (ev->declared_count >= 0 && (size_t)ev->declared_count != ev->n)
 		fprintf(f, "note: error_count says %lld, but %zu error events were found\n", (long long)ev->declared_count,
 			ev->n);
 	print_outcome(j, f);
@@ -456,6 +481,15 @@ static void jb_num(struct jb *b, cJSON *o, const char *k, double v)
 	jb_check(b, cJSON_AddNumberToObject(o, k, v));
 }
 
+/* An exact unsigned 64-bit integer (a counter): cJSON numbers are doubles. */
+static void jb_u64(struct jb *b, cJSON *o, const char *k, uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	jb_check(b, cJSON_AddRawToObject(o, k, buf));
+}
+
 static void jb_time(struct jb *b, cJSON *o, const char *k, int64_t ns)
 {
 	char buf[TIME_STRLEN];
@@ -479,9 +513,9 @@ static cJSON *json_journal(struct jb *b, const struct jread *j)
 	jb_time(b, o, "last_ts", j->last_ns);
 	if (j->armed && (a = jb_check(b, cJSON_AddObjectToObject(o, "armed")))) {
 		jb_time(b, a, "ts", j->armed_ns);
-		jb_num(b, a, "flows", (double)j->armed_flows);
-		jb_num(b, a, "packets", (double)j->armed_packets);
-		jb_num(b, a, "bytes", (double)j->armed_bytes);
+		jb_u64(b, a, "flows", j->armed_flows);
+		jb_u64(b, a, "packets", j->armed_packets);
+		jb_u64(b, a, "bytes", j->armed_bytes);
 		if (j->trigger_dst && (t = jb_check(b, cJSON_AddObjectToObject(a, "trigger")))) {
 			jb_str(b, t, "src", j->trigger_src);
 			jb_str(b, t, "dst", j->trigger_dst);
@@ -507,6 +541,32 @@ static cJSON *json_journal(struct jb *b, const struct jread *j)
 	return o;
 }
 
+/* [{"type": "Timeout", "count": 3}, ...], most frequent first */
+static cJSON *json_types(struct jb *b, const struct event_list *ev, const struct corr_window *cw)
+{
+	cJSON *a = jb_check(b, cJSON_CreateArray());
+	struct type_count *c;
+	size_t n;
+
+	if (!a)
+		return NULL;
+	if (corr_error_types(ev, cw, &c, &n) < 0) {
+		b->oom = true;
+		return a;
+	}
+	for (size_t k = 0; k < n; k++) {
+		cJSON *e = jb_check(b, cJSON_CreateObject());
+
+		if (!e)
+			break;
+		jb_str(b, e, "type", c[k].type);
+		jb_num(b, e, "count", (double)c[k].n);
+		jb_append(b, a, e);
+	}
+	free(c);
+	return a;
+}
+
 static cJSON *json_window(struct jb *b, const struct corr_window *cw, const struct event_list *ev)
 {
 	const struct jwindow *w = cw->w;
@@ -529,8 +589,8 @@ static cJSON *json_window(struct jb *b, const struct corr_window *cw, const stru
 		jb_check(b, cJSON_AddNullToObject(o, "hits"));
 	} else {
 		if ((h = jb_check(b, cJSON_AddObjectToObject(o, "hits")))) {
-			jb_num(b, h, "packets", (double)w->hit_packets);
-			jb_num(b, h, "bytes", (double)w->hit_bytes);
+			jb_u64(b, h, "packets", w->hit_packets);
+			jb_u64(b, h, "bytes", w->hit_bytes);
 		}
 	}
 	jb_str(b, o, "reason", w->reason);
@@ -541,6 +601,7 @@ static cJSON *json_window(struct jb *b, const struct corr_window *cw, const stru
 	else
 		jb_check(b, cJSON_AddNullToObject(o, "first_error_delay_ms"));
 	jb_str(b, o, "diagnosis", diagnosis_name(cw->diag));
+	jb_add(b, o, "error_types", json_types(b, ev, cw));
 	if ((list = jb_check(b, cJSON_AddArrayToObject(o, "error_events")))) {
 		for (size_t i = cw->first; i < cw->first + cw->n_errors; i++) {
 			cJSON *e = jb_check(b, cJSON_CreateObject());
@@ -559,10 +620,11 @@ static cJSON *json_window(struct jb *b, const struct corr_window *cw, const stru
 }
 
 /* The --json report; its schema is documented in okx-faultctl(1). */
-static char *json_report(const struct jread *j, const struct event_list *ev, const struct corr_report *r)
+/* Everything but the windows, with "windows": [] where they go. */
+static char *json_frame(const struct jread *j, const struct event_list *ev, const struct corr_report *r)
 {
 	struct jb b = { false };
-	cJSON *root = jb_check(&b, cJSON_CreateObject()), *e, *ws, *g;
+	cJSON *root = jb_check(&b, cJSON_CreateObject()), *e, *g;
 	char *text = NULL;
 
 	if (!root)
@@ -577,11 +639,10 @@ static char *json_report(const struct jread *j, const struct event_list *ev, con
 			jb_num(&b, e, "declared_count", (double)ev->declared_count);
 		else
 			jb_check(&b, cJSON_AddNullToObject(e, "declared_count"));
+		jb_check(&b, cJSON_AddBoolToObject(e, "count_only", events_count_only(ev)));
 	}
 	jb_num(&b, root, "grace_ms", (double)(r->grace_ns / 1000000));
-	if ((ws = jb_check(&b, cJSON_AddArrayToObject(root, "windows"))))
-		for (size_t i = 0; i < r->n; i++)
-			jb_append(&b, ws, json_window(&b, &r->w[i], ev));
+	jb_check(&b, cJSON_AddArrayToObject(root, "windows"));
 	jb_num(&b, root, "errors_outside", (double)r->outside);
 	jb_num(&b, root, "errors_shared", (double)r->shared);
 	if ((g = jb_check(&b, cJSON_AddObjectToObject(root, "gate")))) {
@@ -594,19 +655,67 @@ static char *json_report(const struct jread *j, const struct event_list *ev, con
 	return text;
 }
 
+/* The report, one window at a time into the frame's "windows" array: the
+ * memory it takes does not grow with the number of windows
+ * (okx-faultctl(1), LIMITS). Returns 0 or -ENOMEM. */
+static int json_report(FILE *f, const struct jread *j, const struct event_list *ev, const struct corr_report *r)
+{
+	static const char slot[] = "\"windows\":\t[]";
+	char *frame = json_frame(j, ev, r), *at;
+	int ret = -ENOMEM;
+
+	if (!frame || !(at = strstr(frame, slot)))
+		goto cleanup;
+	fwrite(frame, 1, (size_t)(at - frame) + sizeof(slot) - 2, f);
+	for (size_t i = 0; i < r->n; i++) {
+		struct jb b = { false };
+		cJSON *o = json_window(&b, &r->w[i], ev);
+		char *text = o && !b.oom ? cJSON_PrintUnformatted(o) : NULL;
+
+		cJSON_Delete(o);
+		if (!text)
+			goto cleanup;
+		fprintf(f, "%s\n\t\t%s", i ? "," : "", text);
+		free(text);
+	}
+	fprintf(f, "%s%s\n", r->n ? "\n\t" : "", at + sizeof(slot) - 2);
+	ret = 0;
+cleanup:
+	free(frame);
+	return ret;
+}
+
+/* Is `out` one of the inputs (the same file, whatever the path says)? It
+ * would be overwritten before, or while, it is read. */
+static bool output_is_input(const char *out, const char *const *in, size_t n)
+{
+	struct stat so, si;
+
+	if (stat(out, &so) < 0 || !S_ISREG(so.st_mode))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (stat(in[i], &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+			return true;
+	return false;
+}
+
 static int cmd_correlate(int argc, char **argv)
 {
 	struct correlate_opts o = { 0 };
 	struct jread j = { 0 };
 	struct event_list ev = { 0 };
 	struct corr_report r = { 0 };
-	char *error = NULL, *text;
+	char *error = NULL;
 	int ret, code;
 
 	code = correlate_parse(argc, argv, &o);
 	if (code >= 0)
 		return code;
 	code = EXIT_BAD_INPUT;
+	if (o.svg && output_is_input(o.svg, (const char *const[]){ o.journal, o.events }, 2)) {
+		log_errx("--svg %s: that is an input file (the journal or the events); refusing to overwrite it", o.svg);
+		goto cleanup;
+	}
 	if (load_journal(&j, o.journal) < 0)
 		goto cleanup;
 	ret = events_file(&ev, o.events, &error);
@@ -623,13 +732,10 @@ static int cmd_correlate(int argc, char **argv)
 		goto cleanup;
 	}
 	if (o.json) {
-		text = json_report(&j, &ev, &r);
-		if (!text) {
+		if (json_report(stdout, &j, &ev, &r) < 0) {
 			log_errx("out of memory");
 			goto cleanup;
 		}
-		puts(text);
-		free(text);
 	} else {
 		print_correlation(&j, &ev, &r, stdout);
 	}

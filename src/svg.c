@@ -267,14 +267,6 @@ static void draw_windows(FILE *f, const struct view *v, const struct corr_report
 	fprintf(f, "</g>\n");
 }
 
-static bool in_some_window(const struct corr_report *r, int64_t t)
-{
-	for (size_t i = 0; i < r->n; i++)
-		if (t >= r->w[i].w->begin_ns && t <= r->w[i].w->end_ns + r->grace_ns)
-			return true;
-	return false;
-}
-
 static void draw_events(FILE *f, const struct view *v, const struct event_list *ev, const struct corr_report *r)
 {
 	size_t before = 0, after = 0;
@@ -295,7 +287,7 @@ static void draw_events(FILE *f, const struct view *v, const struct event_list *
 			continue;
 		}
 		px = xpos(v, x->ns);
-		fprintf(f, "<g opacity=\"%s\"><title>%s ", in_some_window(r, x->ns) ? "1" : "0.45",
+		fprintf(f, "<g opacity=\"%s\"><title>%s ", r->in_window[e] ? "1" : "0.45",
 			time_format_rfc3339(x->ns, 6, when, sizeof(when)));
 		svg_escape(f, x->type ? x->type : "(no type)");
 		if (x->text) {

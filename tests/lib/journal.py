@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Journal checks for the integration tests: SPEC §5, field by field.
+"""Journal checks for the integration tests: the schema of okx-faultd(8),
+JOURNAL, field by field.
 
 usage: journal.py JOURNAL check [--outcome O] [--exit N] [--windows N]
                                 [--tolerance-ms F] [--reason R]
@@ -19,7 +20,7 @@ FIELDS = {
     "start": ["policy", "policy_sha256", "name", "version", "git_commit", "host", "kernel", "pid",
               "targets", "ports", "protocol", "exempt"],
     "armed": ["flows", "packets", "bytes", "first_flow_ts", "trigger"],
-    "fault_begin": ["index", "action", "params", "planned_ms", "invoke_ts"],
+    "fault_begin": ["index", "action", "params", "planned_ms", "timeout_ms", "invoke_ts"],
     "fault_end": ["index", "invoke_ts", "actual_ms", "hits", "reason"],
     "end": ["outcome", "exit_code"],
 }
@@ -62,7 +63,8 @@ def check(lines, a):
                 die(f"line {n}: {k} {e[k]!r} is not RFC 3339 with microseconds")
         if e["mono_ns"] < last_mono or e["ts"] < last_ts:
             die(f"line {n}: time goes backwards")
-        if e.get("invoke_ts") and e["invoke_ts"] > e["ts"]:
+        # a window the kernel ended (kernel_expiry) ends before the late request
+        if e.get("invoke_ts") and e["invoke_ts"] > e["ts"] and e.get("reason") != "kernel_expiry":
             die(f"line {n}: invoke_ts after ts")
         last_mono, last_ts = e["mono_ns"], e["ts"]
     names = [e["event"] for e in lines]
@@ -83,6 +85,10 @@ def check(lines, a):
     for b, x in zip(begins, ends):
         if x["reason"] == "completed" and abs(x["actual_ms"] - b["planned_ms"]) > a.tolerance_ms:
             die(f"window {b['index']}: actual {x['actual_ms']} ms vs planned {b['planned_ms']} ms")
+        if x["reason"] in ("completed", "kernel_expiry") and not x.get("late_ms", -1) >= 0:
+            die(f"window {b['index']}: reason {x['reason']} without late_ms")
+        if x["reason"] == "kernel_expiry" and abs(x["actual_ms"] - b["timeout_ms"]) > 0.01:
+            die(f"window {b['index']}: kernel_expiry after {x['actual_ms']} ms, its timeout was {b['timeout_ms']} ms")
         if a.reason and x is ends[-1] and x["reason"] != a.reason:
             die(f"last window reason {x['reason']}, expected {a.reason}")
         for k in ("packets", "bytes"):

@@ -113,6 +113,7 @@ bad_journal j_missing no-such.jsonl "okx-faultctl: no-such.jsonl: No such file o
 
 # --- correlate: pass, fail, each container ---
 run c_pass 0 correlate --journal completed.jsonl --events events_pass.json
+has c_pass out "window 0: error types: timeout 2, connection_reset 1"
 empty c_pass err
 has c_pass out "events   events_pass.json (6 error events, nested form), grace 5000ms"
 has c_pass out "0  drop    2026-11-28T03:41:05.017900Z  2026-11-28T03:42:35.018400Z     1234       3      +5.000s  ok"
@@ -134,6 +135,13 @@ has c_array out "errors outside every window: 1 of 3"
 
 run c_none 1 correlate --journal completed.jsonl --events events_none.json
 has c_none out "verdict  FAIL: telemetry gap: window 0, 2 hit packets"
+# count-only telemetry: error_count but no timestamped error_events
+run c_count_only 1 correlate --journal completed.jsonl --events events_count_only.json
+has c_count_only out "errors counted but not timestamped: cannot attribute to windows (error_count 5, no timestamped error events)"
+has c_count_only out "verdict  FAIL: errors counted but not timestamped (error_count 5, no error_events): cannot attribute them to windows"
+run c_count_zero 1 correlate --journal completed.jsonl --events events_count_zero.json
+hasnt c_count_zero out "not timestamped"
+has c_count_zero out "verdict  FAIL: telemetry gap"
 run c_none_nested 1 correlate --journal completed.jsonl --events events_none_nested.json
 has c_none_nested out "(0 error events, nested form)"
 
@@ -204,7 +212,7 @@ j = r["journal"]
 assert j["name"] == "c2_3_degradation" and j["outcome"] == "completed" and j["exit_code"] == 0
 assert j["complete"] is True and j["truncated"] is False and j["warnings"] == []
 assert j["armed"]["ts"] == "2026-11-28T03:41:00.017123Z" and j["armed"]["trigger"]["dport"] == 443
-assert r["events"] == {"path": "events_pass.json", "form": "nested", "count": 6, "declared_count": 6}, r["events"]
+assert r["events"] == {"path": "events_pass.json", "form": "nested", "count": 6, "declared_count": 6, "count_only": False}, r["events"]
 assert r["grace_ms"] == 5000
 w = r["windows"]
 assert [x["index"] for x in w] == [0, 1, 2]
@@ -216,6 +224,8 @@ assert w[0]["first_error_delay_ms"] == 5000 and w[1]["first_error_delay_ms"] is 
 assert w[2]["first_error_delay_ms"] == 5479, w[2]["first_error_delay_ms"]
 assert w[2]["params"] == "latency=100ms jitter=10ms" and w[2]["action"] == "delay"
 assert w[0]["error_events"][1]["type"] == "connection_reset"
+assert w[0]["error_types"] == [{"type": "timeout", "count": 2}, {"type": "connection_reset", "count": 1}], w[0]
+assert w[1]["error_types"] == []
 assert r["errors_outside"] == 2 and r["errors_shared"] == 0
 assert r["gate"]["pass"] is True and "every window" in r["gate"]["reason"]
 PY

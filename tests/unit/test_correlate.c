@@ -349,3 +349,78 @@ Test(correlate, no_events_at_all)
 	corr_report_free(&r);
 	corr_report_free(NULL);
 }
+
+Test(correlate, no_grace_boundary_belongs_to_the_window_that_begins)
+{
+	/* back to back: window 0 ends at the instant window 1 begins */
+	window(10000, 20000, 5);
+	window(20000, 30000, 5);
+	event_ns(T0 + 20 * S);
+	event_ns(T0 + 30 * S); /* the last window's end: inclusive, no window begins there */
+	corr_report_free(&r);
+	cr_assert_eq(correlate(&j, &ev, 0, &r), 0);
+	cr_assert_eq(r.w[0].n_errors, 0);
+	cr_assert_eq(r.w[1].n_errors, 2);
+	cr_assert_eq(r.w[1].first, 0);
+	cr_assert_eq(r.shared, 0);
+	cr_assert_eq(r.outside, 0);
+	cr_assert_eq(r.in_window[0], 1);
+	cr_assert_eq(r.in_window[1], 1);
+}
+
+Test(correlate, in_window_marks_each_event)
+{
+	window(10000, 20000, 5);
+	window(21000, 30000, 5);
+	event_ns(T0 + 5 * S);  /* before: none */
+	event_ns(T0 + 15 * S); /* window 0 only */
+	event_ns(T0 + 22 * S); /* window 1, and window 0's grace */
+	event_ns(T0 + 40 * S); /* after every grace */
+	run();
+	cr_assert_eq(r.in_window[0], 0);
+	cr_assert_eq(r.in_window[1], 1);
+	cr_assert_eq(r.in_window[2], 2);
+	cr_assert_eq(r.in_window[3], 0);
+	cr_assert_eq(r.outside, 2);
+	cr_assert_eq(r.shared, 1);
+}
+
+/* Windows out of time order (a hand-made journal): membership is by time,
+ * whatever the order. */
+Test(correlate, windows_in_any_order)
+{
+	window(30000, 40000, 5);
+	window(10000, 20000, 5);
+	event_ns(T0 + 12 * S);
+	event_ns(T0 + 33 * S);
+	corr_report_free(&r);
+	cr_assert_eq(correlate(&j, &ev, 0, &r), 0);
+	cr_assert_eq(r.w[0].n_errors, 1);
+	cr_assert_eq(r.w[0].first, 1);
+	cr_assert_eq(r.w[1].n_errors, 1);
+	cr_assert_eq(r.w[1].first, 0);
+	cr_assert_eq(r.outside, 0);
+}
+
+Test(correlate, error_types_per_window)
+{
+	static char *types[] = { "Timeout", NULL, "ConnectionError", "Timeout", "Timeout", NULL };
+	struct type_count *c;
+	size_t n;
+
+	window(10000, 20000, 5);
+	for (int i = 0; i < 6; i++) {
+		event_ns(T0 + (11 + i) * S);
+		evv[i].type = types[i];
+	}
+	run();
+	cr_assert_eq(corr_error_types(&ev, &r.w[0], &c, &n), 0);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(c[0].type, "Timeout");
+	cr_assert_eq(c[0].n, 3);
+	cr_assert_null(c[1].type, "the untyped ones, by count");
+	cr_assert_eq(c[1].n, 2);
+	cr_assert_str_eq(c[2].type, "ConnectionError");
+	cr_assert_eq(c[2].n, 1);
+	free(c);
+}

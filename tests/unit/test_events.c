@@ -191,3 +191,18 @@ Test(events, times_outside_1970_2199_are_errors)
 	expect_error("[{\"ts\":\"2250-01-01T00:00:00Z\"}]", "outside 1970..2199");
 	cr_assert_eq(parse("[{\"ts\":\"1970-01-01T00:00:00Z\"}]"), 0, "%s", err ? err : "");
 }
+
+/* error_count without error_events: counted, not timestamped */
+Test(events, count_only_telemetry)
+{
+	cr_assert_eq(parse("{\"execution_fingerprint\":{\"error_count\":5,\"latency_stats_ms\":{\"p50\":42}},"
+			   "\"retries\":[{\"error_count\":2}]}"),
+		     0, "%s", err);
+	cr_assert_eq(l.form, EVENTS_NESTED);
+	cr_assert_eq(l.n, 0);
+	cr_assert_eq(l.declared_count, 7);
+	cr_assert(events_count_only(&l));
+	cr_assert_eq(parse("{\"execution_fingerprint\":{\"error_count\":0}}"), 0, "%s", err);
+	cr_assert_eq(l.declared_count, 0);
+	cr_assert_not(events_count_only(&l));
+}

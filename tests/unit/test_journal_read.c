@@ -249,3 +249,46 @@ Test(jread, times_outside_1970_2199_are_errors)
 	cr_assert_eq(parse(START BEGIN(1, "2026-11-28T03:42:45Z", "drop", "") END(1, "2026-11-28T03:42:55Z", 3)), 0, "%s",
 		     err ? err : "");
 }
+
+/* Counters are exact 64-bit integers, read from the text: above 2^53 a
+ * double would round them, and the daemon can write up to 2^64 - 1. */
+Test(jread, counters_are_exact_64_bit)
+{
+	cr_assert_eq(parse(START ARMED BEGIN(0, "2026-11-28T03:41:05Z", "drop", "")
+			   "{\"event\":\"fault_end\",\"ts\":\"2026-11-28T03:41:15Z\",\"mono_ns\":18446744073709551615,"
+			   "\"index\":0,\"actual_ms\":10000,\"hits\":{\"packets\":9007199254740993,"
+			   "\"bytes\" : 18446744073709551615},\"reason\":\"completed\"}\n" FINISH("completed", 0)),
+		     0, "%s", err);
+	cr_assert_eq(j.windows[0].hit_packets, 9007199254740993ull);
+	cr_assert_eq(j.windows[0].hit_bytes, 18446744073709551615ull);
+	expect_error(START "{\"event\":\"end\",\"ts\":\"2026-11-28T03:42:00Z\",\"mono_ns\":18446744073709551616,"
+			   "\"outcome\":\"completed\"}\n",
+		     "J:2: \"mono_ns\" is not a non-negative integer");
+	expect_error(START "{\"event\":\"end\",\"ts\":\"2026-11-28T03:42:00Z\",\"mono_ns\":1.8e19,"
+			   "\"outcome\":\"completed\"}\n",
+		     "J:2: \"mono_ns\": cannot read");
+}
+
+/* Many windows: found by index in constant time (a quadratic reader took
+ * 13.7 s for 100,000). Here 200,000 windows in one buffer. */
+Test(jread, many_windows_read_in_linear_time)
+{
+	size_t n = 200000, cap = n * 320 + 4096, len = 0;
+	char *buf = malloc(cap);
+
+	cr_assert(buf);
+	len += (size_t)snprintf(buf + len, cap - len, "%s", START);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(buf + len, cap - len,
+					"{\"event\":\"fault_begin\",\"ts\":\"2026-11-28T03:41:05Z\",\"mono_ns\":3,\"index\":%zu,"
+					"\"action\":\"drop\"}\n{\"event\":\"fault_end\",\"ts\":\"2026-11-28T03:41:05Z\","
+					"\"mono_ns\":3,\"index\":%zu,\"hits\":{\"packets\":%zu}}\n",
+					n - 1 - i, n - 1 - i, i);
+	jread_free(&j);
+	cr_assert_eq(jread_buffer(&j, "J", buf, len, &err), 0, "%s", err);
+	free(buf);
+	cr_assert_eq(j.n_windows, n);
+	cr_assert_eq(j.windows[0].index, (int64_t)n - 1);
+	cr_assert_eq(j.windows[n - 1].hit_packets, n - 1);
+	cr_assert_not(j.windows[n / 2].open);
+}
