@@ -45,12 +45,19 @@ int nft_engine_switch(struct nft_engine *e, int on_fault, uint64_t timeout_ms, i
 /* Read the named counter of fault i (cumulative; callers compute deltas).
  * Returns 0, -EINVAL or -errno. */
 int nft_engine_fault_counter(struct nft_engine *e, int fault, uint64_t *pkts, uint64_t *bytes);
-/* Packets/bytes toward the targets in scope (egress, after the scope
- * filters), and packets in conntrack state NEW in scope: one per new flow,
- * except that a flow not yet answered counts each packet (a retransmitted
- * SYN, every datagram of an unanswered UDP flow). Cumulative. Returns 0,
- * -EINVAL (not installed) or -errno. */
-int nft_engine_watch_counters(struct nft_engine *e, uint64_t *pkts, uint64_t *bytes, uint64_t *new_flows);
+/* The watch counters, cumulative (callers compute deltas):
+ *  pkts, bytes  toward the targets in scope (egress, after the scope filters);
+ *  new_flows    packets in conntrack state NEW in scope: one per new flow,
+ *               except that a flow not yet answered counts each packet (a
+ *               retransmitted SYN, every datagram of an unanswered UDP flow);
+ *  calls        calls toward the targets (okx-faultd.policy(5),
+ *               arm_min_calls): TCP segments with PSH and without SYN, FIN
+ *               or RST, and UDP datagrams. */
+struct nft_watch {
+	uint64_t pkts, bytes, new_flows, calls;
+};
+/* Returns 0, -EINVAL (not installed) or -errno. */
+int nft_engine_watch_counters(struct nft_engine *e, struct nft_watch *w);
 
 /* Delete the table (normal end). A table already gone is not an error.
  * Returns 0 or -errno. */

@@ -59,7 +59,8 @@ struct policy {
 	size_t n_exempt_ports;
 	enum direction direction;
 	char interface[IF_NAMESIZE]; /* "" : route to the first target */
-	uint64_t arm_min_flows;   /* default 1 */
+	uint64_t arm_min_flows;   /* default 1; 0 when arm_min_calls is given alone */
+	uint64_t arm_min_calls;   /* default 0 */
 	uint64_t arm_min_packets; /* default 0 */
 	uint64_t arm_min_bytes;   /* default 0 */
 	uint64_t arm_window_ms;   /* 0 : unbounded */

@@ -20,6 +20,7 @@
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "log.h"
 #include "nft.h"
@@ -53,6 +54,7 @@ enum op_kind {
 	OP_TH_PORT_SET,  /* th sport|dport [!=] @set */
 	OP_COUNTER,      /* counter name "X" */
 	OP_CT_NEW,       /* ct state new */
+	OP_TCP_PUSH,     /* tcp flags & (fin | syn | rst | psh) == psh */
 	OP_SWITCH,       /* meta nfproto @on<i> */
 	OP_NUMGEN_LT,    /* numgen random mod 100000 < P */
 	OP_PRIO_SET,     /* meta priority set MAJ:MIN */
@@ -333,6 +335,28 @@ static int plan_fault(struct plan *pl, const char *chain, bool egress, uint32_t 
 	return 0;
 }
 
+/* Calls toward the targets (okx-faultd.policy(5), arm_min_calls): a TCP
+ * segment the sender pushed (PSH: the end of one write, which Linux sets
+ * once per send and never on a pure ACK, a keep-alive or window probe),
+ * not a SYN, FIN or RST; every UDP datagram. */
+static void plan_calls(struct plan *pl, const char *chain)
+{
+	enum l4_proto pr = pl->p->protocol;
+	struct rule_ir *r;
+
+	if (pr != PROTO_UDP) {
+		r = plan_rule(pl, chain);
+		rule_op(r, OP_L4PROTO, 0, IPPROTO_TCP, 0, NULL);
+		rule_op(r, OP_TCP_PUSH, 0, 0, 0, NULL);
+		rule_op(r, OP_COUNTER, 0, 0, 0, "watch_calls");
+	}
+	if (pr != PROTO_TCP) {
+		r = plan_rule(pl, chain);
+		rule_op(r, OP_L4PROTO, 0, IPPROTO_UDP, 0, NULL);
+		rule_op(r, OP_COUNTER, 0, 0, 0, "watch_calls");
+	}
+}
+
 static int plan_chain_body(struct plan *pl, const char *chain, bool egress)
 {
 	struct rule_ir *r;
@@ -357,6 +381,7 @@ static int plan_chain_body(struct plan *pl, const char *chain, bool egress)
 		r = plan_rule(pl, chain);
 		rule_op(r, OP_CT_NEW, 0, 0, 0, NULL);
 		rule_op(r, OP_COUNTER, 0, 0, 0, "watch_new");
+		plan_calls(pl, chain);
 	}
 	for (i = 0; i < pl->p->n_faults; i++) {
 		ret = plan_fault(pl, chain, egress, i);
@@ -816,6 +841,22 @@ static void rb_ct_new(struct rb *rb)
 	rb_cmp(rb, NFT_CMP_NEQ, &zero, 4);
 }
 
+/* TCP flags: the byte at offset 13 of the TCP header */
+static void rb_tcp_push(struct rb *rb)
+{
+	uint8_t mask = TH_FIN | TH_SYN | TH_RST | TH_PUSH, want = TH_PUSH, zero = 0;
+	struct nftnl_expr *e;
+
+	rb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1);
+	e = rb_new(rb, "bitwise");
+	rb_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	rb_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	rb_u32(e, NFTNL_EXPR_BITWISE_LEN, 1);
+	rb_data(rb, e, NFTNL_EXPR_BITWISE_MASK, &mask, 1);
+	rb_data(rb, e, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
+	rb_cmp(rb, NFT_CMP_EQ, &want, 1);
+}
+
 /* numgen yields a host-order integer; cmp compares bytes, so convert to
  * network order first and compare against a network-order constant. */
 static void rb_numgen_lt(struct rb *rb, uint32_t thr)
@@ -951,6 +992,9 @@ static void encode_op(struct rb *rb, const struct op *o, uint32_t anon_id)
 	case OP_CT_NEW:
 		rb_ct_new(rb);
 		break;
+	case OP_TCP_PUSH:
+		rb_tcp_push(rb);
+		break;
 	case OP_SWITCH:
 		fault_name(name, sizeof(name), "on", o->val);
 		rb_meta_load(rb, NFT_META_NFPROTO);
@@ -1079,6 +1123,8 @@ static int build_counters(struct build *bd, const struct plan *pl)
 		ret = put_counter(bd, "watch_pkts");
 	if (ret == 0)
 		ret = put_counter(bd, "watch_new");
+	if (ret == 0)
+		ret = put_counter(bd, "watch_calls");
 	return ret;
 }
 
@@ -1300,6 +1346,9 @@ static void render_op(FILE *out, const struct op *o)
 	case OP_CT_NEW:
 		fputs("ct state new", out);
 		break;
+	case OP_TCP_PUSH:
+		fputs("tcp flags & (fin | syn | rst | psh) == psh", out);
+		break;
 	case OP_SWITCH:
 		fprintf(out, "meta nfproto @on%u", o->val);
 		break;
@@ -1374,7 +1423,7 @@ void nft_render_opts(FILE *out, const struct policy *p, const struct target_set 
 	for (i = 0; i < p->n_faults; i++)
 		if (p->faults[i].action != ACT_PAUSE)
 			fprintf(out, "\tcounter f%zu {\n\t}\n", i);
-	fputs("\tcounter watch_pkts {\n\t}\n\tcounter watch_new {\n\t}\n", out);
+	fputs("\tcounter watch_pkts {\n\t}\n\tcounter watch_new {\n\t}\n\tcounter watch_calls {\n\t}\n", out);
 	for (i = 0; i < ARRAY_LEN_CHAINS; i++)
 		if (plan_has_chain(&pl, chain_order[i]))
 			render_chain(out, &pl, chain_order[i]);
@@ -1645,19 +1694,20 @@ int nft_engine_fault_counter(struct nft_engine *e, int fault, uint64_t *pkts, ui
 	return 0;
 }
 
-int nft_engine_watch_counters(struct nft_engine *e, uint64_t *pkts, uint64_t *bytes, uint64_t *new_flows)
+int nft_engine_watch_counters(struct nft_engine *e, struct nft_watch *w)
 {
-	struct ctr_query q[2] = { { .name = "watch_pkts" }, { .name = "watch_new" } };
+	struct ctr_query q[3] = { { .name = "watch_pkts" }, { .name = "watch_new" }, { .name = "watch_calls" } };
 	int ret;
 
 	if (!e->installed)
 		return -EINVAL;
-	ret = read_counters(e, q, 2);
+	ret = read_counters(e, q, 3);
 	if (ret < 0)
 		return ret;
-	*pkts = q[0].pkts;
-	*bytes = q[0].bytes;
-	*new_flows = q[1].pkts;
+	w->pkts = q[0].pkts;
+	w->bytes = q[0].bytes;
+	w->new_flows = q[1].pkts;
+	w->calls = q[2].pkts;
 	return 0;
 }
 

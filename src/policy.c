@@ -23,7 +23,7 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 enum key_id {
-	K_ALLOW_BROAD, K_ARM_DELAY, K_ARM_MIN_BYTES, K_ARM_MIN_FLOWS, K_ARM_MIN_PACKETS,
+	K_ALLOW_BROAD, K_ARM_DELAY, K_ARM_MIN_BYTES, K_ARM_MIN_CALLS, K_ARM_MIN_FLOWS, K_ARM_MIN_PACKETS,
 	K_ARM_TIMEOUT, K_ARM_WINDOW, K_DIRECTION, K_EXEMPT, K_EXEMPT_PORT, K_FAULT,
 	K_INTERFACE, K_JOURNAL, K_NAME, K_PORT, K_PROTOCOL, K_REPEAT, K_TARGET,
 	K_TARGET_HOST, K__COUNT
@@ -535,6 +535,11 @@ static void parse_count(struct parser *ps, enum key_id key, const char *what, co
 		LERR(ps, key, "invalid %s '%s' (a decimal integer 0-1000000000000)", what, v);
 }
 
+static void parse_arm_min_calls(struct parser *ps, char *v)
+{
+	parse_count(ps, K_ARM_MIN_CALLS, "arm_min_calls", v, &ps->p->arm_min_calls);
+}
+
 static void parse_arm_min_flows(struct parser *ps, char *v)
 {
 	parse_count(ps, K_ARM_MIN_FLOWS, "arm_min_flows", v, &ps->p->arm_min_flows);
@@ -755,6 +760,7 @@ static const struct keyword keywords[] = {
 	{ "allow_broad", K_ALLOW_BROAD, false, parse_allow_broad },
 	{ "arm_delay", K_ARM_DELAY, false, parse_arm_delay },
 	{ "arm_min_bytes", K_ARM_MIN_BYTES, false, parse_arm_min_bytes },
+	{ "arm_min_calls", K_ARM_MIN_CALLS, false, parse_arm_min_calls },
 	{ "arm_min_flows", K_ARM_MIN_FLOWS, false, parse_arm_min_flows },
 	{ "arm_min_packets", K_ARM_MIN_PACKETS, false, parse_arm_min_packets },
 	{ "arm_timeout", K_ARM_TIMEOUT, false, parse_arm_timeout },
@@ -1077,6 +1083,15 @@ static void check_ports(struct parser *ps)
 		     "set 'exempt_port = none' to fault it");
 }
 
+/* A connector that keeps one connection open (keep-alive, websocket)
+ * opens no new flow: with arm_min_calls given, flows are not required
+ * unless arm_min_flows says so too (okx-faultd.policy(5)). */
+static void check_arm_defaults(struct parser *ps)
+{
+	if (ps->seen[K_ARM_MIN_CALLS] && !ps->seen[K_ARM_MIN_FLOWS])
+		ps->p->arm_min_flows = 0;
+}
+
 static void check_required(struct parser *ps)
 {
 	if (ps->unparsed)
@@ -1158,6 +1173,7 @@ static int parser_finish(struct parser *ps, int r, char **errors)
 		check_ports(ps);
 		check_targets(ps);
 		check_faults(ps);
+		check_arm_defaults(ps);
 		check_required(ps);
 	}
 	free(ps->target_lines);
@@ -1321,6 +1337,8 @@ void policy_print(const struct policy *p, FILE *out)
 	if (p->interface[0])
 		fprintf(out, "interface = %s\n", p->interface);
 	fprintf(out, "arm_min_flows = %llu\n", (unsigned long long)p->arm_min_flows);
+	if (p->arm_min_calls)
+		fprintf(out, "arm_min_calls = %llu\n", (unsigned long long)p->arm_min_calls);
 	fprintf(out, "arm_min_packets = %llu\n", (unsigned long long)p->arm_min_packets);
 	fprintf(out, "arm_min_bytes = %llu\n", (unsigned long long)p->arm_min_bytes);
 	if (p->arm_window_ms)

@@ -399,11 +399,12 @@ Test(nft, install_table_sets_counters_chains)
 	cr_expect_str_eq(chains[0], "output");
 	cr_expect_str_eq(chains[1], "forward");
 	cr_expect_str_eq(chains[2], "egress");
-	cr_assert_eq(nobj, 4);
+	cr_assert_eq(nobj, 5);
 	cr_expect_str_eq(objs[0], "f0");
 	cr_expect_str_eq(objs[1], "f1");
 	cr_expect_str_eq(objs[2], "watch_pkts");
 	cr_expect_str_eq(objs[3], "watch_new");
+	cr_expect_str_eq(objs[4], "watch_calls");
 	for (i = 0; i < nc; i++)
 		free((void *)chains[i]);
 	for (i = 0; i < nobj; i++)
@@ -527,6 +528,7 @@ Test(nft, install_rules_basic)
 		"egress: payload,lookup,immediate",         /* th dport != @ports return */
 		"egress: objref",                           /* watch_pkts */
 		"egress: ct,bitwise,cmp,objref",            /* ct state new -> watch_new */
+		"egress: meta,cmp,payload,bitwise,cmp,objref", /* tcp push, no syn/fin/rst -> watch_calls */
 		"egress: meta,lookup,objref,immediate",     /* drop */
 		"egress: meta,lookup,numgen,byteorder,cmp,objref,immediate", /* loss */
 	};
@@ -621,8 +623,8 @@ Test(nft, install_rules_all_actions_both_directions)
 		cr_expect(strcmp(got[i], "ingress: meta,lookup,objref,immediate,meta") != 0, "delay on ingress");
 	}
 	cr_expect_eq(input, 2);
-	/* egress: proto, 2 xports, 2 watch, drop, reject, loss, delay */
-	cr_expect_eq(egress, 9);
+	/* egress: proto, 2 xports, 3 watch, drop, reject, loss, delay */
+	cr_expect_eq(egress, 10);
 	/* ingress: loopback, proto, 2 xports, drop, reject, loss */
 	cr_expect_eq(ingress, 7);
 	cr_expect(delay_in_egress);
@@ -811,6 +813,7 @@ Test(nft, render_basic)
 		"\tcounter f1 {\n\t}\n"
 		"\tcounter watch_pkts {\n\t}\n"
 		"\tcounter watch_new {\n\t}\n"
+		"\tcounter watch_calls {\n\t}\n"
 		"\tchain output {\n"
 		"\t\ttype filter hook output priority filter - 5; policy accept;\n"
 		"\t\tip daddr @dst4 jump egress\n"
@@ -828,6 +831,7 @@ Test(nft, render_basic)
 		"\t\tth dport != @ports return\n"
 		"\t\tcounter name \"watch_pkts\"\n"
 		"\t\tct state new counter name \"watch_new\"\n"
+		"\t\tmeta l4proto tcp tcp flags & (fin | syn | rst | psh) == psh counter name \"watch_calls\"\n"
 		"\t\tmeta nfproto @on0 counter name \"f0\" drop\n"
 		"\t\tmeta nfproto @on1 numgen random mod 100000 < 12500 counter name \"f1\" drop\n"
 		"\t}\n"
