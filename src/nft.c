@@ -54,7 +54,7 @@ enum op_kind {
 	OP_TH_PORT_SET,  /* th sport|dport [!=] @set */
 	OP_COUNTER,      /* counter name "X" */
 	OP_CT_NEW,       /* ct state new */
-	OP_TCP_PUSH,     /* tcp flags & (fin | syn | rst | psh) == psh */
+	OP_TCP_PUSH,     /* tcp flags psh / fin,syn,rst,psh (with meta l4proto tcp) */
 	OP_SWITCH,       /* meta nfproto @on<i> */
 	OP_NUMGEN_LT,    /* numgen random mod 100000 < P */
 	OP_PRIO_SET,     /* meta priority set MAJ:MIN */
@@ -346,7 +346,6 @@ static void plan_calls(struct plan *pl, const char *chain)
 
 	if (pr != PROTO_UDP) {
 		r = plan_rule(pl, chain);
-		rule_op(r, OP_L4PROTO, 0, IPPROTO_TCP, 0, NULL);
 		rule_op(r, OP_TCP_PUSH, 0, 0, 0, NULL);
 		rule_op(r, OP_COUNTER, 0, 0, 0, "watch_calls");
 	}
@@ -841,12 +840,15 @@ static void rb_ct_new(struct rb *rb)
 	rb_cmp(rb, NFT_CMP_NEQ, &zero, 4);
 }
 
-/* TCP flags: the byte at offset 13 of the TCP header */
+/* TCP flags: the byte at offset 13 of the TCP header; the protocol test
+ * first, as nft adds it for any tcp expression (and lists it implied) */
 static void rb_tcp_push(struct rb *rb)
 {
-	uint8_t mask = TH_FIN | TH_SYN | TH_RST | TH_PUSH, want = TH_PUSH, zero = 0;
+	uint8_t mask = TH_FIN | TH_SYN | TH_RST | TH_PUSH, want = TH_PUSH, zero = 0, tcp = IPPROTO_TCP;
 	struct nftnl_expr *e;
 
+	rb_meta_load(rb, NFT_META_L4PROTO);
+	rb_cmp(rb, NFT_CMP_EQ, &tcp, 1);
 	rb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1);
 	e = rb_new(rb, "bitwise");
 	rb_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
@@ -1347,7 +1349,7 @@ static void render_op(FILE *out, const struct op *o)
 		fputs("ct state new", out);
 		break;
 	case OP_TCP_PUSH:
-		fputs("tcp flags & (fin | syn | rst | psh) == psh", out);
+		fputs("tcp flags psh / fin,syn,rst,psh", out);
 		break;
 	case OP_SWITCH:
 		fprintf(out, "meta nfproto @on%u", o->val);

@@ -831,7 +831,7 @@ Test(nft, render_basic)
 		"\t\tth dport != @ports return\n"
 		"\t\tcounter name \"watch_pkts\"\n"
 		"\t\tct state new counter name \"watch_new\"\n"
-		"\t\tmeta l4proto tcp tcp flags & (fin | syn | rst | psh) == psh counter name \"watch_calls\"\n"
+		"\t\ttcp flags psh / fin,syn,rst,psh counter name \"watch_calls\"\n"
 		"\t\tmeta nfproto @on0 counter name \"f0\" drop\n"
 		"\t\tmeta nfproto @on1 numgen random mod 100000 < 12500 counter name \"f1\" drop\n"
 		"\t}\n"
