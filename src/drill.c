@@ -257,6 +257,13 @@ static int journal_armed(struct drill *d, const struct stamp *at)
 	json_add_u64(f, "calls", d->arm.total.calls);
 	json_add_u64(f, "packets", d->arm.total.packets);
 	json_add_u64(f, "bytes", d->arm.total.bytes);
+	if (d->ct) {
+		struct ctwatch_stats st;
+
+		/* README, "Journal": events were lost, flows may be missing */
+		ctwatch_get_stats(d->ct, &st);
+		cJSON_AddBoolToObject(f, "flows_lower_bound", st.lower_bound);
+	}
 	if (d->have_first)
 		json_add_time(f, "first_flow_ts", &d->first_flow);
 	else

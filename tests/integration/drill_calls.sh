@@ -12,6 +12,7 @@
 # www.okx.com resolves to the lab's OKX through a private /etc/hosts.
 set -u
 . "$TOP/tests/lib/netns.sh"
+. "$TOP/tests/lib/caller.sh"
 need_tool unshare util-linux
 python3 -c 'import requests' 2>/dev/null || note "python3-requests missing: http.client plays the keep-alive client"
 lab_init calls
@@ -40,27 +41,6 @@ daemon() {
 	wait_for "$1: the daemon to watch" log_has "$L" 'watching: waiting for'
 }
 
-# caller MODE WHERE: a connector answering one call per line on fd 7
-caller() {
-	rm -f "$LAB_TMP/cin" && mkfifo "$LAB_TMP/cin"
-	COUT="$LAB_TMP/caller-$1.out"
-	: >"$COUT"
-	ip netns exec "$LAB_PREFIX-cli" python3 -u "$TOP/tests/lib/caller.py" "$1" "$2" <"$LAB_TMP/cin" >"$COUT" 2>&1 &
-	LAB_PIDS+=($!)
-	CALLER=$!
-	exec 7>"$LAB_TMP/cin"
-	NCALL=0
-}
-call() {
-	NCALL=$((NCALL + 1))
-	echo >&7
-	wait_for "call $NCALL to return" log_has "$COUT" "^call $NCALL "
-	log_has "$COUT" "^call $NCALL ${1:-ok}" || fail "call $NCALL: $(grep "^call $NCALL " "$COUT"), want ${1:-ok}"
-}
-caller_end() {
-	exec 7>&-
-	wait "$CALLER"
-}
 py() { python3 "$TOP/tests/lib/journal.py" "$J" get "$1"; }
 
 # one run: MODE WHERE PRE, PRE calls before the daemon starts
