@@ -203,6 +203,7 @@ struct ct_key {
 struct seen_slot {
 	struct ct_key k;
 	bool used;
+	bool dumped; /* counted by a recovery dump; its own event may follow */
 };
 
 struct seen {
@@ -240,21 +241,30 @@ static bool gen_find(const struct seen_slot *g, const struct ct_key *k, size_t *
 	size_t i = key_hash(k) & (SEEN_SLOTS - 1);
 
 	while (g[i].used) {
-		if (!memcmp(&g[i].k, k, sizeof(*k)))
+		if (!memcmp(&g[i].k, k, sizeof(*k))) {
+			*slot = i;
 			return true;
+		}
 		i = (i + 1) & (SEEN_SLOTS - 1);
 	}
 	*slot = i;
 	return false;
 }
 
-/* true when k was known; otherwise it is remembered now */
-static bool seen_check_add(struct seen *s, const struct ct_key *k)
+/* true when k was known; otherwise it is remembered now. *out: its slot,
+ * valid until the next call. */
+static bool seen_check_add(struct seen *s, const struct ct_key *k, struct seen_slot **out)
 {
 	size_t slot = 0;
 
-	if (gen_find(s->gen[!s->cur], k, &slot) || gen_find(s->gen[s->cur], k, &slot))
+	if (gen_find(s->gen[!s->cur], k, &slot)) {
+		*out = &s->gen[!s->cur][slot];
 		return true;
+	}
+	if (gen_find(s->gen[s->cur], k, &slot)) {
+		*out = &s->gen[s->cur][slot];
+		return true;
+	}
 	if (s->n[s->cur] >= CTWATCH_SEEN_CAP) {
 		s->cur = !s->cur;
 		s->forgot |= s->n[s->cur] > 0;
@@ -262,9 +272,9 @@ static bool seen_check_add(struct seen *s, const struct ct_key *k)
 		s->n[s->cur] = 0;
 		gen_find(s->gen[s->cur], k, &slot);
 	}
-	s->gen[s->cur][slot].k = *k;
-	s->gen[s->cur][slot].used = true;
+	s->gen[s->cur][slot] = (struct seen_slot){ .k = *k, .used = true };
 	s->n[s->cur]++;
+	*out = &s->gen[s->cur][slot];
 	return false;
 }
 
@@ -455,12 +465,14 @@ static bool flow_in_scope(const struct ctwatch *w, const struct ct_flow *f)
 static bool flow_offer(struct ctwatch *w, const struct ct_flow *f, uint32_t id, bool baseline, ctwatch_cb cb,
 		       void *data)
 {
+	struct seen_slot *sl;
 	struct ct_key k;
 
 	key_from_flow(&k, f, id);
-	if (seen_check_add(&w->seen, &k))
+	if (seen_check_add(&w->seen, &k, &sl))
 		return false;
 	if (!baseline) {
+		sl->dumped = true;
 		w->st.in_scope++;
 		if (cb)
 			cb(f, data);
@@ -653,17 +665,22 @@ int ctwatch_fd(const struct ctwatch *w)
 
 /* A NEW event is one new conntrack entry: counted once, even when its
  * tuple and id are those of an earlier flow (the kernel reuses both for a
- * reused 5-tuple). A TCP connection counts only when conntrack saw its
+ * reused 5-tuple), unless a recovery dump already counted that entry. A TCP connection counts only when conntrack saw its
  * SYN: one under way before the drill, picked up mid-stream where
  * conntrack was not tracking yet (or after `conntrack -F`), is also
  * reported as NEW, in another state. Either way it is remembered, so a
  * recovery dump does not count it later. */
 static void event_flow(struct ctwatch *w, const struct ct_flow *f, uint32_t id, ctwatch_cb cb, void *data)
 {
+	struct seen_slot *sl;
 	struct ct_key k;
 
 	key_from_flow(&k, f, id);
-	(void)seen_check_add(&w->seen, &k);
+	if (seen_check_add(&w->seen, &k, &sl) && sl->dumped) {
+		/* counted by a recovery dump that ran before its event was read */
+		sl->dumped = false;
+		return;
+	}
 	if (f->proto == IPPROTO_TCP && f->tcp_state != TCP_CONNTRACK_SYN_SENT) {
 		w->st.midstream++;
 		log_debug("conntrack: a connection under way (tcp state %u, dport %u) picked up: not a new flow",

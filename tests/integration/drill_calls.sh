@@ -55,7 +55,7 @@ arms_on_third() {
 		wait_for "$mode: the daemon to read call $i" log_has "$L" "watch: .*, $i calls toward the targets"
 		journal_has "$J" armed && fail "$mode: armed after $i calls (need 3)"
 	done
-	call
+	call any # its answer may already meet the fault
 	wait_for "$mode: armed on the third call" journal_has "$J" fault_begin
 	call error
 	wait "$D" || { cat "$L"; fail "$mode: daemon exit $?"; }
