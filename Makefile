@@ -33,7 +33,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude \
 	-DOKX_VERSION='"$(VERSION)"' -DOKX_GIT_COMMIT='"$(GIT_COMMIT)$(GIT_DIRTY)"' \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
+LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm -pthread
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # The unsanitized build (programs, labs, benches) is hardened; the sanitizer
 # and fuzz builds are not: ASan checks what _FORTIFY_SOURCE would. glibc's

@@ -59,6 +59,11 @@ int ctwatch_read(struct ctwatch *w, ctwatch_cb cb, void *data);
 
 void ctwatch_close(struct ctwatch *w); /* accepts NULL */
 
+/* The target set the watch was opened with has grown (resolve_every):
+ * replace the event socket's filter so events for the new addresses pass.
+ * Scope checks in user space read the set itself. */
+void ctwatch_targets_changed(struct ctwatch *w);
+
 /* For tests only: replace the receive buffer size (bytes, as for
  * SO_RCVBUF; the kernel doubles it). Returns 0 or -errno. */
 int ctwatch_set_rcvbuf(struct ctwatch *w, int bytes);

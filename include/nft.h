@@ -59,6 +59,12 @@ struct nft_watch {
 /* Returns 0, -EINVAL (not installed) or -errno. */
 int nft_engine_watch_counters(struct nft_engine *e, struct nft_watch *w);
 
+/* Add the ranges of `add` (targets_add's delta: disjoint from what the
+ * sets hold) to the target sets dst4/dst6, in one transaction: a flow to
+ * them is in scope, watched and faulted from the kernel's ack on.
+ * Returns 0, -EINVAL (not installed) or -errno. */
+int nft_engine_add_targets(struct nft_engine *e, const struct target_set *add);
+
 /* Delete the table (normal end). A table already gone is not an error.
  * Returns 0 or -errno. */
 int nft_engine_remove(struct nft_engine *e);
@@ -82,6 +88,7 @@ int nft_build_install(struct nfnl_batch *b, const struct policy *p, const struct
 #define NFT_SWITCH_DELETE 0x2u
 int nft_build_switch(struct nfnl_batch *b, int on_fault, uint64_t timeout_ms, int off_fault, unsigned flags);
 int nft_build_remove(struct nfnl_batch *b);
+int nft_build_add_targets(struct nfnl_batch *b, const struct target_set *add);
 /* One GETOBJ request for a named counter of our table, with NLM_F_ACK.
  * Returns its length or -ENOSPC. */
 int nft_build_get_counter(char *buf, size_t len, uint32_t seq, const char *name);

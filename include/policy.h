@@ -66,6 +66,7 @@ struct policy {
 	uint64_t arm_window_ms;   /* 0 : unbounded */
 	uint64_t arm_delay_ms;    /* default 0 */
 	uint64_t arm_timeout_ms;  /* default 30 min */
+	uint64_t resolve_every_ms; /* target_host re-resolved this often; default 30 s, 0: once */
 	struct fault *faults;     /* file order */
 	size_t n_faults;
 	uint64_t repeat;          /* default 1 */

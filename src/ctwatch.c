@@ -769,6 +769,16 @@ int ctwatch_read(struct ctwatch *w, ctwatch_cb cb, void *data)
 	return ret;
 }
 
+void ctwatch_targets_changed(struct ctwatch *w)
+{
+	int fd = mnl_socket_get_fd(w->ev), zero = 0;
+
+	/* without a filter until the new one is attached (or for good, when
+	 * the set grew too large for one): events pass, nothing is lost */
+	(void)setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &zero, sizeof(zero));
+	attach_filter(fd, w->ts);
+}
+
 int ctwatch_set_rcvbuf(struct ctwatch *w, int bytes)
 {
 	int fd = mnl_socket_get_fd(w->ev);

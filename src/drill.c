@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "log.h"
 #include "netem.h"
 #include "nft.h"
+#include "resolver.h"
 #include "stopfile.h"
 #include "targets.h"
 
@@ -52,8 +54,9 @@ struct drill {
 	char ifname[IF_NAMESIZE];
 	uint32_t *delay_prio;
 	struct ctwatch *ct;
+	struct resolver *res; /* resolve_every; NULL: names resolved once */
 
-	int ep, t_deadline, t_timeout, t_tick, sfd;
+	int ep, t_deadline, t_timeout, t_tick, t_resolve, sfd;
 	struct stopfile *sf; /* NULL: no stop file */
 	bool stop_unwatchable;
 
@@ -355,6 +358,110 @@ static int journal_fault_end(struct drill *d, const struct stamp *invoke, const 
 	return journal_event(d, "fault_end", ack, o);
 }
 
+/* ---- re-resolution (resolve_every) ---------------------------------------- */
+
+static int journal_targets_added(struct drill *d, const char *name, const struct target_set *delta)
+{
+	struct stamp now;
+	cJSON *f = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(f, "name", name);
+	cJSON_AddItemToObject(f, "addresses", prefixes_json(delta->resolved, delta->n_resolved, true));
+	stamp_now(&now);
+	return journal_event(d, "targets_added", &now, f);
+}
+
+static void log_added(const char *name, const struct target_set *delta)
+{
+	char list[256] = "";
+
+	for (size_t i = 0; i < delta->n_resolved; i++) {
+		char buf[PREFIX_STRLEN];
+		size_t len = strlen(list);
+
+		prefix_format(&delta->resolved[i], buf, sizeof(buf));
+		snprintf(list + len, sizeof(list) - len, "%s%s", i ? " " : "", buf);
+	}
+	log_info("target_host %s: new address%s %s added to the targets", name, delta->n_resolved == 1 ? "" : "es",
+		 list);
+}
+
+/* New addresses of one name go into the live sets in one transaction, then
+ * into the journal; nothing is removed mid-drill (README, "Names that
+ * move"). A kernel error ends the drill: the sets and the scope checks
+ * would disagree. */
+static int add_answer(struct drill *d, const struct resolver_answer *a)
+{
+	struct prefix *local = NULL;
+	struct target_set delta = { 0 };
+	size_t n_local = 0;
+	int ret;
+
+	ret = targets_local_addrs(&local, &n_local);
+	if (ret == 0)
+		ret = targets_add(&d->ts, d->p, local, n_local, a->addrs, a->n_addrs, &delta);
+	free(local);
+	if (ret < 0 || !delta.n_resolved)
+		return ret;
+	ret = nft_engine_add_targets(d->nft, &delta);
+	if (ret < 0) {
+		log_warnx("target_host %s: adding its new addresses to the target sets: %s", a->name, strerror(-ret));
+	} else {
+		if (d->ct)
+			ctwatch_targets_changed(d->ct);
+		log_added(a->name, &delta);
+		ret = journal_targets_added(d, a->name, &delta);
+	}
+	target_set_free(&delta);
+	return ret;
+}
+
+static int on_resolved(struct drill *d)
+{
+	const struct resolver_answer *ans;
+	int n = resolver_collect(d->res, &ans), ret = 0;
+
+	for (int i = 0; i < n && ret == 0; i++) {
+		if (ans[i].err) {
+			const char *why = ans[i].err < 0 ? strerror(-ans[i].err) : gai_strerror(ans[i].err);
+
+			log_warnx("target_host %s: lookup failed (%s); trying again in %" PRIu64 " ms", ans[i].name,
+				  why, d->p->resolve_every_ms);
+			continue;
+		}
+		ret = add_answer(d, &ans[i]);
+	}
+	return ret;
+}
+
+static int on_resolve_timer(struct drill *d)
+{
+	int ret = timer_drain(d->t_resolve);
+
+	if (ret < 0)
+		return ret;
+	ret = resolver_start(d->res);
+	if (ret == -EBUSY)
+		log_debug("target_host: the previous lookup is still running");
+	else if (ret < 0)
+		log_warnx("target_host: cannot start a lookup: %s", strerror(-ret));
+	return 0;
+}
+
+static int setup_resolve(struct drill *d)
+{
+	int ret;
+
+	if (!d->p->n_hosts || !d->p->resolve_every_ms)
+		return 0;
+	ret = resolver_open(&d->res, d->p);
+	if (ret == 0)
+		ret = ep_add(d->ep, resolver_fd(d->res));
+	if (ret == 0)
+		ret = timer_every(d->t_resolve, d->p->resolve_every_ms);
+	return ret;
+}
+
 /* ---- steps -------------------------------------------------------------- */
 
 static const struct fault *step_fault(const struct drill *d, size_t step, int *index)
@@ -629,7 +736,8 @@ static int setup_fds(struct drill *d)
 	d->t_deadline = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	d->t_timeout = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	d->t_tick = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (d->ep < 0 || d->t_deadline < 0 || d->t_timeout < 0 || d->t_tick < 0)
+	d->t_resolve = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->ep < 0 || d->t_deadline < 0 || d->t_timeout < 0 || d->t_tick < 0 || d->t_resolve < 0)
 		return -errno;
 	sigemptyset(&set);
 	for (size_t i = 0; i < sizeof(abort_signals) / sizeof(abort_signals[0]); i++)
@@ -640,7 +748,7 @@ static int setup_fds(struct drill *d)
 	if (d->sfd < 0)
 		return -errno;
 	if (ep_add(d->ep, d->t_deadline) || ep_add(d->ep, d->t_timeout) || ep_add(d->ep, d->t_tick) ||
-	    ep_add(d->ep, d->sfd))
+	    ep_add(d->ep, d->t_resolve) || ep_add(d->ep, d->sfd))
 		return -errno;
 	if (d->o->stop_file) {
 		int ret = stopfile_open(&d->sf, d->o->stop_file);
@@ -666,6 +774,7 @@ static void close_fd(int *fd)
 static void drill_free(struct drill *d)
 {
 	ctwatch_close(d->ct);
+	resolver_close(d->res);
 	if (d->nft) {
 		int ret = nft_engine_remove(d->nft);
 
@@ -684,6 +793,7 @@ static void drill_free(struct drill *d)
 	free(d->jpath);
 	target_set_free(&d->ts);
 	close_fd(&d->ep), close_fd(&d->t_deadline), close_fd(&d->t_timeout), close_fd(&d->t_tick);
+	close_fd(&d->t_resolve);
 	close_fd(&d->sfd);
 	stopfile_close(d->sf);
 	free(d->delay_prio);
@@ -880,6 +990,10 @@ static int loop(struct drill *d)
 				finish(d, EXIT_ARM_TIMEOUT, "arm_timeout");
 			} else if (d->ct && fd == ctwatch_fd(d->ct))
 				ret = on_ct(d);
+			else if (fd == d->t_resolve)
+				ret = on_resolve_timer(d);
+			else if (d->res && fd == resolver_fd(d->res))
+				ret = on_resolved(d);
 			else if (fd == d->t_tick || fd == d->t_timeout)
 				ret = timer_drain(fd);
 			if (ret < 0)
@@ -997,6 +1111,11 @@ static int run(struct drill *d)
 	d->need = (struct arm_need){ .flows = p->arm_min_flows, .calls = p->arm_min_calls,
 				     .packets = p->arm_min_packets, .bytes = p->arm_min_bytes,
 				     .window_ms = p->arm_window_ms };
+	ret = setup_resolve(d);
+	if (ret < 0) {
+		log_warnx("target_host: setting up re-resolution: %s", strerror(-ret));
+		return ret;
+	}
 	if (arm_immediate(&d->need)) {
 		ret = arm_now(d);
 	} else {
@@ -1055,7 +1174,7 @@ static void run_installed(struct drill *d)
 int drill_run(const struct policy *p, const struct drill_opts *o)
 {
 	struct drill d = { .p = p, .o = o, .ep = -1, .t_deadline = -1, .t_timeout = -1, .t_tick = -1,
-			   .sfd = -1, .live = -1, .exit_code = EXIT_RUNTIME, .outcome = "error" };
+			   .t_resolve = -1, .sfd = -1, .live = -1, .exit_code = EXIT_RUNTIME, .outcome = "error" };
 	int code, ret;
 
 	d.n_steps = p->n_faults * p->repeat;
@@ -1084,7 +1203,7 @@ out:
 
 int drill_dry_run(const struct policy *p, FILE *out)
 {
-	struct drill d = { .p = p, .ep = -1, .t_deadline = -1, .t_timeout = -1, .t_tick = -1, .sfd = -1 };
+	struct drill d = { .p = p, .ep = -1, .t_deadline = -1, .t_timeout = -1, .t_tick = -1, .t_resolve = -1, .sfd = -1 };
 	int code = prepare(&d, p, true);
 
 	if (code == 0) {

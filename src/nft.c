@@ -1188,6 +1188,44 @@ int nft_build_switch(struct nfnl_batch *b, int on_fault, uint64_t timeout_ms, in
 	return ret;
 }
 
+/* Ranges added to an interval set that already has its leading end
+ * element at 0: each range is a start element and, unless it runs to the
+ * top of the family, an end element. */
+static int elems_add_ranges(struct elems *l, const struct addr_range *r, size_t n, int family)
+{
+	size_t len = (size_t)addr_len(family), i;
+	int ret = 0;
+
+	for (i = 0; ret == 0 && i < n; i++) {
+		uint8_t next[16];
+
+		ret = elems_push(l, r[i].lo, len, false);
+		memcpy(next, r[i].hi, 16);
+		if (ret == 0 && !addr_inc(next, (int)len))
+			ret = elems_push(l, next, len, true);
+	}
+	return ret;
+}
+
+int nft_build_add_targets(struct nfnl_batch *b, const struct target_set *add)
+{
+	struct build bd = { .b = b };
+	struct elems l = { 0 };
+	int ret = 0;
+
+	if (add->n_v4)
+		ret = elems_add_ranges(&l, add->v4, add->n_v4, AF_INET);
+	if (ret == 0 && l.n)
+		ret = put_elems(&bd, NFT_MSG_NEWSETELEM, "dst4", 0, 4, l.e, l.n, 0);
+	l.n = 0;
+	if (ret == 0 && add->n_v6)
+		ret = elems_add_ranges(&l, add->v6, add->n_v6, AF_INET6);
+	if (ret == 0 && l.n)
+		ret = put_elems(&bd, NFT_MSG_NEWSETELEM, "dst6", 0, 16, l.e, l.n, 0);
+	free(l.e);
+	return ret;
+}
+
 int nft_build_remove(struct nfnl_batch *b)
 {
 	struct build bd = { .b = b };
@@ -1711,6 +1749,27 @@ int nft_engine_watch_counters(struct nft_engine *e, struct nft_watch *w)
 	w->new_flows = q[1].pkts;
 	w->calls = q[2].pkts;
 	return 0;
+}
+
+int nft_engine_add_targets(struct nft_engine *e, const struct target_set *add)
+{
+	struct nfnl_batch b;
+	int ret;
+
+	if (!e->installed)
+		return -EINVAL;
+	if (!add->n_v4 && !add->n_v6)
+		return 0;
+	ret = nfnl_batch_init(&b, nfnl_seq(e->nl));
+	if (ret < 0)
+		return ret;
+	ret = nft_build_add_targets(&b, add);
+	if (ret == 0)
+		ret = nfnl_batch_end(&b);
+	if (ret == 0)
+		ret = nfnl_batch_send(e->nl, &b);
+	nfnl_batch_free(&b);
+	return ret;
 }
 
 int nft_engine_remove(struct nft_engine *e)

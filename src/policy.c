@@ -25,7 +25,7 @@
 enum key_id {
 	K_ALLOW_BROAD, K_ARM_DELAY, K_ARM_MIN_BYTES, K_ARM_MIN_CALLS, K_ARM_MIN_FLOWS, K_ARM_MIN_PACKETS,
 	K_ARM_TIMEOUT, K_ARM_WINDOW, K_DIRECTION, K_EXEMPT, K_EXEMPT_PORT, K_FAULT,
-	K_INTERFACE, K_JOURNAL, K_NAME, K_PORT, K_PROTOCOL, K_REPEAT, K_TARGET,
+	K_INTERFACE, K_JOURNAL, K_NAME, K_PORT, K_PROTOCOL, K_REPEAT, K_RESOLVE_EVERY, K_TARGET,
 	K_TARGET_HOST, K__COUNT
 };
 
@@ -566,6 +566,23 @@ static void parse_arm_timeout(struct parser *ps, char *v)
 }
 
 /* arm_delay alone may be zero ("0s": fault as soon as armed) */
+/* `0` (alone, or with a unit: 0s, 0ms) re-resolves never: names are
+ * resolved once, at start */
+static void parse_resolve_every(struct parser *ps, char *v)
+{
+	size_t zeros = strspn(v, "0");
+	enum duration_err e;
+
+	if (zeros > 0 && (!v[zeros] || !strcmp(v + zeros, "ms") || !strcmp(v + zeros, "s") ||
+			  !strcmp(v + zeros, "m") || !strcmp(v + zeros, "h"))) {
+		ps->p->resolve_every_ms = 0;
+		return;
+	}
+	e = duration_check(v, &ps->p->resolve_every_ms);
+	if (e != DUR_OK)
+		dur_error(ps, K_RESOLVE_EVERY, "resolve_every", v, e, true);
+}
+
 static void parse_arm_delay(struct parser *ps, char *v)
 {
 	enum duration_err e = duration_check(v, &ps->p->arm_delay_ms);
@@ -775,6 +792,7 @@ static const struct keyword keywords[] = {
 	{ "port", K_PORT, true, parse_port },
 	{ "protocol", K_PROTOCOL, false, parse_protocol },
 	{ "repeat", K_REPEAT, false, parse_repeat },
+	{ "resolve_every", K_RESOLVE_EVERY, false, parse_resolve_every },
 	{ "target", K_TARGET, true, parse_target },
 	{ "target_host", K_TARGET_HOST, true, parse_target_host },
 };
@@ -1114,6 +1132,7 @@ static void parser_init(struct parser *ps, struct policy *p, const char *path)
 	p->direction = DIR_BOTH;
 	p->arm_min_flows = 1;
 	p->arm_timeout_ms = 30 * 60 * 1000;
+	p->resolve_every_ms = 30 * 1000;
 	p->repeat = 1;
 	if (!(p->path = strdup(path)))
 		ps->oom = true;
@@ -1345,6 +1364,8 @@ void policy_print(const struct policy *p, FILE *out)
 		print_duration(out, "arm_window", p->arm_window_ms);
 	print_duration(out, "arm_delay", p->arm_delay_ms);
 	print_duration(out, "arm_timeout", p->arm_timeout_ms);
+	if (p->n_hosts || p->resolve_every_ms != 30 * 1000)
+		print_duration(out, "resolve_every", p->resolve_every_ms);
 	for (i = 0; i < p->n_faults; i++) {
 		const struct fault *f = &p->faults[i];
 

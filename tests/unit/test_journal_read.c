@@ -249,3 +249,15 @@ Test(jread, times_outside_1970_2199_are_errors)
 	cr_assert_eq(parse(START BEGIN(1, "2026-11-28T03:42:45Z", "drop", "") END(1, "2026-11-28T03:42:55Z", 3)), 0, "%s",
 		     err ? err : "");
 }
+
+Test(jread, targets_added_is_known)
+{
+	cr_assert_eq(parse(START ARMED
+			   "{\"event\":\"targets_added\",\"ts\":\"2026-11-28T03:41:02Z\",\"mono_ns\":9,"
+			   "\"name\":\"www.okx.com\",\"addresses\":[\"198.18.0.3/32\"]}\n"
+			   BEGIN(0, "2026-11-28T03:41:05Z", "drop", "") END(0, "2026-11-28T03:41:15Z", 1)
+			   FINISH("completed", 0)),
+		     0, "%s", err);
+	cr_assert_eq(j.n_warnings, 0, "%s", j.n_warnings ? j.warnings[0] : "");
+	cr_assert_eq(j.n_windows, 1);
+}

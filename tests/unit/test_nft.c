@@ -908,3 +908,32 @@ Test(nft, render_any_protocol)
 	cr_expect_null(strstr(text, "xports"));
 	free(text);
 }
+
+/* resolve_every: new addresses join the live target sets in one
+ * transaction, with no leading 0.0.0.0 end element (the set has it) */
+Test(nft, add_targets_batch)
+{
+	struct target_set add = { 0 };
+	struct addr_range r4[2] = { { .family = AF_INET }, { .family = AF_INET } };
+	struct nfnl_batch b;
+	struct elem_list l;
+	struct msgs ms;
+
+	inet_pton(AF_INET, "198.18.0.3", r4[0].lo);
+	inet_pton(AF_INET, "198.18.0.3", r4[0].hi);
+	inet_pton(AF_INET, "255.255.255.0", r4[1].lo);
+	inet_pton(AF_INET, "255.255.255.255", r4[1].hi);
+	add.v4 = r4;
+	add.n_v4 = 2;
+	cr_assert_eq(nfnl_batch_init(&b, 1000), 0);
+	cr_assert_eq(nft_build_add_targets(&b, &add), 0);
+	cr_assert_eq(nfnl_batch_end(&b), 0);
+	walk(&b, &ms);
+	cr_assert_eq(ms.n, 1, "dst4 only: one message");
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "dst4", &l), 1);
+	cr_assert_eq(l.total, 3);
+	expect_key4(&l, 0, "198.18.0.3", false);
+	expect_key4(&l, 1, "198.18.0.4", true);
+	expect_key4(&l, 2, "255.255.255.0", false); /* to the top: no end element */
+	nfnl_batch_free(&b);
+}
