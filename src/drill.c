@@ -398,8 +398,13 @@ static int add_answer(struct drill *d, const struct resolver_answer *a)
 	int ret;
 
 	ret = targets_local_addrs(&local, &n_local);
-	if (ret == 0)
-		ret = targets_add(&d->ts, d->p, local, n_local, a->addrs, a->n_addrs, &delta);
+	if (ret < 0) {
+		/* the host's own addresses must never become targets: next round */
+		log_warnx("target_host %s: listing local addresses: %s; trying again in %" PRIu64 " ms", a->name,
+			  strerror(-ret), d->p->resolve_every_ms);
+		return 0;
+	}
+	ret = targets_add(&d->ts, d->p, local, n_local, a->addrs, a->n_addrs, &delta);
 	free(local);
 	if (ret < 0 || !delta.n_resolved)
 		return ret;
