@@ -18,14 +18,17 @@ struct ct_flow {
 	uint8_t proto;
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport;
+	uint8_t tcp_state; /* CTA_PROTOINFO_TCP_STATE (TCP_CONNTRACK_*), 0: none given */
 };
 
 /* The arming watch: conntrack NEW events for flows in the drill's scope.
  *
- * Remembers the flows it has reported (and the baseline) in a bounded set:
- * at least the CTWATCH_SEEN_CAP most recent in-scope flows, at most twice
- * that. A flow is identified by its tuple and conntrack id, so a new
- * conntrack entry that reuses an old tuple counts again. */
+ * Every NEW event is one new flow (a new conntrack entry on a reused tuple
+ * too), except a TCP connection whose SYN conntrack did not see: one under
+ * way before the drill, picked up mid-stream. Remembers the flows it has
+ * seen (and the baseline) in a bounded set, by tuple and conntrack id: at
+ * least the CTWATCH_SEEN_CAP most recent in-scope flows, at most twice
+ * that; only an overflow's recovery dump consults it. */
 #define CTWATCH_SEEN_CAP 4096
 
 struct ctwatch;
@@ -45,14 +48,21 @@ typedef void (*ctwatch_cb)(const struct ct_flow *f, void *data);
 
 /* Drain pending events (at most a bounded batch per call, so a flood cannot
  * starve the caller; poll again when the fd stays readable) and call cb once
- * per new in-scope flow not seen before. After an overflow (ENOBUFS) the
- * events that were lost are recovered with a conntrack dump: cb is called for
- * in-scope flows neither in the baseline nor already seen, and a warning
- * tells how many the dump recovered. Flows that ended before the dump are
- * lost. Returns 0 or -errno. */
+ * per new in-scope flow. After an overflow (ENOBUFS) the events that were
+ * lost are recovered with a conntrack dump: cb is called for in-scope flows
+ * neither in the baseline nor already seen, and a warning tells how many
+ * the dump recovered. Flows that ended before the dump are lost, and once
+ * more flows were seen than are remembered the dump counts none: after an
+ * overflow the count is a lower bound (stats: lower_bound). Returns 0 or
+ * -errno. */
 int ctwatch_read(struct ctwatch *w, ctwatch_cb cb, void *data);
 
 void ctwatch_close(struct ctwatch *w); /* accepts NULL */
+
+/* The target set the watch was opened with has grown (resolve_every):
+ * replace the event socket's filter so events for the new addresses pass.
+ * Scope checks in user space read the set itself. */
+void ctwatch_targets_changed(struct ctwatch *w);
 
 /* For tests only: replace the receive buffer size (bytes, as for
  * SO_RCVBUF; the kernel doubles it). Returns 0 or -errno. */
@@ -64,6 +74,8 @@ struct ctwatch_stats {
 	uint64_t overflows; /* ENOBUFS seen */
 	uint64_t recovered; /* flows reported by recovery dumps */
 	uint64_t baseline;  /* in-scope flows in the baseline dump */
+	uint64_t midstream; /* TCP connections picked up mid-stream, not counted */
+	bool lower_bound;   /* events were lost: flows may be missing from the count */
 	int rcvbuf;         /* SO_RCVBUF as the kernel reports it */
 };
 void ctwatch_get_stats(const struct ctwatch *w, struct ctwatch_stats *st);

@@ -55,12 +55,25 @@ int nft_engine_switch(struct nft_engine *e, int on_fault, uint64_t timeout_ms, i
 /* Read the named counter of fault i (cumulative; callers compute deltas).
  * Returns 0, -EINVAL or -errno. */
 int nft_engine_fault_counter(struct nft_engine *e, int fault, uint64_t *pkts, uint64_t *bytes);
-/* Packets/bytes toward the targets in scope (egress, after the scope
- * filters), and packets in conntrack state NEW in scope: one per new flow,
- * except that a flow not yet answered counts each packet (a retransmitted
- * SYN, every datagram of an unanswered UDP flow). Cumulative. Returns 0,
- * -EINVAL (not installed) or -errno. */
-int nft_engine_watch_counters(struct nft_engine *e, uint64_t *pkts, uint64_t *bytes, uint64_t *new_flows);
+/* The watch counters, cumulative (callers compute deltas):
+ *  pkts, bytes  toward the targets in scope (egress, after the scope filters);
+ *  new_flows    packets in conntrack state NEW in scope: one per new flow,
+ *               except that a flow not yet answered counts each packet (a
+ *               retransmitted SYN, every datagram of an unanswered UDP flow);
+ *  calls        calls toward the targets (okx-faultd.policy(5),
+ *               arm_min_calls): TCP segments with PSH and without SYN, FIN
+ *               or RST, and UDP datagrams. */
+struct nft_watch {
+	uint64_t pkts, bytes, new_flows, calls;
+};
+/* Returns 0, -EINVAL (not installed) or -errno. */
+int nft_engine_watch_counters(struct nft_engine *e, struct nft_watch *w);
+
+/* Add the ranges of `add` (targets_add's delta: disjoint from what the
+ * sets hold) to the target sets dst4/dst6, in one transaction: a flow to
+ * them is in scope, watched and faulted from the kernel's ack on.
+ * Returns 0, -EINVAL (not installed) or -errno. */
+int nft_engine_add_targets(struct nft_engine *e, const struct target_set *add);
 
 /* Delete the table (normal end). A table already gone is not an error.
  * Returns 0 or -errno. */
@@ -86,6 +99,7 @@ int nft_build_install(struct nfnl_batch *b, const struct policy *p, const struct
 int nft_build_switch(struct nfnl_batch *b, int on_fault, uint64_t timeout_ms, int off_fault, unsigned flags);
 int nft_build_claim(struct nfnl_batch *b); /* the owned table, empty */
 int nft_build_remove(struct nfnl_batch *b);
+int nft_build_add_targets(struct nfnl_batch *b, const struct target_set *add);
 /* One GETOBJ request for a named counter of our table, with NLM_F_ACK.
  * Returns its length or -ENOSPC. */
 int nft_build_get_counter(char *buf, size_t len, uint32_t seq, const char *name);

@@ -51,6 +51,7 @@ enum op_kind {
 	OP_TH_PORT_SET,  /* th sport|dport [!=] @set */
 	OP_COUNTER,      /* counter name "X" */
 	OP_CT_NEW,       /* ct state new */
+	OP_TCP_PUSH,     /* tcp flags psh / fin,syn,rst,psh (with meta l4proto tcp) */
 	OP_SWITCH,       /* meta nfproto @on<i> */
 	OP_NUMGEN_LT,    /* numgen random mod 100000 < P */
 	OP_PRIO_SET,     /* meta priority set MAJ:MIN */

@@ -77,12 +77,14 @@ struct policy {
 	size_t n_exempt_ports;
 	enum direction direction;
 	char interface[IF_NAMESIZE]; /* "" : route to the first target */
-	uint64_t arm_min_flows;   /* default 1 */
+	uint64_t arm_min_flows;   /* default 1; 0 when arm_min_calls is given alone */
+	uint64_t arm_min_calls;   /* default 0 */
 	uint64_t arm_min_packets; /* default 0 */
 	uint64_t arm_min_bytes;   /* default 0 */
 	uint64_t arm_window_ms;   /* 0 : unbounded */
 	uint64_t arm_delay_ms;    /* default 0 */
 	uint64_t arm_timeout_ms;  /* default 30 min */
+	uint64_t resolve_every_ms; /* target_host re-resolved this often; default 30 s, 0: once */
 	struct fault *faults;     /* file order */
 	size_t n_faults;
 	uint64_t repeat;          /* default 1 */

@@ -33,6 +33,21 @@ struct target_set {
  * then, 0 on success. */
 int targets_resolve(const struct policy *p, struct target_set *ts, char **errors);
 
+/* The A and AAAA addresses of one name (getaddrinfo, blocking), IPv4 first,
+ * each family sorted, as /32 and /128 prefixes in *out (malloc'ed, NULL when
+ * none). *gai_rc is the resolver's error when it had one (then *n may be
+ * 0). Returns 0 or -errno. */
+int targets_lookup(const char *name, struct prefix **out, size_t *n, int *gai_rc);
+
+/* Add addresses found later (resolve_every): those not yet in ts->resolved
+ * are appended to it (and to delta->resolved, for the journal) and the
+ * ranges recomputed; delta->v4/v6 are the ranges of those outside the old
+ * ranges (minus exempt and local addresses): what must be added to the
+ * live sets. Nothing is ever removed. Returns 0 or -errno (*delta is then
+ * empty). */
+int targets_add(struct target_set *ts, const struct policy *p, const struct prefix *local, size_t n_local,
+		const struct prefix *add, size_t n_add, struct target_set *delta);
+
 /* Compute ts->v4 / ts->v6 from ts->resolved minus p->exempt minus `local`
  * (the host's own addresses, see targets_local_addrs). Returns 0 or -errno. */
 int targets_build(struct target_set *ts, const struct policy *p, const struct prefix *local, size_t n_local);

@@ -14,12 +14,16 @@
  *     CTA_TUPLE_IP (nested)     CTA_IP_V4_SRC/DST (4 bytes) | CTA_IP_V6_SRC/DST (16)
  *     CTA_TUPLE_PROTO (nested)  CTA_PROTO_NUM (u8), CTA_PROTO_SRC/DST_PORT (be16)
  *   CTA_ID (be32)               conntrack entry id, the same in events and dumps
+ *   CTA_PROTOINFO (nested, tcp)
+ *     CTA_PROTOINFO_TCP (nested) CTA_PROTOINFO_TCP_STATE (u8): SYN_SENT in the
+ *                               NEW event of a connection whose SYN was seen
  *   ... (status, timeout, counters, ...: ignored)
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -55,6 +59,13 @@ struct attr_table {
 static const struct attr_rule ct_rules[CTA_MAX + 1] = {
 	[CTA_TUPLE_ORIG] = { MNL_TYPE_NESTED, 0 },
 	[CTA_ID] = { MNL_TYPE_U32, 0 },
+	[CTA_PROTOINFO] = { MNL_TYPE_NESTED, 0 },
+};
+static const struct attr_rule protoinfo_rules[CTA_PROTOINFO_MAX + 1] = {
+	[CTA_PROTOINFO_TCP] = { MNL_TYPE_NESTED, 0 },
+};
+static const struct attr_rule tcpinfo_rules[CTA_PROTOINFO_TCP_MAX + 1] = {
+	[CTA_PROTOINFO_TCP_STATE] = { MNL_TYPE_U8, 0 },
 };
 static const struct attr_rule tuple_rules[CTA_TUPLE_MAX + 1] = {
 	[CTA_TUPLE_IP] = { MNL_TYPE_NESTED, 0 },
@@ -98,6 +109,25 @@ static int parse_nested(const struct nlattr *nest, const struct attr_rule *rules
 
 	memset(tb, 0, (max + 1u) * sizeof(*tb));
 	return mnl_attr_parse_nested(nest, attr_table_cb, &t) == MNL_CB_ERROR ? -EINVAL : 0;
+}
+
+/* The TCP state, 0 (TCP_CONNTRACK_NONE) when the message has none */
+static int parse_tcp_state(const struct nlattr *pi, uint8_t *state)
+{
+	const struct nlattr *p[CTA_PROTOINFO_MAX + 1], *t[CTA_PROTOINFO_TCP_MAX + 1];
+
+	*state = 0;
+	if (!pi)
+		return 0;
+	if (parse_nested(pi, protoinfo_rules, CTA_PROTOINFO_MAX, p) < 0)
+		return -EINVAL;
+	if (!p[CTA_PROTOINFO_TCP])
+		return 0;
+	if (parse_nested(p[CTA_PROTOINFO_TCP], tcpinfo_rules, CTA_PROTOINFO_TCP_MAX, t) < 0)
+		return -EINVAL;
+	if (t[CTA_PROTOINFO_TCP_STATE])
+		*state = mnl_attr_get_u8(t[CTA_PROTOINFO_TCP_STATE]);
+	return 0;
 }
 
 static int parse_msg(const struct nlmsghdr *nlh, struct ct_flow *f, uint32_t *id)
@@ -147,7 +177,7 @@ static int parse_msg(const struct nlmsghdr *nlh, struct ct_flow *f, uint32_t *id
 		return -EINVAL;
 	}
 	*id = ct[CTA_ID] ? ntohl(mnl_attr_get_u32(ct[CTA_ID])) : 0;
-	return 0;
+	return f->proto == IPPROTO_TCP ? parse_tcp_state(ct[CTA_PROTOINFO], &f->tcp_state) : 0;
 }
 
 int ct_parse_flow(const struct nlmsghdr *nlh, struct ct_flow *out)
@@ -173,12 +203,14 @@ struct ct_key {
 struct seen_slot {
 	struct ct_key k;
 	bool used;
+	bool dumped; /* counted by a recovery dump; its own event may follow */
 };
 
 struct seen {
 	struct seen_slot *gen[2];
 	size_t n[2];
 	int cur;
+	bool forgot; /* a generation was dropped: old flows may look new */
 };
 
 static void key_from_flow(struct ct_key *k, const struct ct_flow *f, uint32_t id)
@@ -209,30 +241,40 @@ static bool gen_find(const struct seen_slot *g, const struct ct_key *k, size_t *
 	size_t i = key_hash(k) & (SEEN_SLOTS - 1);
 
 	while (g[i].used) {
-		if (!memcmp(&g[i].k, k, sizeof(*k)))
+		if (!memcmp(&g[i].k, k, sizeof(*k))) {
+			*slot = i;
 			return true;
+		}
 		i = (i + 1) & (SEEN_SLOTS - 1);
 	}
 	*slot = i;
 	return false;
 }
 
-/* true when k was known; otherwise it is remembered now */
-static bool seen_check_add(struct seen *s, const struct ct_key *k)
+/* true when k was known; otherwise it is remembered now. *out: its slot,
+ * valid until the next call. */
+static bool seen_check_add(struct seen *s, const struct ct_key *k, struct seen_slot **out)
 {
 	size_t slot = 0;
 
-	if (gen_find(s->gen[!s->cur], k, &slot) || gen_find(s->gen[s->cur], k, &slot))
+	if (gen_find(s->gen[!s->cur], k, &slot)) {
+		*out = &s->gen[!s->cur][slot];
 		return true;
+	}
+	if (gen_find(s->gen[s->cur], k, &slot)) {
+		*out = &s->gen[s->cur][slot];
+		return true;
+	}
 	if (s->n[s->cur] >= CTWATCH_SEEN_CAP) {
 		s->cur = !s->cur;
+		s->forgot |= s->n[s->cur] > 0;
 		memset(s->gen[s->cur], 0, SEEN_SLOTS * sizeof(*s->gen[s->cur]));
 		s->n[s->cur] = 0;
 		gen_find(s->gen[s->cur], k, &slot);
 	}
-	s->gen[s->cur][slot].k = *k;
-	s->gen[s->cur][slot].used = true;
+	s->gen[s->cur][slot] = (struct seen_slot){ .k = *k, .used = true };
 	s->n[s->cur]++;
+	*out = &s->gen[s->cur][slot];
 	return false;
 }
 
@@ -423,12 +465,14 @@ static bool flow_in_scope(const struct ctwatch *w, const struct ct_flow *f)
 static bool flow_offer(struct ctwatch *w, const struct ct_flow *f, uint32_t id, bool baseline, ctwatch_cb cb,
 		       void *data)
 {
+	struct seen_slot *sl;
 	struct ct_key k;
 
 	key_from_flow(&k, f, id);
-	if (seen_check_add(&w->seen, &k))
+	if (seen_check_add(&w->seen, &k, &sl))
 		return false;
 	if (!baseline) {
+		sl->dumped = true;
 		w->st.in_scope++;
 		if (cb)
 			cb(f, data);
@@ -436,6 +480,8 @@ static bool flow_offer(struct ctwatch *w, const struct ct_flow *f, uint32_t id, 
 	return true;
 }
 
+/* A recovery dump cannot tell a flow that began after the lost events
+ * from an old one it no longer remembers: then it only remembers. */
 static void dump_entry(struct dump_ctx *d, const struct nlmsghdr *nlh)
 {
 	struct ct_flow f;
@@ -443,7 +489,7 @@ static void dump_entry(struct dump_ctx *d, const struct nlmsghdr *nlh)
 
 	if (parse_msg(nlh, &f, &id) < 0 || !flow_in_scope(d->w, &f))
 		return;
-	if (flow_offer(d->w, &f, id, d->baseline, d->cb, d->data))
+	if (flow_offer(d->w, &f, id, d->baseline || d->w->seen.forgot, d->cb, d->data))
 		d->n++;
 }
 
@@ -617,6 +663,35 @@ int ctwatch_fd(const struct ctwatch *w)
 	return mnl_socket_get_fd(w->ev);
 }
 
+/* A NEW event is one new conntrack entry: counted once, even when its
+ * tuple and id are those of an earlier flow (the kernel reuses both for a
+ * reused 5-tuple), unless a recovery dump already counted that entry. A TCP connection counts only when conntrack saw its
+ * SYN: one under way before the drill, picked up mid-stream where
+ * conntrack was not tracking yet (or after `conntrack -F`), is also
+ * reported as NEW, in another state. Either way it is remembered, so a
+ * recovery dump does not count it later. */
+static void event_flow(struct ctwatch *w, const struct ct_flow *f, uint32_t id, ctwatch_cb cb, void *data)
+{
+	struct seen_slot *sl;
+	struct ct_key k;
+
+	key_from_flow(&k, f, id);
+	if (seen_check_add(&w->seen, &k, &sl) && sl->dumped) {
+		/* counted by a recovery dump that ran before its event was read */
+		sl->dumped = false;
+		return;
+	}
+	if (f->proto == IPPROTO_TCP && f->tcp_state != TCP_CONNTRACK_SYN_SENT) {
+		w->st.midstream++;
+		log_debug("conntrack: a connection under way (tcp state %u, dport %u) picked up: not a new flow",
+			  f->tcp_state, f->dport);
+		return;
+	}
+	w->st.in_scope++;
+	if (cb)
+		cb(f, data);
+}
+
 static void handle_events(struct ctwatch *w, const void *buf, size_t n, ctwatch_cb cb, void *data)
 {
 	const struct nlmsghdr *nlh;
@@ -631,7 +706,7 @@ static void handle_events(struct ctwatch *w, const void *buf, size_t n, ctwatch_
 		w->st.events++;
 		if (parse_msg(nlh, &f, &id) < 0 || !flow_in_scope(w, &f))
 			continue;
-		(void)flow_offer(w, &f, id, false, cb, data);
+		event_flow(w, &f, id, cb, data);
 	}
 }
 
@@ -641,7 +716,12 @@ static int recover(struct ctwatch *w, ctwatch_cb cb, void *data)
 	int ret = ct_dump(w, &d);
 
 	w->st.recovered += d.n;
-	if (ret < 0)
+	w->st.lower_bound = true;
+	if (w->seen.forgot)
+		log_warnx("conntrack: event overflow (ENOBUFS) after more than %d flows: the recovery dump cannot tell "
+			  "new flows from forgotten ones and counts none; the flow count is a lower bound",
+			  CTWATCH_SEEN_CAP);
+	else if (ret < 0)
 		log_warnx("conntrack: event overflow (ENOBUFS), recovery dump failed after %llu flows: %s",
 			  (unsigned long long)d.n, strerror(-ret));
 	else
@@ -687,6 +767,16 @@ int ctwatch_read(struct ctwatch *w, ctwatch_cb cb, void *data)
 			ret = r;
 	}
 	return ret;
+}
+
+void ctwatch_targets_changed(struct ctwatch *w)
+{
+	int fd = mnl_socket_get_fd(w->ev), zero = 0;
+
+	/* without a filter until the new one is attached (or for good, when
+	 * the set grew too large for one): events pass, nothing is lost */
+	(void)setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &zero, sizeof(zero));
+	attach_filter(fd, w->ts);
 }
 
 int ctwatch_set_rcvbuf(struct ctwatch *w, int bytes)

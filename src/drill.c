@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "arm.h"
 #include "clock.h"
 #include "ctwatch.h"
 #include "dnsname.h"
@@ -31,22 +33,16 @@
 #include "nft.h"
 #include "plan.h"
 #include "privs.h"
+#include "resolver.h"
 #include "stopfile.h"
 #include "targets.h"
 
 /* The kernel ends a fault by itself this long after its planned end when
  * the daemon cannot (stopped, hung): the set element's timeout. */
 #define BACKSTOP_MS 250
-/* Counter sampling while waiting for packet/byte thresholds. */
-#define SAMPLE_MS 10
-#define SAMPLE_CAP 8192
 #define PROGRESS_EVERY_MS 5000
 
 enum dstate { ST_WATCH, ST_DELAY, ST_STEP, ST_DONE };
-
-struct sample {
-	uint64_t mono_ns, pkts, bytes;
-};
 
 struct drill {
 	const struct policy *p;
@@ -61,23 +57,21 @@ struct drill {
 	char ifname[IF_NAMESIZE];
 	uint32_t *delay_prio;
 	struct ctwatch *ct;
+	struct resolver *res; /* resolve_every; NULL: names resolved once */
 
-	int ep, t_deadline, t_timeout, t_tick, sfd;
+	int ep, t_deadline, t_timeout, t_tick, t_resolve, sfd;
 	struct stopfile *sf; /* NULL: no stop file */
 	bool stop_unwatchable;
 
 	enum dstate st;
 	/* watching */
-	uint64_t flows, pkts, bytes;
+	struct arm arm;
+	struct arm_need need;
 	struct timespec first_flow;
 	bool have_first, have_trigger;
 	struct ct_flow trigger;
-	uint64_t *flow_ring; /* mono ns of the last arm_min_flows flows (arm_window) */
-	size_t ring_n, ring_pos;
-	struct sample *samples; /* counter samples (arm_window with packet/byte thresholds) */
-	size_t samp_n, samp_head, samp_cap;
-	uint64_t samp_every_ns, last_sample_ns, last_progress_ns;
-	uint64_t prog_flows, prog_pkts;
+	uint64_t last_progress_ns;
+	struct arm_counts prog; /* at the last progress line */
 	/* steps */
 	size_t step, n_steps;
 	int live;                 /* fault index in p->faults whose switch is on, or -1 */
@@ -267,9 +261,17 @@ static int journal_armed(struct drill *d, const struct stamp *at)
 	cJSON *f = cJSON_CreateObject();
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], pbuf[8];
 
-	json_add_u64(f, "flows", d->flows);
-	json_add_u64(f, "packets", d->pkts);
-	json_add_u64(f, "bytes", d->bytes);
+	json_add_u64(f, "flows", d->arm.total.flows);
+	json_add_u64(f, "calls", d->arm.total.calls);
+	json_add_u64(f, "packets", d->arm.total.packets);
+	json_add_u64(f, "bytes", d->arm.total.bytes);
+	if (d->ct) {
+		struct ctwatch_stats st;
+
+		/* README, "Journal": events were lost, flows may be missing */
+		ctwatch_get_stats(d->ct, &st);
+		cJSON_AddBoolToObject(f, "flows_lower_bound", st.lower_bound);
+	}
 	if (d->have_first)
 		json_add_time(f, "first_flow_ts", &d->first_flow);
 	else
@@ -412,6 +414,115 @@ static int journal_fault_end(struct drill *d, const struct stamp *invoke, const 
 	return journal_event(d, "fault_end", &end, o);
 }
 
+/* ---- re-resolution (resolve_every) ---------------------------------------- */
+
+static int journal_targets_added(struct drill *d, const char *name, const struct target_set *delta)
+{
+	struct stamp now;
+	cJSON *f = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(f, "name", name);
+	cJSON_AddItemToObject(f, "addresses", prefixes_json(delta->resolved, delta->n_resolved, true));
+	stamp_now(&now);
+	return journal_event(d, "targets_added", &now, f);
+}
+
+static void log_added(const char *name, const struct target_set *delta)
+{
+	char list[256] = "";
+
+	for (size_t i = 0; i < delta->n_resolved; i++) {
+		char buf[PREFIX_STRLEN];
+		size_t len = strlen(list);
+
+		prefix_format(&delta->resolved[i], buf, sizeof(buf));
+		snprintf(list + len, sizeof(list) - len, "%s%s", i ? " " : "", buf);
+	}
+	log_info("target_host %s: new address%s %s added to the targets", name, delta->n_resolved == 1 ? "" : "es",
+		 list);
+}
+
+/* New addresses of one name go into the live sets in one transaction, then
+ * into the journal; nothing is removed mid-drill (README, "Names that
+ * move"). A kernel error ends the drill: the sets and the scope checks
+ * would disagree. */
+static int add_answer(struct drill *d, const struct resolver_answer *a)
+{
+	struct prefix *local = NULL;
+	struct target_set delta = { 0 };
+	size_t n_local = 0;
+	int ret;
+
+	ret = targets_local_addrs(&local, &n_local);
+	if (ret < 0) {
+		/* the host's own addresses must never become targets: next round */
+		log_warnx("target_host %s: listing local addresses: %s; trying again in %" PRIu64 " ms", a->name,
+			  strerror(-ret), d->p->resolve_every_ms);
+		return 0;
+	}
+	ret = targets_add(&d->ts, d->p, local, n_local, a->addrs, a->n_addrs, &delta);
+	free(local);
+	if (ret < 0 || !delta.n_resolved)
+		return ret;
+	ret = nft_engine_add_targets(d->nft, &delta);
+	if (ret < 0) {
+		log_warnx("target_host %s: adding its new addresses to the target sets: %s", a->name, strerror(-ret));
+	} else {
+		if (d->ct)
+			ctwatch_targets_changed(d->ct);
+		log_added(a->name, &delta);
+		ret = journal_targets_added(d, a->name, &delta);
+	}
+	target_set_free(&delta);
+	return ret;
+}
+
+static int on_resolved(struct drill *d)
+{
+	const struct resolver_answer *ans;
+	int n = resolver_collect(d->res, &ans), ret = 0;
+
+	for (int i = 0; i < n && ret == 0; i++) {
+		if (ans[i].err) {
+			const char *why = ans[i].err < 0 ? strerror(-ans[i].err) : gai_strerror(ans[i].err);
+
+			log_warnx("target_host %s: lookup failed (%s); trying again in %" PRIu64 " ms", ans[i].name,
+				  why, d->p->resolve_every_ms);
+			continue;
+		}
+		ret = add_answer(d, &ans[i]);
+	}
+	return ret;
+}
+
+static int on_resolve_timer(struct drill *d)
+{
+	int ret = timer_drain(d->t_resolve);
+
+	if (ret < 0)
+		return ret;
+	ret = resolver_start(d->res);
+	if (ret == -EBUSY)
+		log_debug("target_host: the previous lookup is still running");
+	else if (ret < 0)
+		log_warnx("target_host: cannot start a lookup: %s", strerror(-ret));
+	return 0;
+}
+
+static int setup_resolve(struct drill *d)
+{
+	int ret;
+
+	if (!d->p->n_hosts || !d->p->resolve_every_ms)
+		return 0;
+	ret = resolver_open(&d->res, d->p);
+	if (ret == 0)
+		ret = ep_add(d->ep, resolver_fd(d->res));
+	if (ret == 0)
+		ret = timer_every(d->t_resolve, d->p->resolve_every_ms);
+	return ret;
+}
+
 /* ---- steps -------------------------------------------------------------- */
 
 static const struct fault *step_fault(const struct drill *d, size_t step, int *index)
@@ -540,66 +651,24 @@ static void abort_live(struct drill *d, const char *reason)
 
 /* ---- arming ------------------------------------------------------------- */
 
-static bool window_flows_met(const struct drill *d, uint64_t now)
-{
-	uint64_t oldest;
-
-	if (!d->p->arm_window_ms || !d->flow_ring)
-		return d->flows >= d->p->arm_min_flows;
-	if (d->ring_n < d->p->arm_min_flows)
-		return false;
-	/* the oldest of the last N flows is the slot about to be overwritten */
-	oldest = d->flow_ring[d->ring_pos];
-	return now - oldest <= d->p->arm_window_ms * 1000000ull;
-}
-
-/* Packets and bytes inside the window: now minus the newest sample taken at
- * or before (now - window). Samples are SAMPLE_MS apart (coarser for very
- * long windows), which bounds the error. */
-static void window_counts(const struct drill *d, uint64_t now, uint64_t *pk, uint64_t *by)
-{
-	uint64_t win = d->p->arm_window_ms * 1000000ull;
-	uint64_t bp = 0, bb = 0;
-
-	*pk = d->pkts, *by = d->bytes;
-	if (!win || !d->samp_n)
-		return;
-	for (size_t k = 0; k < d->samp_n; k++) {
-		const struct sample *s = &d->samples[(d->samp_head + k) % d->samp_cap];
-
-		if (now - s->mono_ns < win)
-			break;
-		bp = s->pkts, bb = s->bytes;
-	}
-	*pk = d->pkts - bp, *by = d->bytes - bb;
-}
-
-static void sample_push(struct drill *d, uint64_t now)
-{
-	if (!d->samples || now - d->last_sample_ns < d->samp_every_ns)
-		return;
-	d->last_sample_ns = now;
-	if (d->samp_n == d->samp_cap) {
-		d->samp_head = (d->samp_head + 1) % d->samp_cap;
-		d->samp_n--;
-	}
-	d->samples[(d->samp_head + d->samp_n) % d->samp_cap] = (struct sample){ now, d->pkts, d->bytes };
-	d->samp_n++;
-}
-
+/* The watch counters (README, "Arming"): read on every tick, also when
+ * only flows are wanted, for the waiting log's keep-alive hint. */
 static int read_watch(struct drill *d)
 {
-	uint64_t nf, pkts = d->pkts;
+	struct arm_counts before = d->arm.total;
+	struct nft_watch w;
 	int ret;
 
-	if (!d->p->arm_min_packets && !d->p->arm_min_bytes)
-		return 0;
-	ret = nft_engine_watch_counters(d->nft, &d->pkts, &d->bytes, &nf);
+	ret = nft_engine_watch_counters(d->nft, &w);
+	if (ret < 0)
+		return ret;
+	arm_counters(&d->arm, mono_now_ns(), w.calls, w.pkts, w.bytes);
 	/* with -v, each change the daemon has read: what a test waits for
 	 * before it asserts "not armed yet" (README, Tests) */
-	if (ret >= 0 && d->pkts != pkts)
-		log_debug("watch: %" PRIu64 " packets, %" PRIu64 " bytes toward the targets", d->pkts, d->bytes);
-	return ret;
+	if (d->arm.total.packets != before.packets || d->arm.total.calls != before.calls)
+		log_debug("watch: %" PRIu64 " packets, %" PRIu64 " bytes, %" PRIu64 " calls toward the targets",
+			  d->arm.total.packets, d->arm.total.bytes, d->arm.total.calls);
+	return 0;
 }
 
 static int arm_now(struct drill *d)
@@ -607,10 +676,10 @@ static int arm_now(struct drill *d)
 	struct stamp now;
 
 	stamp_now(&now);
-	if (d->p->arm_min_packets || d->p->arm_min_bytes)
-		(void)read_watch(d);
-	log_info("armed: %" PRIu64 " flows, %" PRIu64 " packets, %" PRIu64 " bytes toward the targets", d->flows,
-		 d->pkts, d->bytes);
+	(void)read_watch(d);
+	log_info("armed: %" PRIu64 " flows, %" PRIu64 " calls, %" PRIu64 " packets, %" PRIu64
+		 " bytes toward the targets", d->arm.total.flows, d->arm.total.calls, d->arm.total.packets,
+		 d->arm.total.bytes);
 	if (journal_armed(d, &now) < 0)
 		return -EIO;
 	ctwatch_close(d->ct);
@@ -627,14 +696,7 @@ static int arm_now(struct drill *d)
 
 static int check_arm(struct drill *d)
 {
-	uint64_t now = mono_now_ns(), pk, by;
-
-	if (!window_flows_met(d, now))
-		return 0;
-	window_counts(d, now, &pk, &by);
-	if (pk < d->p->arm_min_packets || by < d->p->arm_min_bytes)
-		return 0;
-	return arm_now(d);
+	return arm_met(&d->arm, mono_now_ns()) ? arm_now(d) : 0;
 }
 
 static void on_flow(const struct ct_flow *f, void *data)
@@ -648,43 +710,43 @@ static void on_flow(const struct ct_flow *f, void *data)
 		clock_gettime(CLOCK_REALTIME, &d->first_flow);
 		d->have_first = true;
 	}
-	d->flows++;
+	arm_flow(&d->arm, now);
 	d->trigger = *f;
 	d->have_trigger = true;
-	if (d->flow_ring) {
-		d->flow_ring[d->ring_pos] = now;
-		d->ring_pos = (d->ring_pos + 1) % d->p->arm_min_flows;
-		if (d->ring_n < d->p->arm_min_flows)
-			d->ring_n++;
-	}
-	log_debug("flow %" PRIu64 " toward the targets (dport %u)", d->flows, f->dport);
+	log_debug("flow %" PRIu64 " toward the targets (dport %u)", d->arm.total.flows, f->dport);
 }
 
 static void progress(struct drill *d, uint64_t now, bool force)
 {
+	const struct arm_counts *t = &d->arm.total;
 	const struct policy *p = d->p;
 
 	if (!force && now - d->last_progress_ns < PROGRESS_EVERY_MS * 1000000ull)
 		return;
-	if (!force && d->flows == d->prog_flows && d->pkts == d->prog_pkts &&
+	if (!force && !memcmp(t, &d->prog, sizeof(*t)) &&
 	    now - d->last_progress_ns < 12 * PROGRESS_EVERY_MS * 1000000ull)
 		return;
 	d->last_progress_ns = now;
-	d->prog_flows = d->flows, d->prog_pkts = d->pkts;
-	log_info("waiting: %" PRIu64 "/%" PRIu64 " flows, %" PRIu64 "/%" PRIu64 " packets, %" PRIu64 "/%" PRIu64
-		 " bytes", d->flows, p->arm_min_flows, d->pkts, p->arm_min_packets, d->bytes, p->arm_min_bytes);
+	d->prog = *t;
+	log_info("waiting: %" PRIu64 "/%" PRIu64 " flows, %" PRIu64 "/%" PRIu64 " calls, %" PRIu64 "/%" PRIu64
+		 " packets, %" PRIu64 "/%" PRIu64 " bytes", t->flows, p->arm_min_flows, t->calls, p->arm_min_calls,
+		 t->packets, p->arm_min_packets, t->bytes, p->arm_min_bytes);
+	if (arm_keepalive_hint(&d->arm))
+		log_info("waiting: %" PRIu64 " new flow%s carrying %" PRIu64
+			 " requests: a keep-alive client? see arm_min_calls", t->flows, t->flows == 1 ? "" : "s",
+			 t->calls);
 }
 
 /* ---- event handlers ----------------------------------------------------- */
 
 static int on_ct(struct drill *d)
 {
-	uint64_t before = d->flows;
+	uint64_t before = d->arm.total.flows;
 	int ret = ctwatch_read(d->ct, on_flow, d);
 
 	if (ret < 0)
 		return ret;
-	if (d->flows == before)
+	if (d->arm.total.flows == before)
 		return 0;
 	ret = read_watch(d);
 	if (ret < 0)
@@ -703,7 +765,6 @@ static int on_tick(struct drill *d)
 	ret = read_watch(d);
 	if (ret < 0)
 		return ret;
-	sample_push(d, now);
 	progress(d, now, false);
 	return check_arm(d);
 }
@@ -771,7 +832,8 @@ static int setup_fds(struct drill *d)
 	d->t_deadline = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	d->t_timeout = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	d->t_tick = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (d->ep < 0 || d->t_deadline < 0 || d->t_timeout < 0 || d->t_tick < 0)
+	d->t_resolve = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->ep < 0 || d->t_deadline < 0 || d->t_timeout < 0 || d->t_tick < 0 || d->t_resolve < 0)
 		return -errno;
 	sigemptyset(&set);
 	for (size_t i = 0; i < sizeof(abort_signals) / sizeof(abort_signals[0]); i++)
@@ -782,7 +844,7 @@ static int setup_fds(struct drill *d)
 	if (d->sfd < 0)
 		return -errno;
 	if (ep_add(d->ep, d->t_deadline) || ep_add(d->ep, d->t_timeout) || ep_add(d->ep, d->t_tick) ||
-	    ep_add(d->ep, d->sfd))
+	    ep_add(d->ep, d->t_resolve) || ep_add(d->ep, d->sfd))
 		return -errno;
 	if (d->o->stop_file) {
 		int ret = stopfile_open(&d->sf, d->o->stop_file);
@@ -808,6 +870,7 @@ static void close_fd(int *fd)
 static void drill_free(struct drill *d)
 {
 	ctwatch_close(d->ct);
+	resolver_close(d->res);
 	if (d->nft) {
 		int ret = nft_engine_remove(d->nft);
 
@@ -826,11 +889,11 @@ static void drill_free(struct drill *d)
 	free(d->jpath);
 	target_set_free(&d->ts);
 	close_fd(&d->ep), close_fd(&d->t_deadline), close_fd(&d->t_timeout), close_fd(&d->t_tick);
+	close_fd(&d->t_resolve);
 	close_fd(&d->sfd);
 	stopfile_close(d->sf);
 	free(d->delay_prio);
-	free(d->flow_ring);
-	free(d->samples);
+	arm_free(&d->arm);
 	free(d->base_pkts);
 	free(d->base_bytes);
 	free(d->base_tc_pkts);
@@ -979,20 +1042,9 @@ static int setup_watch(struct drill *d)
 	const struct policy *p = d->p;
 	int ret;
 
-	if (p->arm_window_ms && p->arm_min_flows) {
-		d->flow_ring = calloc(p->arm_min_flows, sizeof(*d->flow_ring));
-		if (!d->flow_ring)
-			return -ENOMEM;
-	}
-	if (p->arm_window_ms && (p->arm_min_packets || p->arm_min_bytes)) {
-		d->samp_cap = SAMPLE_CAP;
-		d->samp_every_ns = SAMPLE_MS * 1000000ull;
-		if (p->arm_window_ms / SAMPLE_MS > SAMPLE_CAP / 2)
-			d->samp_every_ns = p->arm_window_ms * 1000000ull / (SAMPLE_CAP / 2);
-		d->samples = calloc(d->samp_cap, sizeof(*d->samples));
-		if (!d->samples)
-			return -ENOMEM;
-	}
+	ret = arm_init(&d->arm, &d->need);
+	if (ret < 0)
+		return ret;
 	if (p->arm_min_flows) {
 		ret = ctwatch_open(&d->ct, p, &d->ts);
 		if (ret < 0) {
@@ -1009,7 +1061,7 @@ static int setup_watch(struct drill *d)
 	ret = timer_arm_abs(d->t_timeout, mono_now_ns() + p->arm_timeout_ms * 1000000ull);
 	if (ret < 0)
 		return ret;
-	return timer_every(d->t_tick, (p->arm_min_packets || p->arm_min_bytes) ? SAMPLE_MS : 1000);
+	return timer_every(d->t_tick, arm_needs_counters(&d->need) ? ARM_SAMPLE_MS : 1000);
 }
 
 /* Did anything but the stop file's own descriptors wake the loop? */
@@ -1056,6 +1108,10 @@ static int loop(struct drill *d)
 				finish(d, EXIT_ARM_TIMEOUT, "arm_timeout");
 			} else if (d->ct && fd == ctwatch_fd(d->ct))
 				ret = on_ct(d);
+			else if (fd == d->t_resolve)
+				ret = on_resolve_timer(d);
+			else if (d->res && fd == resolver_fd(d->res))
+				ret = on_resolved(d);
 			else if (fd == d->t_tick || fd == d->t_timeout)
 				ret = timer_drain(fd);
 			if (ret < 0)
@@ -1170,14 +1226,23 @@ static int run(struct drill *d)
 	int ret;
 
 	d->st = ST_WATCH;
-	if (!p->arm_min_flows && !p->arm_min_packets && !p->arm_min_bytes) {
+	d->need = (struct arm_need){ .flows = p->arm_min_flows, .calls = p->arm_min_calls,
+				     .packets = p->arm_min_packets, .bytes = p->arm_min_bytes,
+				     .window_ms = p->arm_window_ms };
+	ret = setup_resolve(d);
+	if (ret < 0) {
+		log_warnx("target_host: setting up re-resolution: %s", strerror(-ret));
+		return ret;
+	}
+	if (arm_immediate(&d->need)) {
 		ret = arm_now(d);
 	} else {
 		ret = setup_watch(d);
 		if (ret < 0)
 			return ret;
-		log_info("watching: waiting for %" PRIu64 " flows, %" PRIu64 " packets, %" PRIu64
-			 " bytes toward the targets", p->arm_min_flows, p->arm_min_packets, p->arm_min_bytes);
+		log_info("watching: waiting for %" PRIu64 " flows, %" PRIu64 " calls, %" PRIu64 " packets, %" PRIu64
+			 " bytes toward the targets", p->arm_min_flows, p->arm_min_calls, p->arm_min_packets,
+			 p->arm_min_bytes);
 		/* packets may already have arrived between install and subscription */
 		ret = on_tick(d);
 	}
@@ -1243,7 +1308,7 @@ static void run_installed(struct drill *d)
 int drill_run(const struct policy *p, const struct drill_opts *o)
 {
 	struct drill d = { .p = p, .o = o, .ep = -1, .t_deadline = -1, .t_timeout = -1, .t_tick = -1,
-			   .sfd = -1, .live = -1, .exit_code = EXIT_RUNTIME, .outcome = "error" };
+			   .t_resolve = -1, .sfd = -1, .live = -1, .exit_code = EXIT_RUNTIME, .outcome = "error" };
 	int code, ret;
 
 	d.n_steps = p->n_faults * p->repeat;
@@ -1278,7 +1343,7 @@ out:
 
 int drill_dry_run(const struct policy *p, FILE *out)
 {
-	struct drill d = { .p = p, .ep = -1, .t_deadline = -1, .t_timeout = -1, .t_tick = -1, .sfd = -1 };
+	struct drill d = { .p = p, .ep = -1, .t_deadline = -1, .t_timeout = -1, .t_tick = -1, .t_resolve = -1, .sfd = -1 };
 	int code = prepare(&d, p, true);
 
 	if (code == 0) {

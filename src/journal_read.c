@@ -350,6 +350,13 @@ static int on_start(struct jstate *st, const cJSON *obj, int64_t ts)
 	return 0;
 }
 
+/* targets_added (resolve_every): the windows do not depend on it */
+static int on_targets_added(struct jstate *st, const cJSON *obj, int64_t ts)
+{
+	(void)st, (void)obj, (void)ts;
+	return 0;
+}
+
 static int on_armed(struct jstate *st, const cJSON *obj, int64_t ts)
 {
 	struct jread *j = st->j;
@@ -476,6 +483,7 @@ static const struct {
 	{ "fault_begin", on_fault_begin },
 	{ "fault_end", on_fault_end },
 	{ "start", on_start },
+	{ "targets_added", on_targets_added },
 };
 
 static int handle_event(struct jstate *st, const cJSON *obj)

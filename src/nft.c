@@ -293,20 +293,42 @@ int nft_engine_fault_counter(struct nft_engine *e, int fault, uint64_t *pkts, ui
 	return 0;
 }
 
-int nft_engine_watch_counters(struct nft_engine *e, uint64_t *pkts, uint64_t *bytes, uint64_t *new_flows)
+int nft_engine_watch_counters(struct nft_engine *e, struct nft_watch *w)
 {
-	struct ctr_query q[2] = { { .name = "watch_pkts" }, { .name = "watch_new" } };
+	struct ctr_query q[3] = { { .name = "watch_pkts" }, { .name = "watch_new" }, { .name = "watch_calls" } };
 	int ret;
 
 	if (!e->installed)
 		return -EINVAL;
-	ret = read_counters(e, q, 2);
+	ret = read_counters(e, q, 3);
 	if (ret < 0)
 		return ret;
-	*pkts = q[0].pkts;
-	*bytes = q[0].bytes;
-	*new_flows = q[1].pkts;
+	w->pkts = q[0].pkts;
+	w->bytes = q[0].bytes;
+	w->new_flows = q[1].pkts;
+	w->calls = q[2].pkts;
 	return 0;
+}
+
+int nft_engine_add_targets(struct nft_engine *e, const struct target_set *add)
+{
+	struct nfnl_batch b;
+	int ret;
+
+	if (!e->installed)
+		return -EINVAL;
+	if (!add->n_v4 && !add->n_v6)
+		return 0;
+	ret = nfnl_batch_init(&b, nfnl_seq(e->nl));
+	if (ret < 0)
+		return ret;
+	ret = nft_build_add_targets(&b, add);
+	if (ret == 0)
+		ret = nfnl_batch_end(&b);
+	if (ret == 0)
+		ret = nfnl_batch_send(e->nl, &b);
+	nfnl_batch_free(&b);
+	return ret;
 }
 
 int nft_engine_remove(struct nft_engine *e)

@@ -21,6 +21,7 @@
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "nft.h"
 #include "nft_plan.h"
@@ -69,14 +70,14 @@ static int elems_push(struct elems *l, const void *key, size_t len, bool end)
  * hi+1 flagged NFT_SET_ELEM_INTERVAL_END (none when hi is the top of the
  * space). Like nft, lead with an end element at 0 when the first range does
  * not start at 0, so the kernel's tree has a closed left edge. */
-static int elems_from_ranges(struct elems *l, const struct addr_range *r, size_t n, int family)
+/* Each range: a start element and, unless it runs to the top of the
+ * family, an end element (also what re-resolved targets add to a set that
+ * already has its leading end element). */
+static int elems_add_ranges(struct elems *l, const struct addr_range *r, size_t n, int family)
 {
-	static const uint8_t zero[16];
 	size_t len = (size_t)nft_addr_len(family), i;
 	int ret = 0;
 
-	if (n && memcmp(r[0].lo, zero, len) != 0)
-		ret = elems_push(l, zero, len, true);
 	for (i = 0; ret == 0 && i < n; i++) {
 		uint8_t next[16];
 
@@ -86,6 +87,17 @@ static int elems_from_ranges(struct elems *l, const struct addr_range *r, size_t
 			ret = elems_push(l, next, len, true);
 	}
 	return ret;
+}
+
+static int elems_from_ranges(struct elems *l, const struct addr_range *r, size_t n, int family)
+{
+	static const uint8_t zero[16];
+	size_t len = (size_t)nft_addr_len(family);
+	int ret = 0;
+
+	if (n && memcmp(r[0].lo, zero, len) != 0)
+		ret = elems_push(l, zero, len, true);
+	return ret ? ret : elems_add_ranges(l, r, n, family);
 }
 
 static int elems_from_ports(struct elems *l, const struct port_range *r, size_t n)
@@ -413,6 +425,25 @@ static void rb_ct_new(struct rb *rb)
 	rb_cmp(rb, NFT_CMP_NEQ, &zero, 4);
 }
 
+/* TCP flags: the byte at offset 13 of the TCP header; the protocol test
+ * first, as nft adds it for any tcp expression (and lists it implied) */
+static void rb_tcp_push(struct rb *rb)
+{
+	uint8_t mask = TH_FIN | TH_SYN | TH_RST | TH_PUSH, want = TH_PUSH, zero = 0, tcp = IPPROTO_TCP;
+	struct nftnl_expr *e;
+
+	rb_meta_load(rb, NFT_META_L4PROTO);
+	rb_cmp(rb, NFT_CMP_EQ, &tcp, 1);
+	rb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1);
+	e = rb_new(rb, "bitwise");
+	rb_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	rb_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	rb_u32(e, NFTNL_EXPR_BITWISE_LEN, 1);
+	rb_data(rb, e, NFTNL_EXPR_BITWISE_MASK, &mask, 1);
+	rb_data(rb, e, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
+	rb_cmp(rb, NFT_CMP_EQ, &want, 1);
+}
+
 /* numgen yields a host-order integer; cmp compares bytes, so convert to
  * network order first and compare against a network-order constant. */
 static void rb_numgen_lt(struct rb *rb, uint32_t thr)
@@ -542,6 +573,9 @@ static void encode_op(struct rb *rb, const struct op *o, uint32_t anon_id)
 		break;
 	case OP_CT_NEW:
 		rb_ct_new(rb);
+		break;
+	case OP_TCP_PUSH:
+		rb_tcp_push(rb);
 		break;
 	case OP_SWITCH:
 		nft_fault_name(name, sizeof(name), "on", o->val);
@@ -689,6 +723,8 @@ static int build_counters(struct build *bd, const struct plan *pl)
 		ret = put_counter(bd, "watch_pkts");
 	if (ret == 0)
 		ret = put_counter(bd, "watch_new");
+	if (ret == 0)
+		ret = put_counter(bd, "watch_calls");
 	return ret;
 }
 
@@ -755,6 +791,25 @@ int nft_build_claim(struct nfnl_batch *b)
 	struct build bd = { .b = b };
 
 	return put_table(&bd);
+}
+
+int nft_build_add_targets(struct nfnl_batch *b, const struct target_set *add)
+{
+	struct build bd = { .b = b };
+	struct elems l = { 0 };
+	int ret = 0;
+
+	if (add->n_v4)
+		ret = elems_add_ranges(&l, add->v4, add->n_v4, AF_INET);
+	if (ret == 0 && l.n)
+		ret = put_elems(&bd, NFT_MSG_NEWSETELEM, "dst4", 0, 4, l.e, l.n, 0);
+	l.n = 0;
+	if (ret == 0 && add->n_v6)
+		ret = elems_add_ranges(&l, add->v6, add->n_v6, AF_INET6);
+	if (ret == 0 && l.n)
+		ret = put_elems(&bd, NFT_MSG_NEWSETELEM, "dst6", 0, 16, l.e, l.n, 0);
+	free(l.e);
+	return ret;
 }
 
 int nft_build_remove(struct nfnl_batch *b)

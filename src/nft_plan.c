@@ -256,6 +256,27 @@ static int plan_fault(struct plan *pl, const char *chain, bool egress, uint32_t 
 	return 0;
 }
 
+/* Calls toward the targets (okx-faultd.policy(5), arm_min_calls): a TCP
+ * segment the sender pushed (PSH: the end of one write, which Linux sets
+ * once per send and never on a pure ACK, a keep-alive or window probe),
+ * not a SYN, FIN or RST; every UDP datagram. */
+static void plan_calls(struct plan *pl, const char *chain)
+{
+	enum l4_proto pr = pl->p->protocol;
+	struct rule_ir *r;
+
+	if (pr != PROTO_UDP) {
+		r = plan_rule(pl, chain);
+		rule_op(r, OP_TCP_PUSH, 0, 0, 0, NULL);
+		rule_op(r, OP_COUNTER, 0, 0, 0, "watch_calls");
+	}
+	if (pr != PROTO_TCP) {
+		r = plan_rule(pl, chain);
+		rule_op(r, OP_L4PROTO, 0, IPPROTO_UDP, 0, NULL);
+		rule_op(r, OP_COUNTER, 0, 0, 0, "watch_calls");
+	}
+}
+
 static int plan_chain_body(struct plan *pl, const char *chain, bool egress)
 {
 	struct rule_ir *r;
@@ -280,6 +301,7 @@ static int plan_chain_body(struct plan *pl, const char *chain, bool egress)
 		r = plan_rule(pl, chain);
 		rule_op(r, OP_CT_NEW, 0, 0, 0, NULL);
 		rule_op(r, OP_COUNTER, 0, 0, 0, "watch_new");
+		plan_calls(pl, chain);
 	}
 	for (i = 0; i < pl->p->n_faults; i++) {
 		ret = plan_fault(pl, chain, egress, i);

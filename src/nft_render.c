@@ -137,6 +137,9 @@ static void render_op(FILE *out, const struct op *o)
 	case OP_CT_NEW:
 		fputs("ct state new", out);
 		break;
+	case OP_TCP_PUSH:
+		fputs("tcp flags psh / fin,syn,rst,psh", out);
+		break;
 	case OP_SWITCH:
 		fprintf(out, "meta nfproto @on%u", o->val);
 		break;
@@ -218,7 +221,7 @@ void nft_render_opts(FILE *out, const struct policy *p, const struct target_set 
 	for (i = 0; i < p->n_faults; i++)
 		if (p->faults[i].action != ACT_PAUSE)
 			fprintf(out, "\tcounter f%zu {\n\t}\n", i);
-	fputs("\tcounter watch_pkts {\n\t}\n\tcounter watch_new {\n\t}\n", out);
+	fputs("\tcounter watch_pkts {\n\t}\n\tcounter watch_new {\n\t}\n\tcounter watch_calls {\n\t}\n", out);
 	for (i = 0; i < NFT_N_CHAINS; i++)
 		if (nft_plan_has_chain(&pl, nft_chain_order[i]))
 			render_chain(out, &pl, nft_chain_order[i]);

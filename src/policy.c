@@ -25,9 +25,9 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 enum key_id {
-	K_ALLOW_BROAD, K_ARM_DELAY, K_ARM_MIN_BYTES, K_ARM_MIN_FLOWS, K_ARM_MIN_PACKETS,
+	K_ALLOW_BROAD, K_ARM_DELAY, K_ARM_MIN_BYTES, K_ARM_MIN_CALLS, K_ARM_MIN_FLOWS, K_ARM_MIN_PACKETS,
 	K_ARM_TIMEOUT, K_ARM_WINDOW, K_DIRECTION, K_EXEMPT, K_EXEMPT_PORT, K_FAULT,
-	K_INTERFACE, K_JOURNAL, K_NAME, K_PORT, K_PROTOCOL, K_REPEAT, K_TARGET,
+	K_INTERFACE, K_JOURNAL, K_NAME, K_PORT, K_PROTOCOL, K_REPEAT, K_RESOLVE_EVERY, K_TARGET,
 	K_TARGET_HOST, K__COUNT
 };
 
@@ -544,6 +544,11 @@ static void parse_count(struct parser *ps, enum key_id key, const char *what, co
 		LERR(ps, key, "invalid %s '%s' (a decimal integer 0-1000000000000)", what, v);
 }
 
+static void parse_arm_min_calls(struct parser *ps, char *v)
+{
+	parse_count(ps, K_ARM_MIN_CALLS, "arm_min_calls", v, &ps->p->arm_min_calls);
+}
+
 static void parse_arm_min_flows(struct parser *ps, char *v)
 {
 	parse_count(ps, K_ARM_MIN_FLOWS, "arm_min_flows", v, &ps->p->arm_min_flows);
@@ -570,6 +575,23 @@ static void parse_arm_timeout(struct parser *ps, char *v)
 }
 
 /* arm_delay alone may be zero ("0s": fault as soon as armed) */
+/* `0` (alone, or with a unit: 0s, 0ms) re-resolves never: names are
+ * resolved once, at start */
+static void parse_resolve_every(struct parser *ps, char *v)
+{
+	size_t zeros = strspn(v, "0");
+	enum duration_err e;
+
+	if (zeros > 0 && (!v[zeros] || !strcmp(v + zeros, "ms") || !strcmp(v + zeros, "s") ||
+			  !strcmp(v + zeros, "m") || !strcmp(v + zeros, "h"))) {
+		ps->p->resolve_every_ms = 0;
+		return;
+	}
+	e = duration_check(v, &ps->p->resolve_every_ms);
+	if (e != DUR_OK)
+		dur_error(ps, K_RESOLVE_EVERY, "resolve_every", v, e, true);
+}
+
 static void parse_arm_delay(struct parser *ps, char *v)
 {
 	enum duration_err e = duration_check(v, &ps->p->arm_delay_ms);
@@ -774,6 +796,7 @@ static const struct keyword keywords[] = {
 	{ "allow_broad", K_ALLOW_BROAD, false, parse_allow_broad },
 	{ "arm_delay", K_ARM_DELAY, false, parse_arm_delay },
 	{ "arm_min_bytes", K_ARM_MIN_BYTES, false, parse_arm_min_bytes },
+	{ "arm_min_calls", K_ARM_MIN_CALLS, false, parse_arm_min_calls },
 	{ "arm_min_flows", K_ARM_MIN_FLOWS, false, parse_arm_min_flows },
 	{ "arm_min_packets", K_ARM_MIN_PACKETS, false, parse_arm_min_packets },
 	{ "arm_timeout", K_ARM_TIMEOUT, false, parse_arm_timeout },
@@ -788,6 +811,7 @@ static const struct keyword keywords[] = {
 	{ "port", K_PORT, true, parse_port },
 	{ "protocol", K_PROTOCOL, false, parse_protocol },
 	{ "repeat", K_REPEAT, false, parse_repeat },
+	{ "resolve_every", K_RESOLVE_EVERY, false, parse_resolve_every },
 	{ "target", K_TARGET, true, parse_target },
 	{ "target_host", K_TARGET_HOST, true, parse_target_host },
 };
@@ -1159,6 +1183,15 @@ static void check_limits(struct parser *ps)
 	check_exempt_targets(ps);
 }
 
+/* A connector that keeps one connection open (keep-alive, websocket)
+ * opens no new flow: with arm_min_calls given, flows are not required
+ * unless arm_min_flows says so too (okx-faultd.policy(5)). */
+static void check_arm_defaults(struct parser *ps)
+{
+	if (ps->seen[K_ARM_MIN_CALLS] && !ps->seen[K_ARM_MIN_FLOWS])
+		ps->p->arm_min_flows = 0;
+}
+
 static void check_required(struct parser *ps)
 {
 	if (ps->unparsed)
@@ -1181,6 +1214,7 @@ static void parser_init(struct parser *ps, struct policy *p, const char *path)
 	p->direction = DIR_BOTH;
 	p->arm_min_flows = 1;
 	p->arm_timeout_ms = 30 * 60 * 1000;
+	p->resolve_every_ms = 30 * 1000;
 	p->repeat = 1;
 	if (!(p->path = strdup(path)))
 		ps->oom = true;
@@ -1241,6 +1275,7 @@ static int parser_finish(struct parser *ps, int r, char **errors)
 		check_targets(ps);
 		check_faults(ps);
 		check_limits(ps);
+		check_arm_defaults(ps);
 		check_required(ps);
 	}
 	free(ps->target_lines);
@@ -1427,12 +1462,16 @@ void policy_print(const struct policy *p, FILE *out)
 	if (p->interface[0])
 		fprintf(out, "interface = %s\n", p->interface);
 	fprintf(out, "arm_min_flows = %llu\n", (unsigned long long)p->arm_min_flows);
+	if (p->arm_min_calls)
+		fprintf(out, "arm_min_calls = %llu\n", (unsigned long long)p->arm_min_calls);
 	fprintf(out, "arm_min_packets = %llu\n", (unsigned long long)p->arm_min_packets);
 	fprintf(out, "arm_min_bytes = %llu\n", (unsigned long long)p->arm_min_bytes);
 	if (p->arm_window_ms)
 		print_duration(out, "arm_window", p->arm_window_ms);
 	print_duration(out, "arm_delay", p->arm_delay_ms);
 	print_duration(out, "arm_timeout", p->arm_timeout_ms);
+	if (p->n_hosts || p->resolve_every_ms != 30 * 1000)
+		print_duration(out, "resolve_every", p->resolve_every_ms);
 	for (i = 0; i < p->n_faults; i++) {
 		const struct fault *f = &p->faults[i];
 

@@ -313,23 +313,41 @@ static int lookup_family(const char *name, int family, struct prefix **found, si
 	return ret;
 }
 
+int targets_lookup(const char *name, struct prefix **out, size_t *n, int *gai_rc)
+{
+	struct prefix *found = NULL;
+	size_t n_found = 0, cap_found = 0;
+	int rc4 = 0, rc6 = 0, ret;
+
+	ret = lookup_family(name, AF_INET, &found, &n_found, &cap_found, &rc4);
+	if (ret == 0)
+		ret = lookup_family(name, AF_INET6, &found, &n_found, &cap_found, &rc6);
+	if (ret < 0) {
+		free(found);
+		return ret;
+	}
+	/* the resolver's own words when it had any */
+	*gai_rc = rc4 && rc4 != EAI_NODATA && rc4 != EAI_ADDRFAMILY ? rc4 : rc6;
+	if (n_found)
+		qsort(found, n_found, sizeof(*found), prefix_cmp);
+	*out = found;
+	*n = n_found;
+	return 0;
+}
+
 /* The A and AAAA addresses of one name, IPv4 first, each sorted, so that the
  * journaled list does not depend on the resolver's ordering. */
 static int resolve_one(const struct policy *p, const struct host_name *h, struct prefix **arr, size_t *n,
 		       size_t *cap, char **errors)
 {
 	struct prefix *found = NULL;
-	size_t n_found = 0, cap_found = 0, i;
-	int rc4 = 0, rc6 = 0, ret;
+	size_t n_found = 0, i;
+	int rc = 0, ret;
 
-	ret = lookup_family(h->name, AF_INET, &found, &n_found, &cap_found, &rc4);
-	if (ret == 0)
-		ret = lookup_family(h->name, AF_INET6, &found, &n_found, &cap_found, &rc6);
+	ret = targets_lookup(h->name, &found, &n_found, &rc);
 	if (ret < 0)
 		goto cleanup;
 	if (n_found == 0) {
-		/* report the resolver's own words when it had any */
-		int rc = rc4 && rc4 != EAI_NODATA && rc4 != EAI_ADDRFAMILY ? rc4 : rc6;
 		const char *why = !rc ? "no IPv4 or IPv6 address" : rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc);
 
 		ret = errors_append(errors, "%s:%d: cannot resolve '%s': %s\n", p->path ? p->path : "(policy)",
@@ -338,7 +356,6 @@ static int resolve_one(const struct policy *p, const struct host_name *h, struct
 			ret = -EINVAL;
 		goto cleanup;
 	}
-	qsort(found, n_found, sizeof(*found), prefix_cmp);
 	for (i = 0; i < n_found; i++) {
 		ret = prefix_push_unique(arr, n, cap, &found[i]);
 		if (ret < 0)
@@ -367,6 +384,39 @@ int targets_resolve(const struct policy *p, struct target_set *ts, char **errors
 			return ret;
 	}
 	return bad ? -EINVAL : 0;
+}
+
+int targets_add(struct target_set *ts, const struct policy *p, const struct prefix *local, size_t n_local,
+		const struct prefix *add, size_t n_add, struct target_set *delta)
+{
+	struct target_set out = { 0 }; /* the new addresses outside the old ranges */
+	size_t cap = ts->n_resolved, dcap = 0, ocap = 0, i;
+	int ret = 0;
+
+	memset(delta, 0, sizeof(*delta));
+	for (i = 0; i < n_add && ret == 0; i++) {
+		size_t before = ts->n_resolved;
+
+		ret = prefix_push_unique(&ts->resolved, &ts->n_resolved, &cap, &add[i]);
+		if (ret < 0 || ts->n_resolved == before)
+			continue;
+		ret = prefix_push_unique(&delta->resolved, &delta->n_resolved, &dcap, &add[i]);
+		if (ret == 0 && !target_set_contains(ts, add[i].family, add[i].addr))
+			ret = prefix_push_unique(&out.resolved, &out.n_resolved, &ocap, &add[i]);
+	}
+	if (ret == 0 && out.n_resolved)
+		ret = targets_build(&out, p, local, n_local);
+	if (ret == 0 && out.n_resolved)
+		ret = targets_build(ts, p, local, n_local);
+	if (ret == 0) {
+		delta->v4 = out.v4, delta->n_v4 = out.n_v4;
+		delta->v6 = out.v6, delta->n_v6 = out.n_v6;
+		out.v4 = out.v6 = NULL;
+	} else {
+		target_set_free(delta);
+	}
+	target_set_free(&out);
+	return ret;
 }
 
 int targets_local_addrs(struct prefix **out, size_t *n)

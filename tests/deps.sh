@@ -5,7 +5,7 @@
 set -euo pipefail
 BUILD_PKGS=(build-essential pkg-config libnftnl-dev libmnl-dev libnl-3-dev libnl-route-3-dev
 	libcjson-dev libcriterion-dev)
-TEST_PKGS=(nftables conntrack iproute2 systemd python3 kmod git binutils)
+TEST_PKGS=(nftables conntrack iproute2 systemd python3 python3-requests kmod git binutils)
 VM_PKGS=(qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils zstd vagrant)
 # make check asks for clang: it replays the fuzz corpora and builds with
 # clang too. Its sanitizer and libFuzzer runtime is libclang-rt-N-dev for

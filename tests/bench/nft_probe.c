@@ -70,7 +70,7 @@ static int parse_prio(const char *s, uint32_t *prio, size_t n)
 static int run(struct nft_engine *e, int argc, char **argv)
 {
 	unsigned long long a, b, c;
-	uint64_t x, y, z;
+	uint64_t x, y;
 	int i, ret = 0;
 
 	for (i = 0; i < argc && ret == 0; i++) {
@@ -103,10 +103,13 @@ static int run(struct nft_engine *e, int argc, char **argv)
 				       (unsigned long long)y);
 			i += 1;
 		} else if (!strcmp(cmd, "watch")) {
-			ret = nft_engine_watch_counters(e, &x, &y, &z);
+			struct nft_watch w;
+
+			ret = nft_engine_watch_counters(e, &w);
 			if (ret == 0)
-				printf("watch pkts %llu bytes %llu new %llu\n", (unsigned long long)x,
-				       (unsigned long long)y, (unsigned long long)z);
+				printf("watch pkts %llu bytes %llu new %llu calls %llu\n", (unsigned long long)w.pkts,
+				       (unsigned long long)w.bytes, (unsigned long long)w.new_flows,
+				       (unsigned long long)w.calls);
 		} else if (!strcmp(cmd, "remove")) {
 			ret = nft_engine_remove(e);
 			if (ret == 0)

@@ -146,7 +146,7 @@ hits=$(sed -n 's/^counter 0 pkts \([0-9]*\) .*/\1/p' "$T/p7.out")
 note "udp: sent $sent, counter $hits; $(grep '^watch' "$T/p7.out")"
 [ "$sent" = 250 ] || fail "udp-send sent '$sent'"
 [ "$hits" = 250 ] || fail "counter $hits, expected 250"
-read -r _ wp _ _ _ wn <<<"$(sed -n 's/^watch pkts \([0-9]*\) bytes \([0-9]*\) new \([0-9]*\)/x \1 x x x \3/p' "$T/p7.out")"
+read -r _ wp _ _ _ wn <<<"$(sed -n 's/^watch pkts \([0-9]*\) bytes \([0-9]*\) new \([0-9]*\).*/x \1 x x x \3/p' "$T/p7.out")"
 [ "${wp:-0}" -ge 250 ] || fail "watch_pkts ${wp:-none} < 250"
 [ "${wn:-0}" -ge 1 ] || fail "watch_new ${wn:-none} < 1"
 

@@ -167,8 +167,8 @@ run_drill() {
 				ev=${BASH_REMATCH[1]} what=""
 				case $ev in
 				armed)
-					[[ $line =~ \"flows\"[[:space:]]*:[[:space:]]*([0-9]+) ]] &&
-						what="after ${BASH_REMATCH[1]} new connections to the target" ;;
+					[[ $line =~ \"calls\"[[:space:]]*:[[:space:]]*([0-9]+) ]] &&
+						what="after ${BASH_REMATCH[1]} calls to the target" ;;
 				fault_begin)
 					[[ $line =~ \"action\"[[:space:]]*:[[:space:]]*\"([a-z]+)\" ]] && what=${BASH_REMATCH[1]}
 					[[ $line =~ \"planned_ms\"[[:space:]]*:[[:space:]]*([0-9]+) ]] &&

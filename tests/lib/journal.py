@@ -19,7 +19,8 @@ ORDER = ["start", "armed", "fault_begin", "fault_end", "end"]
 FIELDS = {
     "start": ["policy", "policy_sha256", "name", "version", "git_commit", "host", "kernel", "pid",
               "targets", "ports", "protocol", "exempt"],
-    "armed": ["flows", "packets", "bytes", "first_flow_ts", "trigger"],
+    "armed": ["flows", "calls", "packets", "bytes", "first_flow_ts", "trigger"],
+    "targets_added": ["name", "addresses"],
     "fault_begin": ["index", "action", "params", "planned_ms", "timeout_ms", "invoke_ts"],
     "fault_end": ["index", "invoke_ts", "actual_ms", "hits", "reason"],
     "end": ["outcome", "exit_code"],

@@ -113,10 +113,13 @@ lab_two() {
 	ip -n "$s" link set veth-s up
 	# wait for the link to be usable: a connect to a closed port is refused
 	# (not timed out) once both ends are up and neighbours resolve
-	wait_for "the lab link to come up (a connect to 198.18.0.2:9 answered)" lab_link_up
+	wait_for "the lab link to come up (a connect to 198.18.0.2:9 and [2001:2::2]:9 answered)" lab_link_up
 }
 lab_link_up() {
-	local out
-	out=$(in_cli "$LAB/netprobe" tcp 198.18.0.2 9 --timeout-ms 200 2>/dev/null)
-	[[ $out == "err ECONNREFUSED"* || $out == ok* ]]
+	local out a
+	# IPv6 too: its link-local addresses go through DAD (about 1 s) first
+	for a in 198.18.0.2 2001:2::2; do
+		out=$(in_cli "$LAB/netprobe" tcp $a 9 --timeout-ms 200 2>/dev/null)
+		[[ $out == "err ECONNREFUSED"* || $out == ok* ]] || return 1
+	done
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_conntrack_tcp.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -33,6 +34,8 @@ struct spec {
 	bool no_ip;
 	bool dup_proto_num;
 	bool extra_unknown;
+	uint8_t tcp_state;   /* 0: SYN_SENT (as in the NEW event of a connect) */
+	bool no_protoinfo;
 };
 
 static void put_addr(struct nlmsghdr *nlh, int family, uint16_t type4, uint16_t type6, const char *s)
@@ -95,7 +98,7 @@ static struct nlmsghdr *build(const struct spec *s)
 {
 	struct nlmsghdr *nlh;
 	struct nfgenmsg *nfg;
-	struct nlattr *pi;
+	struct nlattr *pi, *tcp;
 
 	memset(msgbuf, 0, sizeof(msgbuf));
 	nlh = mnl_nlmsg_put_header(msgbuf);
@@ -109,9 +112,13 @@ static struct nlmsghdr *build(const struct spec *s)
 	put_tuple(nlh, CTA_TUPLE_REPLY, s, true);
 	mnl_attr_put_u32(nlh, CTA_STATUS, htonl(8));
 	mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(120));
-	if (s->proto == IPPROTO_TCP) {
+	if (s->proto == IPPROTO_TCP && !s->no_protoinfo) {
+		/* as ctnetlink_dump_protoinfo() nests it */
 		pi = mnl_attr_nest_start(nlh, CTA_PROTOINFO);
-		mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP, 1);
+		tcp = mnl_attr_nest_start(nlh, CTA_PROTOINFO_TCP);
+		mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_STATE, s->tcp_state ? s->tcp_state : TCP_CONNTRACK_SYN_SENT);
+		mnl_attr_put_u8(nlh, CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, 7);
+		mnl_attr_nest_end(nlh, tcp);
 		mnl_attr_nest_end(nlh, pi);
 	}
 	mnl_attr_put_u32(nlh, CTA_ID, htonl(0x12345678));
@@ -143,6 +150,21 @@ Test(ct_parse, v4_tcp)
 	expect_addr(f.dst, AF_INET, "198.18.0.2");
 	cr_assert_eq(f.sport, 40001);
 	cr_assert_eq(f.dport, 443);
+	cr_assert_eq(f.tcp_state, TCP_CONNTRACK_SYN_SENT);
+}
+
+/* the state tells a connect (SYN seen) from a connection picked up mid-stream */
+Test(ct_parse, tcp_state)
+{
+	struct spec s = { .family = AF_INET, .proto = IPPROTO_TCP, .src = "198.18.0.1", .dst = "198.18.0.2",
+			  .sport = 40001, .dport = 443, .tcp_state = TCP_CONNTRACK_ESTABLISHED };
+	struct ct_flow f;
+
+	cr_assert_eq(ct_parse_flow(build(&s), &f), 0);
+	cr_expect_eq(f.tcp_state, TCP_CONNTRACK_ESTABLISHED);
+	s.no_protoinfo = true;
+	cr_assert_eq(ct_parse_flow(build(&s), &f), 0);
+	cr_expect_eq(f.tcp_state, 0, "no protoinfo: no state");
 }
 
 Test(ct_parse, v6_udp)

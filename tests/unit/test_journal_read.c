@@ -292,3 +292,15 @@ Test(jread, many_windows_read_in_linear_time)
 	cr_assert_eq(j.windows[n - 1].hit_packets, n - 1);
 	cr_assert_not(j.windows[n / 2].open);
 }
+
+Test(jread, targets_added_is_known)
+{
+	cr_assert_eq(parse(START ARMED
+			   "{\"event\":\"targets_added\",\"ts\":\"2026-11-28T03:41:02Z\",\"mono_ns\":9,"
+			   "\"name\":\"www.okx.com\",\"addresses\":[\"198.18.0.3/32\"]}\n"
+			   BEGIN(0, "2026-11-28T03:41:05Z", "drop", "") END(0, "2026-11-28T03:41:15Z", 1)
+			   FINISH("completed", 0)),
+		     0, "%s", err);
+	cr_assert_eq(j.n_warnings, 0, "%s", j.n_warnings ? j.warnings[0] : "");
+	cr_assert_eq(j.n_windows, 1);
+}

@@ -399,11 +399,12 @@ Test(nft, install_table_sets_counters_chains)
 	cr_expect_str_eq(chains[0], "output");
 	cr_expect_str_eq(chains[1], "forward");
 	cr_expect_str_eq(chains[2], "egress");
-	cr_assert_eq(nobj, 4);
+	cr_assert_eq(nobj, 5);
 	cr_expect_str_eq(objs[0], "f0");
 	cr_expect_str_eq(objs[1], "f1");
 	cr_expect_str_eq(objs[2], "watch_pkts");
 	cr_expect_str_eq(objs[3], "watch_new");
+	cr_expect_str_eq(objs[4], "watch_calls");
 	for (i = 0; i < nc; i++)
 		free((void *)chains[i]);
 	for (i = 0; i < nobj; i++)
@@ -527,6 +528,7 @@ Test(nft, install_rules_basic)
 		"egress: payload,lookup,immediate",         /* th dport != @ports return */
 		"egress: objref",                           /* watch_pkts */
 		"egress: ct,bitwise,cmp,objref",            /* ct state new -> watch_new */
+		"egress: meta,cmp,payload,bitwise,cmp,objref", /* tcp push, no syn/fin/rst -> watch_calls */
 		"egress: meta,lookup,objref,immediate",     /* drop */
 		"egress: meta,lookup,numgen,byteorder,cmp,objref,immediate", /* loss */
 	};
@@ -621,8 +623,8 @@ Test(nft, install_rules_all_actions_both_directions)
 		cr_expect(strcmp(got[i], "ingress: meta,lookup,objref,immediate,meta") != 0, "delay on ingress");
 	}
 	cr_expect_eq(input, 2);
-	/* egress: proto, 2 xports, 2 watch, drop, reject, loss, delay */
-	cr_expect_eq(egress, 9);
+	/* egress: proto, 2 xports, 3 watch, drop, reject, loss, delay */
+	cr_expect_eq(egress, 10);
 	/* ingress: loopback, proto, 2 xports, drop, reject, loss */
 	cr_expect_eq(ingress, 7);
 	cr_expect(delay_in_egress);
@@ -834,6 +836,7 @@ Test(nft, render_basic)
 		"\tcounter f1 {\n\t}\n"
 		"\tcounter watch_pkts {\n\t}\n"
 		"\tcounter watch_new {\n\t}\n"
+		"\tcounter watch_calls {\n\t}\n"
 		"\tchain output {\n"
 		"\t\ttype filter hook output priority filter - 5; policy accept;\n"
 		"\t\tip daddr @dst4 jump egress\n"
@@ -851,6 +854,7 @@ Test(nft, render_basic)
 		"\t\tth dport != @ports return\n"
 		"\t\tcounter name \"watch_pkts\"\n"
 		"\t\tct state new counter name \"watch_new\"\n"
+		"\t\ttcp flags psh / fin,syn,rst,psh counter name \"watch_calls\"\n"
 		"\t\tmeta nfproto @on0 counter name \"f0\" drop\n"
 		"\t\tmeta nfproto @on1 numgen random mod 100000 < 12500 counter name \"f1\" drop\n"
 		"\t}\n"
@@ -926,4 +930,33 @@ Test(nft, render_any_protocol)
 	cr_expect_not_null(strstr(text, "\tchain egress {\n\t\tcounter name \"watch_pkts\"\n"), "any, no ports: no filter");
 	cr_expect_null(strstr(text, "xports"));
 	free(text);
+}
+
+/* resolve_every: new addresses join the live target sets in one
+ * transaction, with no leading 0.0.0.0 end element (the set has it) */
+Test(nft, add_targets_batch)
+{
+	struct target_set add = { 0 };
+	struct addr_range r4[2] = { { .family = AF_INET }, { .family = AF_INET } };
+	struct nfnl_batch b;
+	struct elem_list l;
+	struct msgs ms;
+
+	inet_pton(AF_INET, "198.18.0.3", r4[0].lo);
+	inet_pton(AF_INET, "198.18.0.3", r4[0].hi);
+	inet_pton(AF_INET, "255.255.255.0", r4[1].lo);
+	inet_pton(AF_INET, "255.255.255.255", r4[1].hi);
+	add.v4 = r4;
+	add.n_v4 = 2;
+	cr_assert_eq(nfnl_batch_init(&b, 1000), 0);
+	cr_assert_eq(nft_build_add_targets(&b, &add), 0);
+	cr_assert_eq(nfnl_batch_end(&b), 0);
+	walk(&b, &ms);
+	cr_assert_eq(ms.n, 1, "dst4 only: one message");
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "dst4", &l), 1);
+	cr_assert_eq(l.total, 3);
+	expect_key4(&l, 0, "198.18.0.3", false);
+	expect_key4(&l, 1, "198.18.0.4", true);
+	expect_key4(&l, 2, "255.255.255.0", false); /* to the top: no end element */
+	nfnl_batch_free(&b);
 }

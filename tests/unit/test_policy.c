@@ -292,11 +292,13 @@ Test(policy, print_full)
 				       "direction = both\n"
 				       "interface = eth0\n"
 				       "arm_min_flows = 3\n"
+				       "arm_min_calls = 4\n"
 				       "arm_min_packets = 0\n"
 				       "arm_min_bytes = 0\n"
 				       "arm_window = 10m\n"
 				       "arm_delay = 5s\n"
 				       "arm_timeout = 20m\n"
+				       "resolve_every = 1m\n"
 				       "fault = drop 90s\n"
 				       "fault = reject 1s with=tcp-reset\n"
 				       "repeat = 2\n"
@@ -313,6 +315,8 @@ Test(policy, print_full)
 				      "arm_delay = 5s\n"
 				      "arm_window = 600s\n"
 				      "arm_min_flows = 3\n"
+				      "resolve_every = 60s\n"
+				      "arm_min_calls = 4\n"
 				      "interface = eth0\n"
 				      "exempt = 198.18.0.3\n"
 				      "port = 443\n"
@@ -1056,4 +1060,18 @@ Test(policy, shipped_policies)
 		cr_assert_str_eq(p.name, names[i]);
 		policy_free(&p);
 	}
+}
+
+/* arm_min_calls alone: flows are not required; resolve_every 0: once */
+Test(policy, arm_min_calls_and_resolve_every)
+{
+	char *out = normalize_checked(BASE_FAULT "arm_min_calls = 3\nresolve_every = 0\n");
+
+	cr_expect_not_null(strstr(out, "arm_min_flows = 0\narm_min_calls = 3\n"), "%s", out);
+	cr_expect_not_null(strstr(out, "resolve_every = 0s\n"), "%s", out);
+	free(out);
+	out = normalize_checked(BASE_FAULT "arm_min_calls = 3\narm_min_flows = 2\n");
+	cr_expect_not_null(strstr(out, "arm_min_flows = 2\narm_min_calls = 3\n"), "%s", out);
+	cr_expect_null(strstr(out, "resolve_every"), "default, no target_host: not printed\n%s", out);
+	free(out);
 }

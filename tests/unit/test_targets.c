@@ -606,3 +606,49 @@ Test(targets, free_accepts_null_and_zeroed)
 	target_set_free(&z);
 	target_set_free(&z);
 }
+
+/* resolve_every: addresses a name resolves to later */
+Test(targets, add_new_addresses)
+{
+	struct prefix add[] = { P("198.18.0.2/32"), P("198.18.0.3/32"), P("198.18.1.7/32"), P("198.18.0.9/32"),
+				P("2001:2::5/128") };
+	struct target_set delta;
+	char got[256];
+
+	add_target(&fx, "198.18.0.2/32");
+	add_target(&fx, "198.18.2.0/24");
+	add_exempt(&fx, "198.18.0.9/32");
+	add_local(&fx, "198.18.1.7/32");
+	build(&fx);
+	cr_assert_eq(targets_add(&fx.ts, &fx.pol, fx.local, fx.n_local, add, 5, &delta), 0);
+	/* .2 was a target already; the others are new to the drill */
+	cr_expect_eq(delta.n_resolved, 4);
+	/* exempt and local addresses are journaled but never in a range */
+	fmt_ranges(delta.v4, delta.n_v4, got, sizeof(got));
+	cr_expect_str_eq(got, "198.18.0.3-198.18.0.3");
+	fmt_ranges(delta.v6, delta.n_v6, got, sizeof(got));
+	cr_expect_str_eq(got, "2001:2::5-2001:2::5");
+	/* the live view grew, nothing was removed */
+	expect(&fx, AF_INET, "198.18.0.2-198.18.0.3 198.18.2.0-198.18.2.255");
+	cr_expect(has(&fx, "2001:2::5"));
+	cr_expect_eq(fx.ts.n_resolved, 6);
+	target_set_free(&delta);
+}
+
+Test(targets, add_nothing_new)
+{
+	struct prefix add[] = { P("198.18.2.7/32"), P("198.18.0.2/32") };
+	struct target_set delta;
+
+	add_target(&fx, "198.18.0.2/32");
+	add_target(&fx, "198.18.2.0/24");
+	build(&fx);
+	cr_assert_eq(targets_add(&fx.ts, &fx.pol, NULL, 0, add, 2, &delta), 0);
+	/* .2.7 is new to the list (journaled) but inside a range: no element */
+	cr_expect_eq(delta.n_resolved, 1);
+	cr_expect_eq(delta.n_v4 + delta.n_v6, 0);
+	target_set_free(&delta);
+	cr_assert_eq(targets_add(&fx.ts, &fx.pol, NULL, 0, add, 2, &delta), 0);
+	cr_expect_eq(delta.n_resolved, 0, "the same answer twice adds nothing");
+	target_set_free(&delta);
+}

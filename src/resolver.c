@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/* target_host re-resolution off the event loop (include/resolver.h).
+ *
+ * getaddrinfo blocks (a slow or dead DNS server: seconds), and the loop
+ * must end faults on time, so a round runs in a thread. The thread only
+ * touches the answers array, which the loop does not read until the
+ * thread has written one byte to the pipe; the loop then joins it. Signals
+ * stay blocked in the thread: it inherits the loop's mask, which the
+ * signalfd needs. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "resolver.h"
+#include "targets.h"
+
+struct resolver {
+	const struct policy *p;
+	struct resolver_answer *ans;
+	pthread_t thread;
+	bool running;
+	int pipe[2]; /* [0] read by the loop, [1] written by the thread */
+};
+
+static void answers_clear(struct resolver *r)
+{
+	for (size_t i = 0; i < r->p->n_hosts; i++) {
+		free(r->ans[i].addrs);
+		r->ans[i] = (struct resolver_answer){ .name = r->p->hosts[i].name };
+	}
+}
+
+static void *round_main(void *arg)
+{
+	struct resolver *r = arg;
+	char done = 1;
+
+	for (size_t i = 0; i < r->p->n_hosts; i++) {
+		struct resolver_answer *a = &r->ans[i];
+		int rc = 0, ret = targets_lookup(a->name, &a->addrs, &a->n_addrs, &rc);
+
+		a->err = ret < 0 ? ret : a->n_addrs ? 0 : rc ? rc : EAI_NODATA;
+		if (a->err == EAI_SYSTEM)
+			a->err = -errno;
+	}
+	/* a full pipe cannot happen: one byte per round, read before the next */
+	while (write(r->pipe[1], &done, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+int resolver_open(struct resolver **out, const struct policy *p)
+{
+	struct resolver *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	r->p = p;
+	r->ans = calloc(p->n_hosts + 1, sizeof(*r->ans));
+	if (!r->ans || pipe2(r->pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		int ret = r->ans ? -errno : -ENOMEM;
+
+		free(r->ans);
+		free(r);
+		return ret;
+	}
+	answers_clear(r);
+	*out = r;
+	return 0;
+}
+
+int resolver_fd(const struct resolver *r)
+{
+	return r->pipe[0];
+}
+
+int resolver_start(struct resolver *r)
+{
+	int ret;
+
+	if (r->running)
+		return -EBUSY;
+	answers_clear(r);
+	ret = pthread_create(&r->thread, NULL, round_main, r);
+	if (ret)
+		return -ret;
+	r->running = true;
+	return 0;
+}
+
+int resolver_collect(struct resolver *r, const struct resolver_answer **answers)
+{
+	char c;
+
+	if (!r->running || read(r->pipe[0], &c, 1) != 1)
+		return -EAGAIN;
+	pthread_join(r->thread, NULL);
+	r->running = false;
+	*answers = r->ans;
+	return (int)r->p->n_hosts;
+}
+
+void resolver_close(struct resolver *r)
+{
+	if (!r)
+		return;
+	if (r->running)
+		pthread_join(r->thread, NULL);
+	answers_clear(r);
+	free(r->ans);
+	close(r->pipe[0]);
+	close(r->pipe[1]);
+	free(r);
+}
