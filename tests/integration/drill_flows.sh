@@ -16,12 +16,6 @@ lab_two
 NP="$LAB/netprobe"
 serve "$LAB_TMP/echo.log" srv "$NP" tcp-serve 198.18.0.2 8443 --seconds 60
 py() { python3 "$TOP/tests/lib/journal.py" "$J" get "$1"; }
-daemon() {
-	J="$LAB_TMP/$1.jsonl" L="$LAB_TMP/$1.log"
-	bg_cli "$OKX_FAULTD" -v -j "$J" "$2" 2>"$L"
-	D=$!
-	wait_for "$1: the daemon to watch" log_has "$L" 'watching: waiting for'
-}
 policy() {
 	cat >"$LAB_TMP/$1.policy" <<P
 name = flows_$1
@@ -39,7 +33,7 @@ in_cli conntrack -L 2>/dev/null | grep -q 8443 && fail "conntrack already tracks
 caller ws 198.18.0.2:8443
 call
 policy old 1
-daemon old "$LAB_TMP/old.policy"
+watch_daemon old "$LAB_TMP/old.policy"
 call
 wait_for "the old connection picked up" log_has "$L" 'connection under way .* picked up: not a new flow'
 journal_has "$J" armed && fail "armed on a connection opened before the drill"
@@ -56,7 +50,7 @@ wait "$D" || fail "old: daemon exit $?"
 caller_end
 # --- 2. one source port, five connections, RST close ----------------------
 policy reuse 5
-daemon reuse "$LAB_TMP/reuse.policy"
+watch_daemon reuse "$LAB_TMP/reuse.policy"
 same_port() {
 	in_cli python3 - <<'PY' || fail "connection from port 40123 failed"
 import socket, struct

@@ -14,14 +14,7 @@ pol() { # name extra-lines...
 }
 armed() { journal_has "$1" armed; }
 py() { python3 "$TOP/tests/lib/journal.py" "$1" get "$2"; }
-# start NAME: the daemon with -v (its debug log is the evidence of what it
-# has read), once it watches; journal in $J, pid in $D, log in $L
-start() {
-	J="$LAB_TMP/$1.jsonl" L="$LAB_TMP/$1.log"
-	bg_cli "$OKX_FAULTD" -v -j "$J" "$LAB_TMP/$1.policy" 2>"$L"
-	D=$!
-	wait_for "$1: the daemon to watch" log_has "$L" 'watching: waiting for'
-}
+start() { watch_daemon "$1" "$LAB_TMP/$1.policy"; }
 
 # arm_timeout: exit 3, no fault_begin
 pol to "arm_timeout = 1s" "arm_min_flows = 2"

@@ -14,6 +14,9 @@
 #   need_tool CMD [PKG]     fail when CMD is missing: tests/deps.sh installs it
 #   need_netem              skip (host) or fail (in the VM, OKX_IN_VM=1) without sch_netem
 #   expect_rc RC CMD...     CMD must exit RC; its output is left in $out
+#   watch_daemon NAME POLICY  okx-faultd -v in the client namespace, journal
+#                           $J, log $L (its debug lines are the evidence tests
+#                           wait for), pid $D; returns once it watches
 #   serve LOG CMD...        start a lab server (bg_srv/bg_cli style, first word
 #                           cli or srv), wait for its "listening" line in LOG
 # Waiting for evidence: tests/lib/wait.sh (sourced here).
@@ -84,6 +87,13 @@ in_srv() { ip netns exec "$LAB_PREFIX-srv" "$@"; }
 # bg_cli/bg_srv CMD...: start in background, remember the pid for cleanup; pid in $!
 bg_cli() { ip netns exec "$LAB_PREFIX-cli" "$@" & LAB_PIDS+=($!); }
 bg_srv() { ip netns exec "$LAB_PREFIX-srv" "$@" & LAB_PIDS+=($!); }
+
+watch_daemon() {
+	J="$LAB_TMP/$1.jsonl" L="$LAB_TMP/$1.log"
+	bg_cli "$OKX_FAULTD" -v -j "$J" "$2" 2>"$L"
+	D=$!
+	wait_for "$1: the daemon to watch" log_has "$L" 'watching: waiting for'
+}
 
 # serve LOG cli|srv CMD...: a lab server (netprobe, okx_sim) in the background,
 # its stderr in LOG; returns once it printed "listening" (or fails)
