@@ -20,8 +20,8 @@
  *   fail       they do not (the gate's reason: telemetry gap, no window, ...)
  *   absent     no journal: the caller says why (unreachable, failed to start)
  *   bad_input  its journal or events cannot be read or parsed
- *   no_events  a journal but no connector events: its windows are shown,
- *              nothing is judged
+ *   no_events  a journal but no connector events (the caller may say why):
+ *              its windows are shown, nothing is judged
  * The fleet passes when it has a host and every host passes. */
 
 enum fleet_verdict { FLEET_PASS, FLEET_FAIL, FLEET_ABSENT, FLEET_BAD_INPUT, FLEET_NO_EVENTS };
@@ -35,6 +35,7 @@ struct fleet_host {
 	const char *name;
 	const char *journal, *events; /* paths; NULL when not given */
 	const char *absent;           /* why there is no journal; NULL otherwise */
+	const char *no_events;        /* why a journal has no events; NULL otherwise */
 	/* filled by fleet_run() */
 	struct jread j;               /* when the journal was read */
 	struct event_list ev;         /* when the events were read */
@@ -59,9 +60,9 @@ struct fleet {
  * name exists) or -ENOMEM. */
 int fleet_add(struct fleet *f, const char *name);
 
-/* Every host has a journal or a reason it has none, not both, and events
- * only with a journal; there is at least one host. Returns 0, or -EINVAL
- * with a message in err naming the host. */
+/* Every host has a journal or a reason it has none, not both; events, or a
+ * reason there are none, only with a journal, not both; there is at least
+ * one host. Returns 0, or -EINVAL with a message in err naming the host. */
 int fleet_check(const struct fleet *f, char *err, size_t len);
 
 /* Read, correlate and judge every host, then the fleet. A host whose files

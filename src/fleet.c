@@ -65,8 +65,12 @@ int fleet_check(const struct fleet *f, char *err, size_t len)
 			snprintf(err, len, "host %s: neither --journal nor --absent given", h->name);
 			return -EINVAL;
 		}
-		if (h->events && !h->journal) {
-			snprintf(err, len, "host %s: --events without --journal", h->name);
+		if ((h->events || h->no_events) && !h->journal) {
+			snprintf(err, len, "host %s: --%s without --journal", h->name, h->events ? "events" : "no-events");
+			return -EINVAL;
+		}
+		if (h->events && h->no_events) {
+			snprintf(err, len, "host %s: --events and --no-events both given", h->name);
 			return -EINVAL;
 		}
 	}
@@ -139,7 +143,8 @@ static int host_run(struct fleet_host *h, int64_t grace_ns)
 	if (!h->events) {
 		unjudge(&h->r);
 		h->verdict = FLEET_NO_EVENTS;
-		ret = set_text(&h->reason, "no connector events given: its %zu window%s not judged", h->r.n,
+		ret = set_text(&h->reason, "no connector events%s%s: its %zu window%s not judged",
+			       h->no_events ? ": " : " given", h->no_events ? h->no_events : "", h->r.n,
 			       h->r.n == 1 ? " is" : "s are");
 	} else {
 		h->verdict = h->r.pass ? FLEET_PASS : FLEET_FAIL;

@@ -753,7 +753,8 @@ cleanup:
 
 static const char *fleet_usage =
 	"usage: okx-faultctl fleet [--grace DUR] [--json] [--svg FILE]\n"
-	"                          --host NAME (--journal JOURNAL [--events EVENTS] | --absent REASON) ...\n";
+	"                          --host NAME (--journal JOURNAL [--events EVENTS | --no-events REASON]\n"
+	"                                       | --absent REASON) ...\n";
 
 /* A host's files and reason follow its --host. Returns -1 to go on, or an
  * exit code. */
@@ -763,8 +764,8 @@ static int fleet_parse(int argc, char **argv, struct fleet *f, const char **svg,
 		{ "absent", required_argument, NULL, 'a' }, { "events", required_argument, NULL, 'e' },
 		{ "grace", required_argument, NULL, 'g' },  { "help", no_argument, NULL, 'h' },
 		{ "host", required_argument, NULL, 'H' },   { "journal", required_argument, NULL, 'j' },
-		{ "json", no_argument, NULL, 'J' },         { "svg", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
+		{ "json", no_argument, NULL, 'J' },         { "no-events", required_argument, NULL, 'n' },
+		{ "svg", required_argument, NULL, 's' },    { NULL, 0, NULL, 0 },
 	};
 	const char **slot, *what;
 	int64_t grace_ms = DEFAULT_GRACE_MS;
@@ -796,13 +797,17 @@ static int fleet_parse(int argc, char **argv, struct fleet *f, const char **svg,
 		case 'j': what = "--journal"; break;
 		case 'e': what = "--events"; break;
 		case 'a': what = "--absent"; break;
+		case 'n': what = "--no-events"; break;
 		default: fputs(fleet_usage, stderr); return EXIT_BAD_INPUT;
 		}
 		if (!f->n) {
 			log_errx("fleet: %s %s before any --host", what, optarg);
 			return EXIT_BAD_INPUT;
 		}
-		slot = c == 'j' ? &f->h[f->n - 1].journal : c == 'e' ? &f->h[f->n - 1].events : &f->h[f->n - 1].absent;
+		slot = c == 'j' ? &f->h[f->n - 1].journal
+		     : c == 'e' ? &f->h[f->n - 1].events
+		     : c == 'n' ? &f->h[f->n - 1].no_events
+				: &f->h[f->n - 1].absent;
 		if (*slot) {
 			log_errx("fleet: host %s: %s given twice", f->h[f->n - 1].name, what);
 			return EXIT_BAD_INPUT;
@@ -891,7 +896,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: okx-faultctl windows JOURNAL\n"
 		   "       okx-faultctl correlate --journal JOURNAL --events EVENTS [--grace DUR] [--json] [--svg FILE]\n"
 		   "       okx-faultctl fleet [--grace DUR] [--json] [--svg FILE]\n"
-		   "                          --host NAME (--journal JOURNAL [--events EVENTS] | --absent REASON) ...\n"
+		   "                          --host NAME (--journal JOURNAL [--events EVENTS | --no-events REASON]\n"
+		   "                                       | --absent REASON) ...\n"
 		   "       okx-faultctl -h | --help | -V | --version\n"
 		   "\n"
 		   "  windows     table of the fault windows of a drill journal\n"

@@ -471,6 +471,25 @@ int svg_write_file(const char *path, const struct jread *j, const struct event_l
 #define LANE_H_EMPTY 56
 #define LANES_Y0 80
 
+/* svg_escape() of at most max bytes of s, cut on a character boundary and
+ * ended with an ellipsis when cut. */
+static void svg_escape_cut(FILE *f, const char *s, size_t max)
+{
+	size_t len = strlen(s);
+	char *cut;
+
+	if (len <= max) {
+		svg_escape(f, s);
+		return;
+	}
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	cut = strndup(s, max);
+	svg_escape(f, cut ? cut : "");
+	fputs("\xe2\x80\xa6", f);
+	free(cut);
+}
+
 /* One view for all lanes: the union of their ranges and error types. */
 static void lanes_view(struct view *v, const struct svg_lane *lanes, size_t n)
 {
@@ -512,14 +531,21 @@ static void lanes_view(struct view *v, const struct svg_lane *lanes, size_t n)
 
 static void draw_lane(FILE *f, const struct view *v, const struct svg_lane *l, size_t idx, int y)
 {
+	const char *reason = l->reason ? l->reason : "";
+	/* the reason on one line, cut to what the width holds; whole in the
+	 * lane's title (a tooltip) */
+	int room = (int)((W - 20 - 9.5 * (double)(strlen(l->name) + strlen(l->verdict) + 2)) / 6.6);
+
 	fprintf(f, "<g id=\"lane-%zu\" class=\"lane\" transform=\"translate(0,%d)\">\n<title>", idx, y - LANE_TOP);
 	svg_escape(f, l->name);
-	fprintf(f, ": %s</title>\n", l->verdict);
-	fprintf(f, "<text x=\"10\" y=\"%d\" font-size=\"15\" font-weight=\"bold\" fill=\"#222\">", LANE_TOP + 14);
+	fprintf(f, ": %s: ", l->verdict);
+	svg_escape(f, reason);
+	fprintf(f, "</title>\n<text x=\"10\" y=\"%d\" font-size=\"15\" font-weight=\"bold\" fill=\"#222\">",
+		LANE_TOP + 14);
 	svg_escape(f, l->name);
 	fprintf(f, " <tspan fill=\"%s\">%s</tspan> <tspan font-size=\"12\" font-weight=\"normal\" fill=\"#444\">",
 		l->pass ? "#1a7f37" : "#c62828", l->verdict);
-	svg_escape(f, l->reason ? l->reason : "");
+	svg_escape_cut(f, reason, room < 20 ? 20 : (size_t)room);
 	fprintf(f, "</tspan></text>\n");
 	if (l->j) {
 		fprintf(f, "<g font-size=\"12\" font-weight=\"bold\" fill=\"#444\"><text x=\"10\" y=\"%d\">faults</text>"

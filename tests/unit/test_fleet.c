@@ -119,6 +119,14 @@ Test(fleet, check_names_the_host)
 	f.h[1].events = "e";
 	cr_assert_eq(fleet_check(&f, err, sizeof(err)), -EINVAL);
 	cr_assert_str_eq(err, "host b: --events without --journal");
+	f.h[1].events = NULL;
+	f.h[1].no_events = "not collected";
+	cr_assert_eq(fleet_check(&f, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "host b: --no-events without --journal");
+	f.h[0].events = "e";
+	f.h[0].no_events = "lost";
+	cr_assert_eq(fleet_check(&f, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "host a: --events and --no-events both given");
 }
 
 Test(fleet, every_host_judged_and_named)
@@ -135,6 +143,7 @@ Test(fleet, every_host_judged_and_named)
 	host("echo", ok, NULL, NULL);
 	host("fox", bad, err, NULL);
 	host("golf", ok, "/nonexistent/events.json", NULL);
+	host("hotel", ok, NULL, NULL)->no_events = "/var/log/c.json did not appear on the host within 60 s";
 	f.grace_ns = 5000000000LL;
 	cr_assert_eq(fleet_run(&f), 0);
 	cr_assert_eq(f.h[0].verdict, FLEET_PASS);
@@ -149,23 +158,27 @@ Test(fleet, every_host_judged_and_named)
 	cr_assert(strstr(f.h[4].reason, "bad.jsonl:1:"), "%s", f.h[4].reason);
 	cr_assert_eq(f.h[5].verdict, FLEET_BAD_INPUT);
 	cr_assert(strstr(f.h[5].reason, "/nonexistent/events.json: No such file or directory"), "%s", f.h[5].reason);
+	cr_assert_eq(f.h[6].verdict, FLEET_NO_EVENTS);
+	cr_assert_str_eq(f.h[6].reason, "no connector events: /var/log/c.json did not appear on the host within 60 s: its 1 "
+					"window is not judged");
+	cr_assert_str_eq(f.h[3].reason, "no connector events given: its 1 window is not judged");
 	cr_assert_not(f.pass);
 	cr_assert_eq(f.n_verdict[FLEET_PASS], 1);
 	cr_assert_eq(f.n_verdict[FLEET_BAD_INPUT], 2);
-	cr_assert_str_eq(f.reason, "5 of 6 hosts fail: charlie (fail), delta (absent), echo (no_events), fox (bad_input), "
-				   "golf (bad_input)");
+	cr_assert_str_eq(f.reason, "6 of 7 hosts fail: charlie (fail), delta (absent), echo (no_events), fox (bad_input), "
+				   "golf (bad_input), hotel (no_events)");
 
 	out = text();
-	cr_assert(strstr(out, "fleet    6 hosts: 1 pass, 1 fail, 1 absent, 2 bad_input, 1 no_events; grace 5000ms\n"), "%s",
+	cr_assert(strstr(out, "fleet    7 hosts: 1 pass, 1 fail, 1 absent, 2 bad_input, 2 no_events; grace 5000ms\n"), "%s",
 		  out);
 	cr_assert(strstr(out, "\ndelta    absent     -"), "%s", out);
 	cr_assert(strstr(out, "\ncharlie: fail, drill fleet_drill on h2, outcome completed (exit 0)\n"), "%s", out);
 	cr_assert(strstr(out, "telemetry_gap\n"), "%s", out);
 	/* the hosts' clocks side by side: who armed first, how far apart */
 	cr_assert(strstr(out, "armed   2026-11-28T03:41:00.000000Z (alpha) to 2026-11-28T03:41:00.500000Z (charlie): "
-			      "0.500 s apart, 4 hosts\n"),
+			      "0.500 s apart, 5 hosts\n"),
 		  "%s", out);
-	cr_assert(strstr(out, "\nverdict  FAIL: 5 of 6 hosts fail: charlie (fail), delta (absent), "), "%s", out);
+	cr_assert(strstr(out, "\nverdict  FAIL: 6 of 7 hosts fail: charlie (fail), delta (absent), "), "%s", out);
 	free(out);
 }
 
@@ -259,17 +272,23 @@ Test(fleet, svg_one_lane_per_host)
 	host("alpha", j1, e, NULL);
 	host("b&<c>", j1, NULL, NULL);
 	host("delta", NULL, NULL, "unreachable: \"no route\"");
+	host("echo", NULL, NULL, "okx-faultd --check refused the policy: drill.policy:5: unknown key 'colour'; "
+				 "drill.policy:6: unknown key 'flavour'; drill.policy:7: unknown key 'odour'; "
+				 "zzzz end of the reason");
 	cr_assert_eq(fleet_run(&f), 0);
 	cr_assert_eq(fleet_svg_file(&f, svg), 0);
 	in = fopen(svg, "r");
 	cr_assert_not_null(in);
 	cr_assert_eq(getdelim(&buf, &len, '\0', in) > 0, true);
 	fclose(in);
-	cr_assert_eq(count(buf, "class=\"lane\""), 3);
+	cr_assert_eq(count(buf, "class=\"lane\""), 4);
 	cr_assert_eq(count(buf, "<g id=\"axis\""), 2, "an axis per host with a journal");
 	cr_assert(strstr(buf, "b&amp;&lt;c&gt;"));
 	cr_assert(strstr(buf, "unreachable: &quot;no route&quot;"));
-	cr_assert(strstr(buf, "fleet drill, 3 hosts <tspan fill=\"#c62828\">FAIL</tspan>"));
+	/* a reason too long for the width is cut, whole in the lane's title */
+	cr_assert(strstr(buf, "\xe2\x80\xa6</tspan>"), "the long reason is not cut");
+	cr_assert(strstr(buf, "zzzz end of the reason</title>"));
+	cr_assert(strstr(buf, "fleet drill, 4 hosts <tspan fill=\"#c62828\">FAIL</tspan>"));
 	cr_assert(strstr(buf, "</svg>\n"));
 	free(buf);
 	cr_assert_eq(fleet_svg_file(&f, "/nonexistent/dir/fleet.svg"), -ENOENT);
