@@ -141,10 +141,10 @@ FORCE:
 build-tests: all $(TESTS) $(S)/okx-faultd $(S)/okx-faultctl $(LABS) $(BENCHES)
 
 deps:
-	$(Q)tests/deps.sh install fuzz
+	$(Q)tests/deps.sh install fuzz fleet
 
 check:
-	$(Q)tests/deps.sh ensure fuzz
+	$(Q)tests/deps.sh ensure fuzz fleet
 	$(Q)$(MAKE) --no-print-directory WERROR=1 build-tests
 	$(Q)tests/run.sh
 
