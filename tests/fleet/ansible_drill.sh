@@ -18,6 +18,8 @@
 #   delta         its sshd is down                                -> absent, unreachable
 #   echo          connector in a long warm-up: no call, arm timeout -> fail, no window
 #   foxtrot       a policy okx-faultd --check refuses             -> absent, failed to start
+#   golf          a 30 s drop, the role's timeout 8 s: stopped by its stop file,
+#                 the window closed and judged                    -> pass, outcome aborted
 #
 # Run A (all six): the play fails (the CI gate), the fleet verdict names the
 # four, the others' evidence is all there: journals from each host's own
@@ -38,9 +40,9 @@ done
 
 P="okxt-fl-$$"
 T=$(mktemp -d /tmp/okxt-fleet.XXXXXX)
-HOSTS=(alpha bravo charlie delta echo foxtrot)
+HOSTS=(alpha bravo charlie delta echo foxtrot golf)
 declare -A ADDR=([okx]=198.18.0.2 [ctl]=198.18.0.10 [alpha]=198.18.0.11 [bravo]=198.18.0.12
-	[charlie]=198.18.0.13 [delta]=198.18.0.14 [echo]=198.18.0.15 [foxtrot]=198.18.0.16)
+	[charlie]=198.18.0.13 [delta]=198.18.0.14 [echo]=198.18.0.15 [foxtrot]=198.18.0.16 [golf]=198.18.0.17)
 NAMESPACES=()
 MADE_RUN_SSHD=""
 
@@ -187,6 +189,17 @@ okx_faultd_policy:
   arm_timeout: 8s
   fault: [drop 3s]
 EOF
+cat >"$T/host_vars/golf.yml" <<EOF
+okx_faultd_timeout: 8
+okx_faultd_policy:
+  name: fleet_lab_long
+  target: ${ADDR[okx]}
+  port: 8443
+  arm_min_calls: 3
+  arm_min_flows: 1
+  arm_timeout: 60s
+  fault: [drop 30s]
+EOF
 cat >"$T/host_vars/foxtrot.yml" <<EOF
 okx_faultd_policy:
   name: fleet_lab
@@ -216,7 +229,7 @@ playbook() {
 check_json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); $2" "$1" || fail "$3"; }
 
 # --- run A: the whole fleet ----------------------------------------------
-for h in alpha bravo; do start_connector "$h" runA; done
+for h in alpha bravo golf; do start_connector "$h" runA; done
 start_connector charlie runA --no-net-errors
 start_connector echo runA --warmup 600s
 playbook runA
@@ -225,17 +238,17 @@ O=$T/out/runA
 [ "$PB_RC" != 0 ] || { tail -40 "$T/runA.log"; fail "run A: ansible-playbook exit 0 although the fleet fails"; }
 sed 's/^/    | /' "$O/fleet.txt"
 
-grep -qx 'verdict  FAIL: 4 of 6 hosts fail: charlie (fail), delta (absent), echo (fail), foxtrot (absent)' "$O/fleet.txt" ||
+grep -qx 'verdict  FAIL: 4 of 7 hosts fail: charlie (fail), delta (absent), echo (fail), foxtrot (absent)' "$O/fleet.txt" ||
 	fail "fleet verdict: $(grep '^verdict' "$O/fleet.txt")"
-grep -q 'fatal: \[localhost\]: FAILED!' "$T/runA.log" && grep -q '"msg": "verdict  FAIL: 4 of 6 hosts fail' "$T/runA.log" ||
+grep -q 'fatal: \[localhost\]: FAILED!' "$T/runA.log" && grep -q '"msg": "verdict  FAIL: 4 of 7 hosts fail' "$T/runA.log" ||
 	fail "the play's gate did not fail with the fleet's verdict"
 grep -Eq '^delta +: .*failed=1' "$T/runA.log" || fail "delta not failed in the play recap"
 grep -Eq '^foxtrot +: .*failed=1' "$T/runA.log" || fail "foxtrot not failed in the play recap"
 check_json "$O/fleet.json" '
 v = {h["name"]: h for h in d["hosts"]}
-assert [h["name"] for h in d["hosts"]] == ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"], v.keys()
+assert [h["name"] for h in d["hosts"]] == ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf"], v.keys()
 assert d["gate"]["pass"] is False and d["gate"]["failing_hosts"] == ["charlie", "delta", "echo", "foxtrot"], d["gate"]
-for h, want in (("alpha", "pass"), ("bravo", "pass"), ("charlie", "fail"), ("delta", "absent"), ("echo", "fail"), ("foxtrot", "absent")):
+for h, want in (("alpha", "pass"), ("bravo", "pass"), ("charlie", "fail"), ("delta", "absent"), ("echo", "fail"), ("foxtrot", "absent"), ("golf", "pass")):
     assert v[h]["verdict"] == want, (h, v[h]["verdict"], v[h]["reason"])
 assert v["charlie"]["reason"].startswith("telemetry gap: window 0, 2 hit packets"), v["charlie"]["reason"]
 assert all(w["diagnosis"] == "telemetry_gap" and w["hits"]["packets"] > 0 for w in v["charlie"]["windows"])
@@ -248,11 +261,12 @@ for h in ("alpha", "bravo"):
 assert [w["action"] for w in v["alpha"]["windows"]] == ["drop", "reject"]
 assert [w["action"] for w in v["bravo"]["windows"]] == ["reject"], "bravo: its own policy (host vars)"
 assert v["bravo"]["drill"] == "fleet_lab_bravo"
+assert v["golf"]["outcome"] == "aborted", v["golf"]
 assert d["armed"]["spread_ms"] is not None
 ' "fleet.json of run A"
 
 # every reached host's evidence, each journal from its own namespace
-for h in alpha bravo charlie echo; do
+for h in alpha bravo charlie echo golf; do
 	e=$O/$h
 	for f in status.json drill.policy journal.jsonl okx-faultd.log events.json correlate.txt report.json timeline.svg; do
 		[ -s "$e/$f" ] || fail "$h: no $f"
@@ -265,6 +279,12 @@ for h in alpha bravo charlie echo; do
 		armed = [l for l in lines if l["event"] == "armed"]
 		if sys.argv[4] == "echo":
 		    assert not armed and end["outcome"] == "arm_timeout", end
+		elif sys.argv[4] == "golf":
+		    # the role's timeout (8 s) stopped the 30 s drop by the stop file
+		    ends = [l for l in lines if l["event"] == "fault_end"]
+		    assert len(ends) == 1 and ends[0]["reason"] == "stop_file", ends
+		    assert ends[0]["actual_ms"] < 25000, ends[0]
+		    assert end["outcome"] == "aborted" and end["exit_code"] == 4, end
 		else:
 		    # the daemon ran in the host's namespace: it armed on the host's
 		    # own connector's flow
@@ -274,6 +294,7 @@ for h in alpha bravo charlie echo; do
 done
 check_json "$O/alpha/status.json" 'assert d["stage"] == "done" and d["rc"] == 0, d' "alpha: status.json"
 check_json "$O/echo/status.json" 'assert d["stage"] == "done" and d["rc"] == 3, d' "echo: status.json"
+check_json "$O/golf/status.json" 'assert d["stage"] == "done" and d["rc"] == 4, d' "golf: status.json"
 check_json "$O/delta/status.json" 'assert d["stage"] == "unreachable", d' "delta: status.json"
 check_json "$O/foxtrot/status.json" 'assert d["stage"] == "failed" and "okx-faultd --check refused" in d["message"], d' \
 	"foxtrot: status.json"
@@ -287,7 +308,7 @@ python3 - "$O/fleet.svg" <<-'EOF' || fail "fleet.svg"
 	import sys, xml.etree.ElementTree as ET
 	root = ET.parse(sys.argv[1]).getroot()
 	lanes = [g for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "lane"]
-	assert len(lanes) == 6, len(lanes)
+	assert len(lanes) == 7, len(lanes)
 EOF
 # every drill ended: no okx-faultd left in a host's namespace
 for h in "${HOSTS[@]}"; do
@@ -295,7 +316,7 @@ for h in "${HOSTS[@]}"; do
 		[ "$(cat "/proc/$p/comm" 2>/dev/null)" != okx-faultd ] || fail "$h: okx-faultd still running"
 	done
 done
-note "run A: the fleet fails naming charlie, delta, echo and foxtrot; alpha and bravo pass with their evidence"
+note "run A: the fleet fails naming charlie, delta, echo and foxtrot; alpha, bravo and golf (stopped at its timeout) pass with their evidence"
 
 # --- run B: the two good hosts alone pass ---------------------------------
 for h in alpha bravo; do start_connector "$h" runB; done
