@@ -138,8 +138,10 @@ $(B)/.flags: FORCE
 	@mkdir -p $(@D)
 	$(Q)echo '$(FLAGS_ID)' | cmp -s - $@ || echo '$(FLAGS_ID)' > $@
 
-# the version stamp must follow HEAD
-$(B)/okx-faultd.o $(S)/okx-faultd.o $(B)/okx-faultctl.o $(S)/okx-faultctl.o: .git-stamp
+# the version stamp must follow HEAD: in the objects that use it (the
+# journal's start event, drill.c; a bundle's manifest, bundle.c)
+STAMPED := okx-faultd okx-faultctl drill bundle
+$(foreach o,$(STAMPED),$(B)/$(o).o $(S)/$(o).o): .git-stamp
 .git-stamp: FORCE
 	$(Q)echo '$(GIT_COMMIT)$(GIT_DIRTY)' | cmp -s - $@ || echo '$(GIT_COMMIT)$(GIT_DIRTY)' > $@
 FORCE:

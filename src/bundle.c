@@ -263,7 +263,9 @@ int bundle_write(const char *path, const struct bundle_info *info, const struct 
 fail:
 	if (a && archive_errno(a) > 0)
 		ret = -archive_errno(a);
-	if (a && archive_error_string(a))
+	if (a && archive_error_string(a) && archive_errno(a) > 0)
+		seterr(error, ret, "%s: writing the archive: %s (%s)", path, archive_error_string(a), strerror(-ret));
+	else if (a && archive_error_string(a))
 		seterr(error, ret, "%s: writing the archive: %s", path, archive_error_string(a));
 	else
 		seterr(error, ret, "%s: writing the archive: %s", path, strerror(-ret));
