@@ -435,6 +435,43 @@ Test(bundle, refuses_an_oversized_manifest)
 	refused("member 'MANIFEST.json': 1048577 bytes, larger than the limit of 1 MiB");
 }
 
+/* A member declared larger than 1 GiB is refused unread (its data, 1 GiB
+ * and a byte of zeros, compresses to about a megabyte). */
+Test(bundle, refuses_an_oversized_member, .timeout = 120)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	char path[128], *out = NULL, *problems = NULL, *zeros = calloc(1, 1 << 20);
+	uint64_t left = BUNDLE_MEMBER_MAX + 1;
+
+	cr_assert(a && e && zeros);
+	snprintf(path, sizeof(path), "%s/tampered.tar.gz", dir);
+	archive_write_add_filter_gzip(a);
+	archive_write_set_filter_option(a, "gzip", "compression-level", "1");
+	archive_write_set_format_pax_restricted(a);
+	cr_assert_eq(archive_write_open_filename(a, path), ARCHIVE_OK);
+	archive_entry_set_pathname(e, BUNDLE_SVG);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, (la_int64_t)left);
+	cr_assert_eq(archive_write_header(a, e), ARCHIVE_OK);
+	while (left) {
+		size_t n = left < (1 << 20) ? (size_t)left : 1 << 20;
+
+		cr_assert_eq(archive_write_data(a, zeros, n), (la_ssize_t)n);
+		left -= n;
+	}
+	cr_assert_eq(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	archive_entry_free(e);
+	free(zeros);
+	cr_assert_eq(verify(path, &out, &problems), -EBADMSG, "%s", out);
+	cr_expect(strstr(problems, "member 'timeline.svg': 1073741825 bytes, larger than the limit of 1024 MiB"), "%s",
+		  problems);
+	free(out);
+	free(problems);
+}
+
 /* the manifest edited: a member's hash, a format, the drill's identity */
 static void edit_manifest(const char *from, const char *to)
 {
@@ -484,6 +521,30 @@ Test(bundle, refuses_a_foreign_manifest)
 	refused("MANIFEST.json: \"version\" is not 1");
 }
 
+Test(bundle, refuses_a_manifest_not_json)
+{
+	edit_manifest("\"members\":", "\"members\"");
+	refused("MANIFEST.json: not a JSON object (at byte ");
+}
+
+/* A journal that does not parse, its hash in the manifest all the same. */
+Test(bundle, refuses_a_journal_that_does_not_parse)
+{
+	struct bundle_member m[5];
+	struct bundle_info in = info();
+	char path[128], *error = NULL, *out = NULL, *problems = NULL;
+	static const char bad[] = "{\"event\":\"start\"}\nnot json\n";
+
+	members(m);
+	m[0] = (struct bundle_member){ BUNDLE_JOURNAL, bad, sizeof(bad) - 1 };
+	snprintf(path, sizeof(path), "%s/badjournal.tar.gz", dir);
+	cr_assert_eq(bundle_write(path, &in, m, 5, &error), 0, "%s", error);
+	cr_assert_eq(verify(path, &out, &problems), -EBADMSG, "%s", out);
+	cr_expect(strstr(problems, "badjournal.tar.gz: journal.jsonl:1: "), "%s", problems);
+	free(out);
+	free(problems);
+}
+
 /* A bundle written whole, self-consistent hashes and all, whose manifest
  * names another okx-faultd than the journal's start event does. */
 Test(bundle, refuses_a_drill_other_than_the_journal)
@@ -527,7 +588,8 @@ Test(bundle, unreadable_is_not_a_mismatch)
 	/* cut short */
 	cr_assert_eq(stat(good, &st), 0);
 	cr_assert_eq(truncate(good, st.st_size / 2), 0);
-	cr_expect_lt(verify(good, &out, &problems), 0);
+	ret = verify(good, &out, &problems);
+	cr_expect(ret < 0 && ret != -EBADMSG, "%d", ret);
 	cr_expect(problems && strstr(problems, "good.tar.gz: "), "%s", problems);
 	free(out), free(problems);
 	/* missing, a directory */
