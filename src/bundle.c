@@ -368,55 +368,66 @@ static bool entry_regular(struct verify *v, struct archive_entry *e, const char 
 }
 
 /* Read one entry's data: its size and SHA-256, and a copy when keep is
- * given (up to cap bytes). Returns 0, 1 when the data is larger than cap
- * (reading stopped), or -EIO (the archive is damaged). */
-static int read_data(struct archive *a, struct seen *s, char **keep, size_t *keep_len, uint64_t cap)
+ * given, read into a buffer of the declared size (hint, 0 when unknown),
+ * grown when the data is longer. Returns 0, 1 when the data is larger
+ * than cap (reading stopped), -ENOMEM, or -EIO (the archive is damaged). */
+static int read_data(struct archive *a, struct seen *s, char **keep, size_t *keep_len, uint64_t cap, uint64_t hint)
 {
-	char chunk[16384];
+	char chunk[16384], *buf = NULL, *nb, *to = chunk;
+	size_t len = 0, room = 0, want = sizeof(chunk);
 	struct sha256 h;
 	uint8_t digest[32];
-	char *buf = NULL, *nb;
-	size_t len = 0;
+	int ret;
 
 	sha256_init(&h);
 	s->size = 0;
 	for (;;) {
-		la_ssize_t n = archive_read_data(a, chunk, sizeof(chunk));
+		la_ssize_t n;
 
+		if (keep && room - len < sizeof(chunk)) {
+			/* cap stays far below SIZE_MAX: INPUT_MAX or the manifest's */
+			uint64_t grow = room ? (uint64_t)room * 2 : (hint ? hint : 65536) + sizeof(chunk);
+
+			if (grow > cap + sizeof(chunk))
+				grow = cap + sizeof(chunk);
+			if (!(nb = realloc(buf, (size_t)grow + 1))) {
+				ret = -ENOMEM;
+				goto fail;
+			}
+			buf = nb;
+			room = (size_t)grow;
+		}
+		if (keep)
+			to = buf + len, want = room - len;
+		n = archive_read_data(a, to, want);
 		if (n < 0) {
-			free(buf);
-			return -EIO;
+			ret = -EIO;
+			goto fail;
 		}
 		if (n == 0)
 			break;
 		if (s->size + (uint64_t)n > cap) {
-			free(buf);
-			return 1;
+			ret = 1;
+			goto fail;
 		}
-		sha256_update(&h, chunk, (size_t)n);
+		sha256_update(&h, to, (size_t)n);
 		s->size += (uint64_t)n;
-		if (keep) {
-			if (!(nb = realloc(buf, len + (size_t)n + 1))) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-			memcpy(buf + len, chunk, (size_t)n);
+		if (keep)
 			len += (size_t)n;
-		}
 	}
 	sha256_final(&h, digest);
 	for (size_t i = 0; i < 32; i++)
 		snprintf(s->sha + 2 * i, 3, "%02x", digest[i]);
 	if (keep) {
-		if (!buf && !(buf = malloc(1)))
-			return -ENOMEM;
 		buf[len] = '\0';
 		free(*keep);
 		*keep = buf;
 		*keep_len = len;
 	}
 	return 0;
+fail:
+	free(buf);
+	return ret;
 }
 
 /* Read every entry. Returns 0 (problems recorded) or -errno when the
@@ -470,7 +481,8 @@ static int read_entries(struct verify *v, struct archive *a, char **error)
 				(long long)archive_entry_size(e), (unsigned long long)(cap >> 20));
 			continue;
 		}
-		r = read_data(a, s, keep, keep_len, cap);
+		r = read_data(a, s, keep, keep_len, cap,
+			      archive_entry_size_is_set(e) ? (uint64_t)archive_entry_size(e) : 0);
 		if (r == -ENOMEM)
 			return seterr(error, r, "%s: out of memory", v->path);
 		if (r < 0)
