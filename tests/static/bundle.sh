@@ -55,7 +55,7 @@ has bundle out "verdict  PASS: "
 tar -tzf "$B" >"$tmp/list" || fail "tar -tzf $B"
 printf '%s\n' MANIFEST.json journal.jsonl events.json report.txt report.json timeline.svg | cmp -s - "$tmp/list" ||
 	fail "tar -tzf lists: $(tr '\n' ' ' <"$tmp/list")"
-mkdir "$tmp/x" && tar -xzf "$B" -C "$tmp/x" || fail "tar -xzf $B"
+{ mkdir "$tmp/x" && tar -xzf "$B" -C "$tmp/x"; } || fail "tar -xzf $B"
 cmp -s "$J" "$tmp/x/journal.jsonl" || fail "journal.jsonl differs from $J"
 cmp -s "$E" "$tmp/x/events.json" || fail "events.json differs from $E"
 # the reports are correlate's own, byte for byte
