@@ -215,16 +215,17 @@ static size_t list_windows(const struct corr_report *r, enum diagnosis d, enum e
 	return n;
 }
 
-/* what is missing in a window that expected e */
-static const char *missing(enum expect e)
+/* what is missing in a window that expected e ("was" for telemetry gaps,
+ * whose reason reads as a sentence) */
+static const char *missing(enum expect e, bool was)
 {
 	switch (e) {
 	case EXPECT_ERRORS:
-		return "no error was recorded";
+		return was ? "no error was recorded" : "no error recorded";
 	case EXPECT_LATENCY:
-		return "no slower calls were recorded";
+		return was ? "no slower calls were recorded" : "no slower calls recorded";
 	case EXPECT_ANY:
-		return "no error and no slower calls were recorded";
+		return was ? "no error and no slower calls were recorded" : "no error and no slower calls recorded";
 	}
 	return "?";
 }
@@ -241,7 +242,7 @@ static void say_missing(struct corr_report *r, enum diagnosis d, const char *pre
 		if (!list_windows(r, d, order[k], list, sizeof(list)))
 			continue;
 		used += (size_t)snprintf(r->reason + used, sizeof(r->reason) - used, "%swindow %s%s%s",
-					 groups++ ? "; " : "", list, middle, missing(order[k]));
+					 groups++ ? "; " : "", list, middle, missing(order[k], d == DIAG_TELEMETRY_GAP));
 	}
 }
 
