@@ -523,8 +523,8 @@ static void print_correlation(const struct jread *j, const struct event_list *ev
 	if (ev->errors_from_calls)
 		fprintf(f, "errors: the %zu failed call records (the file has no error events of its own)\n", ev->n);
 	else if (ev->calls_failed)
-		fprintf(f, "note: %zu failed call records are not counted again as errors: the file has error events of "
-			   "its own\n",
+		fprintf(f, "note: %zu failed call records are not counted as errors: the file has error events of its "
+			   "own\n",
 			ev->calls_failed);
 	if (r->shared)
 		fprintf(f, "note: %zu error events fall in more than one window (faults closer than the grace) and are "
