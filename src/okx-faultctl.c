@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* okx-faultctl: read a drill journal back and correlate it with the
- * connector's error events (okx-faultctl(1)). */
+ * connector's error events and call records (okx-faultctl(1)). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -906,8 +906,9 @@ static void usage(FILE *f)
 		   "       okx-faultctl -h | --help | -V | --version\n"
 		   "\n"
 		   "  windows     table of the fault windows of a drill journal\n"
-		   "  correlate   match the connector's error events against the windows; exit 0 when the\n"
-		   "              gate passes, 1 when it fails, 2 on bad input\n"
+		   "  correlate   match the connector's error events and call records against the windows,\n"
+		   "              judge each by what its fault should cause; exit 0 when the gate passes,\n"
+		   "              1 when it fails, 2 on bad input\n"
 		   "See okx-faultctl(1).\n");
 }
 
