@@ -313,6 +313,7 @@ static int journal_fault_begin(struct drill *d)
 	cJSON_AddNumberToObject(o, "index", (double)d->live_step);
 	cJSON_AddStringToObject(o, "action", action_name(f->action));
 	cJSON_AddStringToObject(o, "params", params);
+	cJSON_AddStringToObject(o, "expect", expect_name(f->expect));
 	json_add_u64(o, "planned_ms", f->duration_ms);
 	json_add_u64(o, "timeout_ms", d->live_timeout_ms);
 	if (f->action == ACT_DNS)

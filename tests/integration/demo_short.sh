@@ -3,8 +3,11 @@
 # two connectors (one with --no-net-errors), a manual cut during the
 # warm-up and the drill armed on live calls; then the verdicts read back
 # from okx-faultctl's --json reports: the armed drill passes with every
-# window ok and hitting packets, the same windows are telemetry_gap for the
-# quiet connector, and the manual cut is no_traffic with 0 packets hit.
+# window ok and hitting packets (the delay, when the kernel has netem, by
+# its calls' latency: slower, no error), the drop and reject windows are
+# telemetry_gap for the quiet connector while its delay window is ok (its
+# call records show the slower calls), and the manual cut is no_traffic with
+# 0 packets hit.
 # The phases are checked apart, not assumed so (issue 17: under slow
 # emulation the next drill's first error fell in the manual cut's grace):
 # each report read the events of its own phase's connectors, every window
@@ -52,18 +55,45 @@ ws = faults(main)
 want = ["drop", "reject"] + (["delay"] if netem == "yes" else [])
 check([w["action"] for w in ws] == want, f"main windows {[w['action'] for w in ws]}, want {want}")
 check(main["gate"]["pass"] is True, "main gate did not pass")
+# the delay (300 ms, under the 1000 ms timeout) judged by latency: its
+# calls slower by at least half the injected latency at the median
+def judged_by_latency(name, r, w):
+    lat, base = w.get("latency"), r["calls"]["outside_latency"]
+    check(w["expect"] == "any" and w["injected_latency_ms"] == 300, f"{name} delay: expect/latency {w}")
+    check(lat is not None and base is not None, f"{name} delay: no latencies ({lat}, {base})")
+    if lat and base:
+        check(w["evidence"]["slower_calls"] is True and lat["p50_ms"] >= base["p50_ms"] + 150,
+              f"{name} delay: p50 {lat['p50_ms']} ms inside vs {base['p50_ms']} ms outside, not slower")
+        print(f"{name} delay: p50 {lat['p50_ms']:.1f} ms inside vs {base['p50_ms']:.1f} ms outside, "
+              f"{w['errors']} errors: {w['diagnosis']}")
+
+check(main["calls"]["count"] > 0 and main["calls"]["errors_from_calls"] is False,
+      f"main: call records {main['calls']}")
 for w in ws:
     check(w["diagnosis"] == "ok", f"main {w['action']}: {w['diagnosis']}")
     check((w.get("hits") or {}).get("packets", 0) > 0, f"main {w['action']}: no packets hit")
+    if w["action"] == "delay":
+        judged_by_latency("main", main, w)
+        continue
     check(w["errors"] > 0, f"main {w['action']}: no errors")
     check(w["first_error_delay_ms"] is not None and w["first_error_delay_ms"] <= 2500,
           f"main {w['action']}: first error after {w['first_error_delay_ms']} ms")
 
 gap = report("report_telemetry_gap.json")
 check(gap["gate"]["pass"] is False, "telemetry gap: the gate passed")
-check([w["diagnosis"] for w in faults(gap)] == ["telemetry_gap"] * len(want),
-      f"telemetry gap: {[w['diagnosis'] for w in faults(gap)]}")
+want_gap = ["ok" if a == "delay" else "telemetry_gap" for a in want]
+check([w["diagnosis"] for w in faults(gap)] == want_gap,
+      f"telemetry gap: {[w['diagnosis'] for w in faults(gap)]}, want {want_gap}")
+for w in faults(gap):
+    if w["action"] == "delay":
+        judged_by_latency("quiet", gap, w)
+        check(w["errors"] == 0, f"quiet delay: {w['errors']} errors")
+    else:
+        check(w["calls"] > 0 and w["evidence"] == {"errors": False, "slower_calls": w["evidence"]["slower_calls"]},
+              f"quiet {w['action']}: calls {w['calls']}, evidence {w['evidence']}")
 check(gap["events"]["count"] == 0, f"quiet connector recorded {gap['events']['count']} events")
+check(gap["calls"]["count"] > 0 and gap["calls"]["failed"] == 0,
+      f"quiet connector's call records: {gap['calls']} (its network errors are not recorded)")
 
 cut = report("report_no_traffic.json")
 check(cut["gate"]["pass"] is False, "manual cut: the gate passed")

@@ -27,13 +27,19 @@
  * At the end (or on SIGTERM/SIGINT) it writes
  *   {"execution_fingerprint": {"connector": "connector_sim", "calls": N,
  *    "ok": N, "error_count": N, "error_events": [{"type", "ts", "message"}],
- *    "unrecorded_errors": N, "url", "mode", "first_call_ts", "last_call_ts"}}
- * (ts: RFC 3339 UTC with microseconds), prints a one-line summary on stdout
- * and exits 0. Exit 2 on usage errors, 1 when the file cannot be written.
+ *    "unrecorded_errors": N, "url", "mode", "first_call_ts", "last_call_ts"},
+ *    "calls": [{"ts", "latency_ms", "ok"}]}
+ * (ts: RFC 3339 UTC with microseconds; a call's ts is when it ended, its
+ * latency_ms how long it took: okx-faultctl(1), CALL RECORDS; at most
+ * MAX_CALLS records, calls_not_stored counts the rest; with --no-net-errors
+ * a call whose network error was not recorded has no "ok"), prints a
+ * one-line summary on stdout and exits 0. Exit 2 on usage errors, 1 when
+ * the file cannot be written.
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -53,6 +59,7 @@
 #include "labutil.h"
 
 #define MAX_EVENTS 100000
+#define MAX_CALLS 100000
 #define RESP_MAX 65536
 
 enum ev_type { EV_REFUSED, EV_RESET, EV_TIMEOUT, EV_HTTP, EV_BAD, EV__COUNT };
@@ -81,9 +88,19 @@ struct opts {
 	bool keepalive, no_net_errors, verbose;
 };
 
+/* A call record: when it ended, how long it took; ok -1: not recorded */
+struct call_rec {
+	struct timespec ts;
+	double latency_ms;
+	signed char ok;
+};
+
 struct state {
 	struct event *events;
 	size_t nevents;
+	struct call_rec *callv;
+	size_t ncalls;
+	unsigned long calls_not_stored;
 	unsigned long calls, ok, error_count, unrecorded, truncated;
 	unsigned long by_type[EV__COUNT];
 	struct timespec first_call, last_call;
@@ -537,6 +554,21 @@ static void record(const struct opts *o, struct state *st, const struct result *
 	snprintf(e->message, sizeof(e->message), "%s", r->message);
 }
 
+static void add_call(const struct opts *o, struct state *st, const struct result *r, double ms,
+		     const struct timespec *end)
+{
+	struct call_rec *c;
+
+	if (st->ncalls == MAX_CALLS) {
+		st->calls_not_stored++;
+		return;
+	}
+	c = &st->callv[st->ncalls++];
+	c->ts = *end;
+	c->latency_ms = ms;
+	c->ok = r->ok ? 1 : o->no_net_errors && r->type <= EV_TIMEOUT ? -1 : 0;
+}
+
 static void run(const struct opts *o, struct state *st)
 {
 	static struct response resp;
@@ -551,10 +583,16 @@ static void run(const struct opts *o, struct state *st)
 
 		if (slot >= o->duration_ms || !sleep_until_ns((t0 + slot) * 1000000u))
 			return;
+		struct timespec m0, m1;
+
+		clock_gettime(CLOCK_MONOTONIC, &m0);
 		do_call(o, st, &resp, &r);
 		if (r.aborted)
 			return;
+		clock_gettime(CLOCK_MONOTONIC, &m1);
 		clock_gettime(CLOCK_REALTIME, st->calls ? &st->last_call : &st->first_call);
+		add_call(o, st, &r, (double)(m1.tv_sec - m0.tv_sec) * 1e3 + (double)(m1.tv_nsec - m0.tv_nsec) / 1e6,
+			 st->calls ? &st->last_call : &st->first_call);
 		if (!st->calls)
 			st->last_call = st->first_call;
 		st->calls++;
@@ -578,6 +616,28 @@ static cJSON *add_ts(cJSON *obj, const char *key, const struct timespec *ts)
 		return cJSON_AddNullToObject(obj, key);
 	rfc3339_us(ts, buf, sizeof(buf));
 	return cJSON_AddStringToObject(obj, key, buf);
+}
+
+/* "calls": [{"ts", "latency_ms", "ok"}], next to the fingerprint */
+static int add_calls(cJSON *root, const struct state *st)
+{
+	cJSON *arr = cJSON_AddArrayToObject(root, "calls");
+
+	if (!arr)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->ncalls; i++) {
+		cJSON *c = cJSON_CreateObject();
+		char ts[48];
+
+		if (!c || !cJSON_AddItemToArray(arr, c))
+			return -ENOMEM;
+		rfc3339_us(&st->callv[i].ts, ts, sizeof(ts));
+		if (!cJSON_AddStringToObject(c, "ts", ts) ||
+		    !cJSON_AddNumberToObject(c, "latency_ms", round(st->callv[i].latency_ms * 1000) / 1000) ||
+		    (st->callv[i].ok >= 0 && !cJSON_AddBoolToObject(c, "ok", st->callv[i].ok)))
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 static int write_output(const struct opts *o, const struct state *st)
@@ -616,6 +676,10 @@ static int write_output(const struct opts *o, const struct state *st)
 	cJSON_AddStringToObject(fp, "mode", o->keepalive ? "keepalive" : "fresh");
 	add_ts(fp, "first_call_ts", &st->first_call);
 	add_ts(fp, "last_call_ts", &st->last_call);
+	if (st->calls_not_stored)
+		cJSON_AddNumberToObject(fp, "calls_not_stored", (double)st->calls_not_stored);
+	if (add_calls(root, st) < 0)
+		goto out;
 	text = cJSON_Print(root);
 	if (!text)
 		goto out;
@@ -737,7 +801,10 @@ int main(int argc, char **argv)
 	if (resolve(&o) < 0)
 		return 2;
 	st.events = calloc(MAX_EVENTS, sizeof(*st.events));
-	if (!st.events) {
+	st.callv = calloc(MAX_CALLS, sizeof(*st.callv));
+	if (!st.events || !st.callv) {
+		free(st.events);
+		free(st.callv);
 		fprintf(stderr, "connector_sim: out of memory\n");
 		return 1;
 	}
@@ -748,6 +815,7 @@ int main(int argc, char **argv)
 	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0) {
 		fprintf(stderr, "connector_sim: sigaction: %s\n", strerror(errno));
 		free(st.events);
+		free(st.callv);
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -762,5 +830,6 @@ int main(int argc, char **argv)
 	       st.by_type[EV_RESET], st.by_type[EV_TIMEOUT], st.by_type[EV_HTTP], st.by_type[EV_BAD],
 	       stop_signal ? " stopped-by-signal" : "", o.out);
 	free(st.events);
+	free(st.callv);
 	return rc < 0 ? 1 : 0;
 }
