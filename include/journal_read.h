@@ -35,7 +35,7 @@ struct jwindow {
 struct jread {
 	char *path;
 	/* start */
-	char *name, *policy, *host, *version, *git_commit;
+	char *name, *policy, *policy_sha256, *host, *version, *git_commit;
 	int64_t start_ns;
 	/* armed */
 	bool armed;

@@ -345,6 +345,7 @@ static int on_start(struct jstate *st, const cJSON *obj, int64_t ts)
 	j->start_ns = ts;
 	if ((ret = get_str(st, obj, "name", true, &j->name)) ||
 	    (ret = get_str(st, obj, "policy", false, &j->policy)) ||
+	    (ret = get_str(st, obj, "policy_sha256", false, &j->policy_sha256)) ||
 	    (ret = get_str(st, obj, "host", false, &j->host)) ||
 	    (ret = get_str(st, obj, "version", false, &j->version)) ||
 	    (ret = get_str(st, obj, "git_commit", false, &j->git_commit)))
@@ -676,6 +677,7 @@ void jread_free(struct jread *j)
 	free(j->path);
 	free(j->name);
 	free(j->policy);
+	free(j->policy_sha256);
 	free(j->host);
 	free(j->version);
 	free(j->git_commit);

@@ -8,21 +8,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
+#include "bundle.h"
 #include "correlate.h"
 #include "duration.h"
 #include "events.h"
 #include "expect.h"
 #include "journal_read.h"
 #include "log.h"
+#include "safefile.h"
+#include "sha256.h"
 #include "svg.h"
 #include "timeparse.h"
 
 #define EXIT_PASS 0
 #define EXIT_GATE_FAIL 1
 #define EXIT_BAD_INPUT 2
+#define EXIT_NOT_INTACT 1 /* verify */
 #define REPORT_VERSION 1
 #define DEFAULT_GRACE_MS 5000
 
@@ -839,13 +844,48 @@ static bool output_is_input(const char *out, const char *const *in, size_t n)
 	return false;
 }
 
+/* The inputs' bytes, as read (a bundle archives what was correlated). */
+struct drill_raw {
+	char *journal, *events;
+	size_t journal_len, events_len;
+};
+
+/* Read the journal and the events, each once, parse and correlate them.
+ * raw (may be NULL) keeps the bytes read. Returns 0, or -1 once the error
+ * is logged; j, ev and r are to be freed in either case. */
+static int drill_load(const char *journal, const char *events, int64_t grace_ms, struct jread *j,
+		      struct event_list *ev, struct corr_report *r, struct drill_raw *raw)
+{
+	struct drill_raw mine = { 0 };
+	char *error = NULL;
+	int ret;
+
+	if (!raw)
+		raw = &mine;
+	if ((ret = read_whole_file(journal, &raw->journal, &raw->journal_len, &error)) < 0 ||
+	    (ret = jread_buffer(j, journal, raw->journal, raw->journal_len, &error)) < 0)
+		goto cleanup;
+	print_warnings(j);
+	if ((ret = read_whole_file(events, &raw->events, &raw->events_len, &error)) < 0 ||
+	    (ret = events_buffer(ev, events, raw->events, raw->events_len, &error)) < 0)
+		goto cleanup;
+	if ((ret = correlate(j, ev, grace_ms * 1000000, r)) < 0)
+		goto cleanup;
+cleanup:
+	if (ret < 0)
+		log_errx("%s", error ? error : "out of memory");
+	free(error);
+	free(mine.journal);
+	free(mine.events);
+	return ret < 0 ? -1 : 0;
+}
+
 static int cmd_correlate(int argc, char **argv)
 {
 	struct correlate_opts o = { 0 };
 	struct jread j = { 0 };
 	struct event_list ev = { 0 };
 	struct corr_report r = { 0 };
-	char *error = NULL;
 	int ret, code;
 
 	code = correlate_parse(argc, argv, &o);
@@ -856,17 +896,8 @@ static int cmd_correlate(int argc, char **argv)
 		log_errx("--svg %s: that is an input file (the journal or the events); refusing to overwrite it", o.svg);
 		goto cleanup;
 	}
-	if (load_journal(&j, o.journal) < 0)
+	if (drill_load(o.journal, o.events, o.grace_ms, &j, &ev, &r, NULL) < 0)
 		goto cleanup;
-	ret = events_file(&ev, o.events, &error);
-	if (ret < 0) {
-		log_errx("%s", error ? error : "out of memory");
-		goto cleanup;
-	}
-	if (correlate(&j, &ev, o.grace_ms * 1000000, &r) < 0) {
-		log_errx("out of memory");
-		goto cleanup;
-	}
 	if (o.svg && (ret = svg_write_file(o.svg, &j, &ev, &r)) < 0) {
 		log_errx("%s: %s", o.svg, strerror(-ret));
 		goto cleanup;
@@ -881,11 +912,182 @@ static int cmd_correlate(int argc, char **argv)
 	}
 	code = r.pass ? EXIT_PASS : EXIT_GATE_FAIL;
 cleanup:
-	free(error);
 	corr_report_free(&r);
 	events_free(&ev);
 	jread_free(&j);
 	return code;
+}
+
+/* --- okx-faultctl bundle, verify (bundle.h) --- */
+
+static const char *bundle_usage =
+	"usage: okx-faultctl bundle --journal JOURNAL --events EVENTS [--grace DUR] -o BUNDLE\n";
+
+/* A report rendered into memory: 0, or -ENOMEM/-EIO. */
+struct rendered {
+	char *text;
+	size_t len;
+};
+
+static int render(struct rendered *out, int kind, const struct jread *j, const struct event_list *ev,
+		  const struct corr_report *r)
+{
+	FILE *f = open_memstream(&out->text, &out->len);
+	int ret = 0;
+
+	if (!f)
+		return -ENOMEM;
+	if (kind == 't')
+		print_correlation(j, ev, r, f);
+	else if (kind == 'j')
+		ret = json_report(f, j, ev, r);
+	else
+		ret = svg_write(f, j, ev, r);
+	if (ferror(f) && !ret)
+		ret = -ENOMEM;
+	if (fclose(f) != 0 && !ret)
+		ret = -ENOMEM;
+	return ret;
+}
+
+static int cmd_bundle(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "events", required_argument, NULL, 'e' }, { "grace", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },         { "journal", required_argument, NULL, 'j' },
+		{ "output", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 },
+	};
+	const char *journal = NULL, *events = NULL, *out = NULL;
+	int64_t grace_ms = DEFAULT_GRACE_MS;
+	struct jread j = { 0 };
+	struct event_list ev = { 0 };
+	struct corr_report r = { 0 };
+	struct drill_raw raw = { 0 };
+	struct rendered txt = { 0 }, json = { 0 }, svg = { 0 };
+	struct bundle_member m[5];
+	struct bundle_info info;
+	struct timespec now;
+	char *error = NULL, hex[65];
+	int c, ret, code = EXIT_BAD_INPUT;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "e:g:hj:o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'e': events = optarg; break;
+		case 'j': journal = optarg; break;
+		case 'o': out = optarg; break;
+		case 'g':
+			if (!parse_grace(optarg, &grace_ms))
+				return EXIT_BAD_INPUT;
+			break;
+		case 'h': fputs(bundle_usage, stdout); return EXIT_PASS;
+		default: fputs(bundle_usage, stderr); return EXIT_BAD_INPUT;
+		}
+	}
+	if (optind < argc) {
+		log_errx("bundle: unexpected argument '%s'", argv[optind]);
+		return EXIT_BAD_INPUT;
+	}
+	if (!journal || !events || !out) {
+		log_errx("bundle: --journal, --events and -o are required");
+		fputs(bundle_usage, stderr);
+		return EXIT_BAD_INPUT;
+	}
+	/* refused before the inputs are read; bundle_write() creates it with
+	 * O_EXCL|O_NOFOLLOW all the same */
+	if (output_is_input(out, (const char *const[]){ journal, events }, 2)) {
+		log_errx("-o %s: that is an input file (the journal or the events); refusing to overwrite it", out);
+		return EXIT_BAD_INPUT;
+	}
+	if ((ret = safefile_check_new(out, false)) < 0) {
+		log_errx("-o %s: %s", out, ret == -EEXIST ? "exists; refusing to overwrite it" : strerror(-ret));
+		return EXIT_BAD_INPUT;
+	}
+	if (drill_load(journal, events, grace_ms, &j, &ev, &r, &raw) < 0)
+		goto cleanup;
+	if (render(&txt, 't', &j, &ev, &r) < 0 || render(&json, 'j', &j, &ev, &r) < 0 ||
+	    render(&svg, 's', &j, &ev, &r) < 0) {
+		log_errx("rendering the reports: out of memory");
+		goto cleanup;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	m[0] = (struct bundle_member){ BUNDLE_JOURNAL, raw.journal, raw.journal_len };
+	m[1] = (struct bundle_member){ ev.form == EVENTS_LINES ? "events.jsonl" : "events.json", raw.events,
+				       raw.events_len };
+	m[2] = (struct bundle_member){ BUNDLE_REPORT_TXT, txt.text, txt.len };
+	m[3] = (struct bundle_member){ BUNDLE_REPORT_JSON, json.text, json.len };
+	m[4] = (struct bundle_member){ BUNDLE_SVG, svg.text, svg.len };
+	info = (struct bundle_info){
+		.created_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec,
+		.drill = j.name,
+		.faultd_version = j.version,
+		.faultd_commit = j.git_commit,
+		.policy = j.policy,
+		.policy_sha256 = j.policy_sha256,
+		.journal_src = journal,
+		.events_src = events,
+		.grace_ms = grace_ms,
+		.pass = r.pass,
+		.reason = r.reason,
+	};
+	if (bundle_write(out, &info, m, sizeof(m) / sizeof(m[0]), &error) < 0) {
+		log_errx("%s", error ? error : "out of memory");
+		goto cleanup;
+	}
+	if ((ret = sha256_file_hex(out, hex)) < 0) {
+		log_errx("%s: reading it back: %s", out, strerror(-ret));
+		goto cleanup;
+	}
+	printf("bundle   %s: %zu members and %s\nsha256   %s\n", out, sizeof(m) / sizeof(m[0]), BUNDLE_MANIFEST, hex);
+	printf("drill    %s (okx-faultd %s, git %s), policy sha256 %s\n", j.name, j.version ? j.version : "?",
+	       j.git_commit ? j.git_commit : "?", j.policy_sha256 ? j.policy_sha256 : "?");
+	printf("verdict  %s: %s\n", r.pass ? "PASS" : "FAIL", r.reason);
+	code = EXIT_PASS;
+cleanup:
+	free(error);
+	free(txt.text);
+	free(json.text);
+	free(svg.text);
+	free(raw.journal);
+	free(raw.events);
+	corr_report_free(&r);
+	events_free(&ev);
+	jread_free(&j);
+	return code;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	char *problems = NULL, *line, *save = NULL;
+	size_t n = 0;
+	int c, ret;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			printf("usage: okx-faultctl verify BUNDLE\n");
+			return EXIT_PASS;
+		}
+		return EXIT_BAD_INPUT;
+	}
+	if (argc - optind != 1) {
+		log_errx("usage: okx-faultctl verify BUNDLE");
+		return EXIT_BAD_INPUT;
+	}
+	ret = bundle_verify(argv[optind], stdout, &problems);
+	if (!ret)
+		return EXIT_PASS;
+	/* what was checked so far first, then why the bundle fails */
+	fflush(stdout);
+	for (line = strtok_r(problems, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++)
+		log_errx("%s", line);
+	if (!problems)
+		log_errx("%s: out of memory", argv[optind]);
+	if (ret == -EBADMSG)
+		log_errx("%s: NOT intact: %zu problem%s", argv[optind], n, n == 1 ? "" : "s");
+	free(problems);
+	return ret == -EBADMSG ? EXIT_NOT_INTACT : EXIT_BAD_INPUT;
 }
 
 /* --- main --- */
@@ -895,7 +1097,9 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 } commands[] = {
 	/* sorted */
+	{ "bundle", cmd_bundle },
 	{ "correlate", cmd_correlate },
+	{ "verify", cmd_verify },
 	{ "windows", cmd_windows },
 };
 
@@ -903,12 +1107,18 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: okx-faultctl windows JOURNAL\n"
 		   "       okx-faultctl correlate --journal JOURNAL --events EVENTS [--grace DUR] [--json] [--svg FILE]\n"
+		   "       okx-faultctl bundle --journal JOURNAL --events EVENTS [--grace DUR] -o BUNDLE\n"
+		   "       okx-faultctl verify BUNDLE\n"
 		   "       okx-faultctl -h | --help | -V | --version\n"
 		   "\n"
 		   "  windows     table of the fault windows of a drill journal\n"
 		   "  correlate   match the connector's error events and call records against the windows,\n"
 		   "              judge each by what its fault should cause; exit 0 when the gate passes,\n"
 		   "              1 when it fails, 2 on bad input\n"
+		   "  bundle      correlate and write the drill's evidence (journal, events, reports,\n"
+		   "              timeline, MANIFEST.json with their SHA-256) into one tar.gz; exit 0 when\n"
+		   "              written, whatever the verdict, 2 on bad input\n"
+		   "  verify      check a bundle against its manifest; exit 0 intact, 1 not, 2 unreadable\n"
 		   "See okx-faultctl(1).\n");
 }
 

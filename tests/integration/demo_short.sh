@@ -13,7 +13,8 @@
 # each report read the events of its own phase's connectors, every window
 # edge and error event of a phase lies in the phase's time span
 # (phases.json), the spans do not overlap, and no event of the drill lies
-# in the manual cut's window + grace.
+# in the manual cut's window + grace. The demo leaves the drill's evidence
+# bundle (okx-faultctl bundle), and it verifies.
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 LAB=${LAB:-$TOP/build/lab}
@@ -145,5 +146,14 @@ for e in errors:
     print("FAIL:", e)
 sys.exit(1 if errors else 0)
 EOF
+# the drill's evidence bundle: left in the output, intact, its journal
+# and events the drill's
+B=$OUT/bundle.tar.gz
+[ -f "$B" ] || fail "the demo left no bundle.tar.gz"
+grep -qx "bundle: $B" "$OUT/demo.log" || fail "the demo did not print the bundle's path"
+"$OKX_FAULTCTL" verify "$B" >"$OUT/verify.out" 2>&1 || { cat "$OUT/verify.out"; fail "okx-faultctl verify $B"; }
+grep -q "intact: 6 members" "$OUT/verify.out" || fail "verify: $(cat "$OUT/verify.out")"
+tar -xzOf "$B" journal.jsonl | cmp -s - "$OUT/journal.jsonl" || fail "the bundle's journal.jsonl is not the drill's"
+tar -xzOf "$B" events.json | cmp -s - "$OUT/events.json" || fail "the bundle's events.json is not the connector's"
 [ $rc = 0 ] || fail "demo.sh exit $rc"
 echo "short demo OK"

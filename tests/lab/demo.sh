@@ -342,6 +342,14 @@ sys.exit(0 if good else 1)
 EOF
 rc=$?
 [ "$MAIN_RC" = 0 ] || { say "okx-faultd exited $MAIN_RC on the main drill (expected 0)"; rc=1; }
+# The drill's evidence in one file (okx-faultctl(1), BUNDLE), then checked.
+hr "evidence bundle of the drill"
+rm -f "$OUT/bundle.tar.gz"
+echo "\$ okx-faultctl bundle --journal ${OUT#"$TOP"/}/journal.jsonl --events ${OUT#"$TOP"/}/events.json -o ${OUT#"$TOP"/}/bundle.tar.gz"
+"$OKX_FAULTCTL" bundle --journal "$OUT/journal.jsonl" --events "$OUT/events.json" -o "$OUT/bundle.tar.gz" || rc=1
+echo "\$ okx-faultctl verify ${OUT#"$TOP"/}/bundle.tar.gz"
+"$OKX_FAULTCTL" verify "$OUT/bundle.tar.gz" || { say "okx-faultctl verify $OUT/bundle.tar.gz failed"; rc=1; }
+echo "bundle: $OUT/bundle.tar.gz"
 echo
 echo "demo-out: $OUT (journal.jsonl, events.json, timeline.svg, ...)"
 [ $rc = 0 ] && echo "demo: OK" || echo "demo: FAILED"

@@ -340,3 +340,21 @@ Test(jread, expect_and_injected_latency)
 		     "J:3: \"params\": bad latency 'fast'");
 #undef BEGIN_X
 }
+
+/* The drill's identity in the start event, as a bundle's manifest records
+ * it (okx-faultctl(1), BUNDLE): policy_sha256 is optional, a string. */
+Test(jread, start_identity)
+{
+	cr_assert_eq(parse("{\"event\":\"start\",\"ts\":\"2026-11-28T03:40:00Z\",\"mono_ns\":1,\"name\":\"d1\","
+			   "\"version\":\"0.1.0\",\"git_commit\":\"abc\",\"policy\":\"p\",\"policy_sha256\":\"00ff\"}\n"),
+		     0, "%s", err);
+	cr_expect_str_eq(j.version, "0.1.0");
+	cr_expect_str_eq(j.git_commit, "abc");
+	cr_expect_str_eq(j.policy, "p");
+	cr_expect_str_eq(j.policy_sha256, "00ff");
+	cr_assert_eq(parse(START), 0, "%s", err);
+	cr_expect_null(j.policy_sha256);
+	expect_error("{\"event\":\"start\",\"ts\":\"2026-11-28T03:40:00Z\",\"mono_ns\":1,\"name\":\"d1\","
+		     "\"policy_sha256\":1}\n",
+		     "J:1: \"policy_sha256\" is not a string");
+}
