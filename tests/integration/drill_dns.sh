@@ -48,10 +48,7 @@ serve "$T/local.err" cli python3 "$SIM" serve 127.0.0.53 okx-sim.test=198.18.0.2
 printf 'nameserver 198.18.0.4\noptions timeout:1 attempts:1\n' > "$T/resolv.conf"
 printf '127.0.0.1 localhost\n' > "$T/hosts"
 # in_mnt CMD...: in cli, with the lab resolver as the system's
-in_mnt() {
-	in_cli unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && mount --bind "$2" /etc/hosts && shift 2 && exec "$@"' _ \
-		"$T/resolv.conf" "$T/hosts" "$@"
-}
+in_mnt() { in_cli "$TOP/tests/lib/with_resolv.sh" "$T" "$@"; }
 q() { in_cli python3 "$SIM" query "$@"; }       # q udp|tcp SERVER NAME [--timeout-ms N]
 qx() { ip netns exec "$CTR" python3 "$SIM" query "$@"; }
 resolves() { # NAME ADDR: getent answers ADDR
