@@ -132,8 +132,8 @@ $(B)/.flags: FORCE
 	@mkdir -p $(@D)
 	$(Q)echo '$(FLAGS_ID)' | cmp -s - $@ || echo '$(FLAGS_ID)' > $@
 
-# the version stamp must follow HEAD
-$(B)/okx-faultd.o $(S)/okx-faultd.o $(B)/okx-faultctl.o $(S)/okx-faultctl.o: .git-stamp
+# the version stamp must follow HEAD (drill.c journals it as git_commit)
+$(B)/okx-faultd.o $(S)/okx-faultd.o $(B)/okx-faultctl.o $(S)/okx-faultctl.o $(B)/drill.o $(S)/drill.o: .git-stamp
 .git-stamp: FORCE
 	$(Q)echo '$(GIT_COMMIT)$(GIT_DIRTY)' | cmp -s - $@ || echo '$(GIT_COMMIT)$(GIT_DIRTY)' > $@
 FORCE:
