@@ -12,11 +12,17 @@
  * loop only and read by the thread around each lookup: the loop never
  * waits on the thread to switch a fault. A lookup that sees the counter
  * odd is not made; one that sees it change under it overlapped a hold,
- * even one that began and ended during the lookup. */
+ * even one that began and ended during the lookup.
+ *
+ * The thread runs under normal scheduling whatever the loop's (SCHED_FIFO,
+ * okx-faultd(8)): at the same real-time priority its CPU work (parsing
+ * files, loading NSS modules) would run to its end before the loop woke for
+ * a deadline on a busy or single CPU. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -104,6 +110,8 @@ int resolver_fd(const struct resolver *r)
 
 int resolver_start(struct resolver *r)
 {
+	struct sched_param sp = { .sched_priority = 0 };
+	pthread_attr_t attr;
 	int ret;
 
 	if (r->running)
@@ -111,7 +119,17 @@ int resolver_start(struct resolver *r)
 	if (resolver_held(r))
 		return -EAGAIN;
 	answers_clear(r);
-	ret = pthread_create(&r->thread, NULL, round_main, r);
+	ret = pthread_attr_init(&attr);
+	if (ret)
+		return -ret;
+	ret = pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+	if (!ret)
+		ret = pthread_attr_setschedpolicy(&attr, SCHED_OTHER);
+	if (!ret)
+		ret = pthread_attr_setschedparam(&attr, &sp);
+	if (!ret)
+		ret = pthread_create(&r->thread, &attr, round_main, r);
+	pthread_attr_destroy(&attr);
 	if (ret)
 		return -ret;
 	r->running = true;

@@ -8,6 +8,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int entered, lookups; /* gate lookups begun; lookups of any name made */
 static bool gate_open;
+static int lookup_policy = -1; /* the scheduling policy the last lookup ran under */
 
 static void gate_reset(void)
 {
@@ -56,8 +58,11 @@ static int made(void)
  * gone.test: no address (what a dns fault makes of a name) */
 static int fake_lookup(const char *name, struct prefix **out, size_t *n, int *gai_rc)
 {
+	struct sched_param sp;
+
 	pthread_mutex_lock(&mu);
 	lookups++;
+	cr_assert_eq(pthread_getschedparam(pthread_self(), &lookup_policy, &sp), 0);
 	if (!strcmp(name, "gate.test")) {
 		entered++;
 		pthread_cond_broadcast(&cv);
@@ -221,4 +226,18 @@ Test(resolver, close_waits_for_a_running_round)
 	gate_let_go();
 	resolver_close(r);
 	cr_assert_eq(made(), 1);
+}
+
+/* The thread does not inherit the caller's scheduling (the daemon's
+ * SCHED_FIFO): SCHED_BATCH here, which needs no privilege, stands for it. */
+Test(resolver, lookups_run_under_normal_scheduling)
+{
+	struct sched_param sp = { .sched_priority = 0 };
+	struct resolver *r = open_names("ok.test", NULL, NULL);
+
+	cr_assert_eq(pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp), 0);
+	cr_assert_eq(resolver_start(r), 0);
+	collect(r);
+	cr_assert_eq(lookup_policy, SCHED_OTHER, "the lookup ran under policy %d", lookup_policy);
+	resolver_close(r);
 }
