@@ -77,17 +77,20 @@ hits() { python3 "$TOP/tests/lib/journal.py" "$J" get "ev['fault_end'][$1]['hits
 
 resolves okx-sim.test 198.18.0.2
 resolves other.test 198.18.0.3
+# the windows hold every check of theirs (a python3 start, a dry run of
+# the sanitized daemon): three times as long under emulation (the VM)
+K=$(wait_scale)
 cat > "$T/p.policy" <<P
 name = dns_test
 target_host = okx-sim.test
 port = 443
 arm_min_flows = 0
 resolve_every = 200ms
-fault = dns 4s
-fault = pause 2s
-fault = dns 9s
-fault = pause 2s
-fault = dns 7s mode=drop
+fault = dns $((4 * K))s
+fault = pause $((2 * K))s
+fault = dns $((9 * K))s
+fault = pause $((2 * K))s
+fault = dns $((7 * K))s mode=drop
 P
 L="$T/d.log"
 in_mnt "$OKX_FAULTD" -v -j "$J" "$T/p.policy" 2>"$L" &
