@@ -4,7 +4,8 @@
  *
  *   connector_sim --url http://ADDR:PORT/PATH --out FILE.json
  *                 [--warmup DUR] [--rate-ms N] [--duration DUR] [--timeout-ms N]
- *                 [--keepalive | --fresh] [--no-net-errors] [-v]
+ *                 [--keepalive | --fresh] [--no-net-errors]
+ *                 [--resolve-each [--no-dns-errors]] [-v]
  *
  * It idles for the warm-up (the incident's 480 s, scaled down), then calls
  * the URL on a fixed schedule, one call every rate-ms for `duration` (the
@@ -23,6 +24,17 @@
  * bad_response (200 without OKX's {"code":"0","data":[{"ts":...}]}).
  * --no-net-errors leaves out the first three, like the connector in the
  * incident: calls still count, and unrecorded_errors says how many were lost.
+ *
+ * --resolve-each looks HOST up again (getaddrinfo) for each new connection,
+ * as HTTP clients do, instead of once at start: with --fresh for every
+ * call, with --keepalive only for the first connection and one that
+ * replaces a connection dropped after an error or closed by the server. A
+ * kept-alive connection never looks the name up again, so a DNS failure
+ * reaches a connector only when it opens a connection. A failed lookup is a
+ * name_resolution_error event (the call makes no connection); the lookup
+ * is bounded by the resolver's own timeout (resolv.conf), not timeout-ms.
+ * --no-dns-errors leaves those out, like a connector that does not record
+ * its DNS failures (unrecorded_errors counts them).
  *
  * At the end (or on SIGTERM/SIGINT) it writes
  *   {"execution_fingerprint": {"connector": "connector_sim", "calls": N,
@@ -62,7 +74,7 @@
 #define MAX_CALLS 100000
 #define RESP_MAX 65536
 
-enum ev_type { EV_REFUSED, EV_RESET, EV_TIMEOUT, EV_HTTP, EV_BAD, EV__COUNT };
+enum ev_type { EV_REFUSED, EV_RESET, EV_TIMEOUT, EV_HTTP, EV_BAD, EV_DNS, EV__COUNT };
 
 static const char *const ev_names[EV__COUNT] = {
 	[EV_REFUSED] = "connection_refused",
@@ -70,6 +82,7 @@ static const char *const ev_names[EV__COUNT] = {
 	[EV_TIMEOUT] = "timeout",
 	[EV_HTTP] = "http_error",
 	[EV_BAD] = "bad_response",
+	[EV_DNS] = "name_resolution_error",
 };
 
 struct event {
@@ -86,6 +99,7 @@ struct opts {
 	uint64_t warmup_ms, duration_ms;
 	long rate_ms, timeout_ms;
 	bool keepalive, no_net_errors, verbose;
+	bool resolve_each, no_dns_errors;
 };
 
 /* A call record: when it ended, how long it took; ok -1: not recorded */
@@ -243,9 +257,10 @@ static void set_errno_result(struct result *r, const char *op, int err)
 	set_result(r, t, "%s: %s (%s)", op, strerror(err), errno_name(err));
 }
 
-static int do_connect(const struct opts *o, uint64_t deadline, struct result *r)
+static int do_connect(const struct opts *o, const struct sockaddr_storage *addr, socklen_t addrlen,
+		      uint64_t deadline, struct result *r)
 {
-	int fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int err = 0, one = 1;
 	socklen_t elen = sizeof(err);
 
@@ -257,7 +272,7 @@ static int do_connect(const struct opts *o, uint64_t deadline, struct result *r)
 		set_errno_result(r, "setsockopt", errno);
 		goto fail;
 	}
-	if (connect(fd, (const struct sockaddr *)&o->addr, o->addrlen) == 0)
+	if (connect(fd, (const struct sockaddr *)addr, addrlen) == 0)
 		return fd;
 	if (errno != EINPROGRESS) {
 		set_errno_result(r, "connect", errno);
@@ -288,6 +303,39 @@ static int do_connect(const struct opts *o, uint64_t deadline, struct result *r)
 fail:
 	close(fd);
 	return -1;
+}
+
+static const char *gai_name(int rc)
+{
+	switch (rc) {
+	case EAI_AGAIN: return "EAI_AGAIN";
+	case EAI_FAIL: return "EAI_FAIL";
+	case EAI_NONAME: return "EAI_NONAME";
+	case EAI_NODATA: return "EAI_NODATA";
+	case EAI_ADDRFAMILY: return "EAI_ADDRFAMILY";
+	case EAI_MEMORY: return "EAI_MEMORY";
+	case EAI_SYSTEM: return "EAI_SYSTEM";
+	default: return "EAI_OTHER";
+	}
+}
+
+/* --resolve-each: HOST looked up for a new connection; its first address. */
+static bool lookup_again(const struct opts *o, struct sockaddr_storage *addr, socklen_t *addrlen,
+			 struct result *r)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res;
+	int rc = getaddrinfo(o->host, o->port, &hints, &res);
+
+	if (rc != 0) {
+		set_result(r, EV_DNS, "getaddrinfo %s: %s (%s)", o->host,
+			   rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc), gai_name(rc));
+		return false;
+	}
+	memcpy(addr, res->ai_addr, res->ai_addrlen);
+	*addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return true;
 }
 
 static bool send_all(int fd, const char *buf, size_t len, uint64_t deadline,
@@ -492,6 +540,8 @@ static void do_call(const struct opts *o, struct state *st, struct response *res
 		    struct result *r)
 {
 	uint64_t deadline = mono_ms() + (uint64_t)o->timeout_ms;
+	struct sockaddr_storage addr = o->addr;
+	socklen_t addrlen = o->addrlen;
 	char req[1536];
 	int fd, n;
 
@@ -499,7 +549,9 @@ static void do_call(const struct opts *o, struct state *st, struct response *res
 	if (o->keepalive)
 		drop_if_stale(st);
 	fd = st->fd;
-	if (fd < 0 && (fd = do_connect(o, deadline, r)) < 0)
+	if (fd < 0 && o->resolve_each && !lookup_again(o, &addr, &addrlen, r))
+		return;
+	if (fd < 0 && (fd = do_connect(o, &addr, addrlen, deadline, r)) < 0)
 		return;
 	n = snprintf(req, sizeof(req),
 		     "GET %s HTTP/1.1\r\n"
@@ -525,6 +577,12 @@ static void do_call(const struct opts *o, struct state *st, struct response *res
 	st->fd = -1;
 }
 
+/* --no-net-errors, --no-dns-errors: counted, not recorded */
+static bool unrecorded(const struct opts *o, enum ev_type t)
+{
+	return (o->no_net_errors && t <= EV_TIMEOUT) || (o->no_dns_errors && t == EV_DNS);
+}
+
 static void record(const struct opts *o, struct state *st, const struct result *r)
 {
 	struct timespec now;
@@ -535,10 +593,10 @@ static void record(const struct opts *o, struct state *st, const struct result *
 
 		rfc3339_us(&now, ts, sizeof(ts));
 		fprintf(stderr, "connector_sim: %s %s: %s%s\n", ts, ev_names[r->type], r->message,
-			o->no_net_errors && r->type <= EV_TIMEOUT ? " (not recorded)" : "");
+			unrecorded(o, r->type) ? " (not recorded)" : "");
 	}
 	st->by_type[r->type]++;
-	if (o->no_net_errors && r->type <= EV_TIMEOUT) {
+	if (unrecorded(o, r->type)) {
 		st->unrecorded++;
 		return;
 	}
@@ -720,7 +778,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: connector_sim --url http://ADDR:PORT/PATH --out FILE.json\n"
 		"                     [--warmup DUR] [--rate-ms N] [--duration DUR] [--timeout-ms N]\n"
-		"                     [--keepalive|--fresh] [--no-net-errors] [-v]\n"
+		"                     [--keepalive|--fresh] [--no-net-errors]\n"
+		"                     [--resolve-each [--no-dns-errors]] [-v]\n"
 		"  DUR: N[ms|s|m|h] (bare N = seconds); defaults: warmup 0, rate-ms 1000,\n"
 		"  duration 10s (calling phase, after the warm-up), timeout-ms 2000\n");
 }
@@ -742,6 +801,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			continue;
 		} else if (!strcmp(a, "--no-net-errors")) {
 			o->no_net_errors = true;
+			continue;
+		} else if (!strcmp(a, "--resolve-each")) {
+			o->resolve_each = true;
+			continue;
+		} else if (!strcmp(a, "--no-dns-errors")) {
+			o->no_dns_errors = true;
 			continue;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			o->verbose = true;
@@ -782,6 +847,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (!parse_url(o)) {
 		fprintf(stderr, "connector_sim: bad --url '%s' (want http://HOST:PORT/PATH)\n", o->url);
+		return -EINVAL;
+	}
+	if (o->no_dns_errors && !o->resolve_each) {
+		fprintf(stderr, "connector_sim: --no-dns-errors needs --resolve-each (no lookup fails otherwise)\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -825,9 +894,10 @@ int main(int argc, char **argv)
 		close(st.fd);
 	rc = write_output(&o, &st);
 	printf("connector_sim: calls=%lu ok=%lu error_count=%lu unrecorded=%lu "
-	       "(refused=%lu reset=%lu timeout=%lu http_error=%lu bad_response=%lu)%s out=%s\n",
+	       "(refused=%lu reset=%lu timeout=%lu http_error=%lu bad_response=%lu dns=%lu)%s out=%s\n",
 	       st.calls, st.ok, st.error_count, st.unrecorded, st.by_type[EV_REFUSED],
 	       st.by_type[EV_RESET], st.by_type[EV_TIMEOUT], st.by_type[EV_HTTP], st.by_type[EV_BAD],
+	       st.by_type[EV_DNS],
 	       stop_signal ? " stopped-by-signal" : "", o.out);
 	free(st.events);
 	free(st.callv);
