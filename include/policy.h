@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "expect.h"
 #include "prefix.h"
 
 enum l4_proto { PROTO_TCP, PROTO_UDP, PROTO_ANY };
@@ -53,6 +54,7 @@ struct fault {
 	uint64_t jitter_ms;     /* ACT_DELAY: 0 = none */
 	uint32_t loss;          /* ACT_DELAY: PCT units, 0 = none */
 	enum dns_mode mode;     /* ACT_DNS */
+	enum expect expect;     /* expect=, else the action's default (expect.h) */
 	int line;               /* policy line, for messages */
 };
 
@@ -131,7 +133,9 @@ const char *reject_with_name(enum reject_with w); /* "tcp-reset", "icmp-port", .
 const char *dns_mode_name(enum dns_mode m);        /* "refuse", "drop" */
 
 /* Format a fault's options in policy syntax ("with=tcp-reset",
- * "latency=100ms jitter=10ms loss=1.5") into buf; "" when none. */
+ * "latency=100ms jitter=10ms loss=1.5") into buf; "" when none. expect= is
+ * not among them: the journal has it as a member of its own, and
+ * policy_print() adds it when it is not the action's default. */
 void fault_format_params(const struct fault *f, char *buf, size_t len);
 
 /* Total number of fault executions: n_faults * repeat (pauses included). */

@@ -41,6 +41,7 @@
  * the daemon cannot (stopped, hung): the set element's timeout. */
 #define BACKSTOP_MS 250
 #define PROGRESS_EVERY_MS 5000
+#define LOOP_EVENTS 8 /* epoll events read per wake-up */
 
 enum dstate { ST_WATCH, ST_DELAY, ST_STEP, ST_DONE };
 
@@ -313,6 +314,7 @@ static int journal_fault_begin(struct drill *d)
 	cJSON_AddNumberToObject(o, "index", (double)d->live_step);
 	cJSON_AddStringToObject(o, "action", action_name(f->action));
 	cJSON_AddStringToObject(o, "params", params);
+	cJSON_AddStringToObject(o, "expect", expect_name(f->expect));
 	json_add_u64(o, "planned_ms", f->duration_ms);
 	json_add_u64(o, "timeout_ms", d->live_timeout_ms);
 	if (f->action == ACT_DNS)
@@ -477,24 +479,46 @@ static int add_answer(struct drill *d, const struct resolver_answer *a)
 	return ret;
 }
 
+/* One name's answer. A lookup skipped or failed because a dns fault was
+ * live says nothing about the name: not a failed lookup, only the next
+ * round counts. Addresses found all the same (a cache, /etc/hosts, an
+ * answer just before the fault) are real: a dns fault only takes answers
+ * away. */
+static int on_answer(struct drill *d, const struct resolver_answer *a)
+{
+	const char *why;
+
+	if (a->skipped) {
+		log_debug("target_host %s: not looked up: a dns fault is live", a->name);
+		return 0;
+	}
+	if (!a->err) {
+		log_debug("target_host %s: %zu address%s%s", a->name, a->n_addrs, a->n_addrs == 1 ? "" : "es",
+			  a->held ? " (a dns fault went live during the lookup)" : "");
+		return add_answer(d, a);
+	}
+	why = a->err < 0 ? strerror(-a->err) : gai_strerror(a->err);
+	if (a->held)
+		log_debug("target_host %s: lookup failed while a dns fault was live (%s); not counted", a->name, why);
+	else
+		log_warnx("target_host %s: lookup failed (%s); trying again in %" PRIu64 " ms", a->name, why,
+			  d->p->resolve_every_ms);
+	return 0;
+}
+
 static int on_resolved(struct drill *d)
 {
 	const struct resolver_answer *ans;
 	int n = resolver_collect(d->res, &ans), ret = 0;
 
-	for (int i = 0; i < n && ret == 0; i++) {
-		if (ans[i].err) {
-			const char *why = ans[i].err < 0 ? strerror(-ans[i].err) : gai_strerror(ans[i].err);
-
-			log_warnx("target_host %s: lookup failed (%s); trying again in %" PRIu64 " ms", ans[i].name,
-				  why, d->p->resolve_every_ms);
-			continue;
-		}
-		ret = add_answer(d, &ans[i]);
-	}
+	for (int i = 0; i < n && ret == 0; i++)
+		ret = on_answer(d, &ans[i]);
 	return ret;
 }
 
+/* A round is due. None starts while a dns fault is live (the loop holds
+ * the resolver at the fault's begin, src/resolver.c); rounds resume on
+ * schedule after its end. */
 static int on_resolve_timer(struct drill *d)
 {
 	int ret = timer_drain(d->t_resolve);
@@ -502,10 +526,14 @@ static int on_resolve_timer(struct drill *d)
 	if (ret < 0)
 		return ret;
 	ret = resolver_start(d->res);
-	if (ret == -EBUSY)
+	if (ret == -EAGAIN)
+		log_debug("target_host: no lookup while a dns fault is live");
+	else if (ret == -EBUSY)
 		log_debug("target_host: the previous lookup is still running");
 	else if (ret < 0)
 		log_warnx("target_host: cannot start a lookup: %s", strerror(-ret));
+	for (size_t i = 0; ret == 0 && i < d->p->n_hosts; i++)
+		log_debug("target_host %s: looking up", d->p->hosts[i].name);
 	return 0;
 }
 
@@ -569,6 +597,9 @@ static int switch_step(struct drill *d, size_t next, int on, const char *reason,
 		log_warnx("switching faults failed: %s", strerror(-ret));
 		return ret;
 	}
+	/* after the switch, never before it: a lookup that slips in between
+	 * is marked held all the same (src/resolver.c) */
+	resolver_hold(d->res, on >= 0 && d->p->faults[on].action == ACT_DNS);
 	if (next < d->n_steps && (ret = timer_arm_abs(d->t_deadline, d->plan.end_ns)) < 0)
 		return ret;
 	if (d->live >= 0) {
@@ -645,6 +676,7 @@ static void abort_live(struct drill *d, const char *reason)
 			log_warnx("removing the table failed: %s", strerror(-ret));
 		stamp_now(&ack);
 	}
+	resolver_hold(d->res, false);
 	journal_fault_end(d, &invoke, &ack, reason, plan_late_ns(&d->plan, timespec_ns(&invoke.mono)));
 	d->live = -1;
 }
@@ -927,10 +959,8 @@ static int resolve_unprivileged(struct drill *d, const struct policy *p)
 		log_warnx("suspending capabilities for name resolution: %s", strerror(-ret));
 		return EXIT_RUNTIME;
 	}
-	/* target_host is resolved here, before any fault. A live dns fault
-	 * makes these names fail on purpose: any later re-resolution of
-	 * target_host must not run while one is live, or it would resolve
-	 * nothing (or take the failure for a change of addresses). */
+	/* target_host is resolved here, before any fault; re-resolution
+	 * (resolve_every) is held while a dns fault is live */
 	ret = targets_resolve(p, &d->ts, &errors);
 	back = privs_resume();
 	if (back < 0) {
@@ -1073,12 +1103,33 @@ static bool woke_other(const struct drill *d, const struct epoll_event *evs, int
 	return false;
 }
 
+static bool is_resolve_fd(const struct drill *d, int fd)
+{
+	return fd == d->t_resolve || (d->res && fd == resolver_fd(d->res));
+}
+
+/* The re-resolution's events go last in a wake-up: a round's start (a
+ * thread to create) never comes between a deadline and its switch. */
+static void resolve_last(const struct drill *d, struct epoll_event *evs, int n)
+{
+	struct epoll_event later[LOOP_EVENTS];
+	int k = 0, m = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (is_resolve_fd(d, evs[i].data.fd))
+			later[m++] = evs[i];
+		else
+			evs[k++] = evs[i];
+	}
+	memcpy(evs + k, later, (size_t)m * sizeof(*later));
+}
+
 static int loop(struct drill *d)
 {
-	struct epoll_event evs[8];
+	struct epoll_event evs[LOOP_EVENTS];
 
 	while (d->st != ST_DONE) {
-		int n = epoll_wait(d->ep, evs, 8, -1);
+		int n = epoll_wait(d->ep, evs, LOOP_EVENTS, -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -1091,6 +1142,7 @@ static int loop(struct drill *d)
 			on_abort(d, "stop_file", "stop file found");
 			break;
 		}
+		resolve_last(d, evs, n);
 		for (int i = 0; i < n && d->st != ST_DONE; i++) {
 			int fd = evs[i].data.fd, ret = 0;
 

@@ -15,6 +15,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "duration.h"
+#include "expect.h"
 #include "journal_read.h"
 #include "timeparse.h"
 
@@ -343,6 +345,7 @@ static int on_start(struct jstate *st, const cJSON *obj, int64_t ts)
 	j->start_ns = ts;
 	if ((ret = get_str(st, obj, "name", true, &j->name)) ||
 	    (ret = get_str(st, obj, "policy", false, &j->policy)) ||
+	    (ret = get_str(st, obj, "policy_sha256", false, &j->policy_sha256)) ||
 	    (ret = get_str(st, obj, "host", false, &j->host)) ||
 	    (ret = get_str(st, obj, "version", false, &j->version)) ||
 	    (ret = get_str(st, obj, "git_commit", false, &j->git_commit)))
@@ -388,6 +391,46 @@ static int on_armed(struct jstate *st, const cJSON *obj, int64_t ts)
 	return 0;
 }
 
+/* "expect": the evidence the fault should leave; a journal of an earlier
+ * daemon has none: the action's default then (expect.h). */
+static int get_expect(struct jstate *st, const cJSON *obj, struct jwindow *w)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "expect");
+
+	w->expect = expect_default(w->action);
+	if (!it || cJSON_IsNull(it))
+		return 0;
+	if (!cJSON_IsString(it) || !expect_parse(it->valuestring, &w->expect))
+		return set_msg(st, "\"expect\" is not \"errors\", \"latency\" or \"any\"");
+	return 0;
+}
+
+/* The latency a delay injects, from its params ("latency=300ms jitter=..."),
+ * policy syntax: a word "latency=DURATION". */
+static int params_latency(struct jstate *st, struct jwindow *w)
+{
+	const char *p = w->params;
+
+	w->latency_ms = 0;
+	while (*p) {
+		size_t n = strcspn(p, " ");
+
+		if (n >= 8 && !strncmp(p, "latency=", 8)) {
+			char word[DURATION_STRLEN] = "";
+			uint64_t ms;
+
+			if (n - 8 < sizeof(word))
+				memcpy(word, p + 8, n - 8);
+			if (n - 8 >= sizeof(word) || !duration_parse(word, &ms))
+				return set_msg(st, "\"params\": bad latency '%.*s'", (int)(n - 8), p + 8);
+			w->latency_ms = (int64_t)ms;
+		}
+		p += n;
+		p += strspn(p, " ");
+	}
+	return 0;
+}
+
 static int on_fault_begin(struct jstate *st, const cJSON *obj, int64_t ts)
 {
 	struct jread *j = st->j;
@@ -415,7 +458,9 @@ static int on_fault_begin(struct jstate *st, const cJSON *obj, int64_t ts)
 		return ret;
 	if (!w->params && !(w->params = strdup("")))
 		return -ENOMEM;
-	return 0;
+	if ((ret = get_expect(st, obj, w)))
+		return ret;
+	return params_latency(st, w);
 }
 
 static int on_fault_end(struct jstate *st, const cJSON *obj, int64_t ts)
@@ -632,6 +677,7 @@ void jread_free(struct jread *j)
 	free(j->path);
 	free(j->name);
 	free(j->policy);
+	free(j->policy_sha256);
 	free(j->host);
 	free(j->version);
 	free(j->git_commit);

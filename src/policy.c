@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "expect.h"
 #include "policy.h"
 #include "safefile.h"
 #include "trust.h"
@@ -640,22 +641,23 @@ static void parse_allow_broad(struct parser *ps, char *v)
 
 /* ---- fault = ACTION DURATION [opt=value ...] ---- */
 
-enum fault_opt { O_WITH, O_PERCENT, O_LATENCY, O_JITTER, O_LOSS, O_MODE, O__COUNT };
+enum fault_opt { O_WITH, O_PERCENT, O_LATENCY, O_JITTER, O_LOSS, O_MODE, O_EXPECT, O__COUNT };
 static const char *const opt_names[] = {
 	[O_WITH] = "with", [O_PERCENT] = "percent", [O_LATENCY] = "latency", [O_JITTER] = "jitter", [O_LOSS] = "loss",
-	[O_MODE] = "mode",
+	[O_MODE] = "mode", [O_EXPECT] = "expect",
 };
 /* options each action accepts, and how to say so */
 static const struct {
 	unsigned opts;
 	const char *expect;
 } action_opts[] = {
-	[ACT_DROP] = { 0, NULL },
-	[ACT_REJECT] = { 1u << O_WITH, "with" },
-	[ACT_LOSS] = { 1u << O_PERCENT, "percent" },
-	[ACT_DELAY] = { 1u << O_LATENCY | 1u << O_JITTER | 1u << O_LOSS, "latency, jitter or loss" },
+	[ACT_DROP] = { 1u << O_EXPECT, "expect" },
+	[ACT_REJECT] = { 1u << O_WITH | 1u << O_EXPECT, "with or expect" },
+	[ACT_LOSS] = { 1u << O_PERCENT | 1u << O_EXPECT, "percent or expect" },
+	[ACT_DELAY] = { 1u << O_LATENCY | 1u << O_JITTER | 1u << O_LOSS | 1u << O_EXPECT,
+			"latency, jitter, loss or expect" },
 	[ACT_PAUSE] = { 0, NULL },
-	[ACT_DNS] = { 1u << O_MODE, "mode" },
+	[ACT_DNS] = { 1u << O_MODE | 1u << O_EXPECT, "mode or expect" },
 };
 
 static bool parse_fault_opt(struct parser *ps, struct fault *f, enum fault_opt o, const char *v)
@@ -687,6 +689,12 @@ static bool parse_fault_opt(struct parser *ps, struct fault *f, enum fault_opt o
 			return false;
 		}
 		f->mode = (enum dns_mode)i;
+		return true;
+	case O_EXPECT:
+		if (!expect_parse(v, &f->expect)) {
+			LERR(ps, K_FAULT, "invalid expect '%s' (errors, latency or any)", v);
+			return false;
+		}
 		return true;
 	default:
 		return false;
@@ -767,6 +775,7 @@ static void parse_fault(struct parser *ps, char *v)
 		return;
 	}
 	f.action = (enum fault_action)a;
+	f.expect = expect_default(an);
 	if (!(w = next_word(&rest))) {
 		LERR(ps, K_FAULT, "fault '%s' needs a duration, e.g. '%s 90s'", an, an);
 		return;
@@ -1477,7 +1486,10 @@ void policy_print(const struct policy *p, FILE *out)
 
 		duration_format(f->duration_ms, dur, sizeof(dur));
 		fault_format_params(f, params, sizeof(params));
-		fprintf(out, "fault = %s %s%s%s\n", action_name(f->action), dur, params[0] ? " " : "", params);
+		fprintf(out, "fault = %s %s%s%s", action_name(f->action), dur, params[0] ? " " : "", params);
+		if (f->action != ACT_PAUSE && f->expect != expect_default(action_name(f->action)))
+			fprintf(out, " expect=%s", expect_name(f->expect));
+		fputc('\n', out);
 	}
 	fprintf(out, "repeat = %llu\n", (unsigned long long)p->repeat);
 	if (p->journal)

@@ -21,7 +21,7 @@ FIELDS = {
               "targets", "ports", "protocol", "exempt"],
     "armed": ["flows", "calls", "packets", "bytes", "first_flow_ts", "trigger"],
     "targets_added": ["name", "addresses"],
-    "fault_begin": ["index", "action", "params", "planned_ms", "timeout_ms", "invoke_ts"],
+    "fault_begin": ["index", "action", "params", "expect", "planned_ms", "timeout_ms", "invoke_ts"],
     "fault_end": ["index", "invoke_ts", "actual_ms", "hits", "reason"],
     "end": ["outcome", "exit_code"],
 }
@@ -83,6 +83,9 @@ def check(lines, a):
     seq = [x for x in names if x in ("fault_begin", "fault_end")]
     if seq != ["fault_begin", "fault_end"] * (len(seq) // 2):
         die(f"windows overlap: {seq}")
+    for b in begins:
+        if b["expect"] not in ("errors", "latency", "any"):
+            die(f"window {b['index']}: expect {b['expect']!r} is not errors, latency or any")
     for b, x in zip(begins, ends):
         if x["reason"] == "completed" and abs(x["actual_ms"] - b["planned_ms"]) > a.tolerance_ms:
             die(f"window {b['index']}: actual {x['actual_ms']} ms vs planned {b['planned_ms']} ms")

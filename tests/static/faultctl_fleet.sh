@@ -67,7 +67,7 @@ run 1 --grace 5s --host alpha --journal completed.jsonl --events events_pass.jso
 	--host hotel --journal completed.jsonl --no-events "/var/log/c.json did not appear within 60 s" \
 	--svg "$d/fleet.svg"
 has out "fleet    7 hosts: 1 pass, 2 fail, 1 absent, 1 bad_input, 2 no_events; grace 5000ms"
-has out "charlie  fail       2026-11-28T03:41:00.017123Z        3        2046       0  telemetry gap: window 0, 2 hit packets but no error was recorded"
+has out "charlie  fail       2026-11-28T03:41:00.017123Z        3        2046       0  telemetry gap: window 0 hit packets but no error was recorded; window 2 hit packets but no error and no slower calls were recorded"
 has out "delta    absent     -                                  -           -       -  unreachable: ssh: connect to host 198.18.0.14 port 22: Connection refused"
 has out "echo     fail       never"
 has out "no fault window in the journal (outcome arm_timeout): nothing was tested"

@@ -193,6 +193,57 @@ Test(policy, reject_default_tcp)
 	policy_free(&p);
 }
 
+/* expect=: each action's default, an override, and the normalized form,
+ * which spells out only an override of the default (okx-faultd.policy(5)) */
+Test(policy, expect_per_fault)
+{
+	static const struct {
+		const char *line;
+		enum expect want;
+		const char *printed;
+	} cases[] = {
+		{ "fault = drop 1s", EXPECT_ERRORS, "fault = drop 1s\n" },
+		{ "fault = reject 1s", EXPECT_ERRORS, "fault = reject 1s with=tcp-reset\n" },
+		{ "fault = loss 1s percent=5", EXPECT_ANY, "fault = loss 1s percent=5\n" },
+		{ "fault = delay 1s latency=300ms", EXPECT_ANY, "fault = delay 1s latency=300ms\n" },
+		{ "fault = delay 1s expect=latency latency=300ms", EXPECT_LATENCY,
+		  "fault = delay 1s latency=300ms expect=latency\n" },
+		{ "fault = delay 1s latency=300ms expect=any", EXPECT_ANY, "fault = delay 1s latency=300ms\n" },
+		{ "fault = drop 1s expect=any", EXPECT_ANY, "fault = drop 1s expect=any\n" },
+		{ "fault = drop 1s expect=errors", EXPECT_ERRORS, "fault = drop 1s\n" },
+		{ "fault = loss 1s percent=5 expect=errors", EXPECT_ERRORS, "fault = loss 1s percent=5 expect=errors\n" },
+		{ "fault = reject 1s with=icmp-port expect=latency", EXPECT_LATENCY,
+		  "fault = reject 1s with=icmp-port expect=latency\n" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct policy p;
+		char text[256], *err = NULL, *out;
+
+		snprintf(text, sizeof(text), BASE "%s\n", cases[i].line);
+		cr_assert_eq(parse(text, &p, &err), 0, "%s: %s", cases[i].line, err ? err : "");
+		cr_assert_eq(p.faults[0].expect, cases[i].want, "%s", cases[i].line);
+		policy_free(&p);
+		out = normalize_checked(text);
+		cr_assert(strstr(out, cases[i].printed), "%s: printed\n%s", cases[i].line, out);
+		free(out);
+	}
+	/* dns: errors */
+	{
+		struct policy p;
+		char *err = NULL;
+
+		cr_assert_eq(parse("name = t\ntarget_host = okx.example\nfault = dns 1s\nfault = dns 1s expect=latency\n",
+				   &p, &err), 0, "%s", err ? err : "");
+		cr_assert_eq(p.faults[0].expect, EXPECT_ERRORS);
+		cr_assert_eq(p.faults[1].expect, EXPECT_LATENCY);
+		policy_free(&p);
+	}
+	cr_assert_str_eq(expect_name(EXPECT_ERRORS), "errors");
+	cr_assert_str_eq(expect_name(EXPECT_LATENCY), "latency");
+	cr_assert_str_eq(expect_name(EXPECT_ANY), "any");
+}
+
 /* One key line added to BASE (or replacing the fault) and the line of the
  * normalized output that must show it. */
 struct key_case {
@@ -480,13 +531,13 @@ ParameterizedTestParameters(policy, errors)
 		/* faults */
 		{ BASE "fault = blackhole 90s\n", E(3, "unknown action 'blackhole' (drop, reject, loss, delay, dns or pause)") },
 		{ BASE "fault = Drop 90s\n", E(3, "unknown action 'Drop' (drop, reject, loss, delay, dns or pause)") },
-		{ BASE "fault = drop 1s with=tcp-reset\n", E(3, "'drop' takes no options, got 'with=tcp-reset'") },
+		{ BASE "fault = drop 1s with=tcp-reset\n", E(3, "unknown option 'with' for 'drop' (expect)") },
 		{ BASE_FAULT "fault = pause 1s x\n", E(4, "'pause' takes no options, got 'x'") },
 		{ BASE "fault = reject 1s with=tcp-rst\n",
 		  E(3, "invalid with 'tcp-rst' (tcp-reset, icmp-port, icmp-host, icmp-net or icmp-admin)") },
 		{ BASE "fault = reject 1s with=default\n",
 		  E(3, "invalid with 'default' (tcp-reset, icmp-port, icmp-host, icmp-net or icmp-admin)") },
-		{ BASE "fault = reject 1s percent=5\n", E(3, "unknown option 'percent' for 'reject' (with)") },
+		{ BASE "fault = reject 1s percent=5\n", E(3, "unknown option 'percent' for 'reject' (with or expect)") },
 		{ BASE "fault = reject 1s with=icmp-port with=icmp-host\n", E(3, "option 'with' given twice") },
 		{ BASE "fault = reject 1s with=\n", E(3, "empty value for option 'with'") },
 		{ BASE "fault = loss 1s\n", E(3, "'loss' needs percent=P (e.g. percent=30)") },
@@ -498,7 +549,7 @@ ParameterizedTestParameters(policy, errors)
 		  E(3, "missing '=' in fault option 'percent' (write name=value, no spaces)") },
 		{ BASE "fault = loss 1s percent = 30\n",
 		  E(3, "missing '=' in fault option 'percent' (write name=value, no spaces)") },
-		{ BASE "fault = loss 1s prcent=30\n", E(3, "unknown option 'prcent' for 'loss' (percent)") },
+		{ BASE "fault = loss 1s prcent=30\n", E(3, "unknown option 'prcent' for 'loss' (percent or expect)") },
 		{ BASE "fault = delay 1s\n", E(3, "'delay' needs latency=DURATION (e.g. latency=200ms)") },
 		{ BASE "fault = delay 1s jitter=1ms\n", E(3, "'delay' needs latency=DURATION (e.g. latency=200ms)") },
 		{ BASE "fault = delay 1s latency=10ms jitter=11ms\n", E(3, "jitter '11ms' exceeds latency '10ms'") },
@@ -508,7 +559,14 @@ ParameterizedTestParameters(policy, errors)
 		{ BASE "fault = delay 1s latency=1ms loss=200\n",
 		  E(3, "invalid loss '200' (a percentage 0-100, up to 3 decimals, optional %)") },
 		{ BASE "fault = delay 1s latency=1ms with=tcp-reset\n",
-		  E(3, "unknown option 'with' for 'delay' (latency, jitter or loss)") },
+		  E(3, "unknown option 'with' for 'delay' (latency, jitter, loss or expect)") },
+		{ BASE "fault = drop 1s expect=latncy\n", E(3, "invalid expect 'latncy' (errors, latency or any)") },
+		{ BASE "fault = delay 1s latency=5ms expect=Latency\n",
+		  E(3, "invalid expect 'Latency' (errors, latency or any)") },
+		{ BASE "fault = drop 1s expect=\n", E(3, "empty value for option 'expect'") },
+		{ BASE "fault = drop 1s expect=errors expect=any\n", E(3, "option 'expect' given twice") },
+		{ BASE_FAULT "fault = pause 1s expect=errors\n", E(4, "'pause' takes no options, got 'expect=errors'") },
+		{ BASE "fault = loss 1s expect=any\n", E(3, "'loss' needs percent=P (e.g. percent=30)") },
 		{ BASE "fault = pause 1s\n", E(3, "the only fault is a 'pause'; nothing would be injected") },
 		{ BASE "fault = pause 1s\nfault = pause 2s\nrepeat = 5\n",
 		  E(3, "every fault is a 'pause' (lines 3-4); nothing would be injected") },
