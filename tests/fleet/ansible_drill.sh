@@ -150,6 +150,9 @@ $(for h in "${HOSTS[@]}"; do printf '    %s:\n      ansible_host: %s\n' "$h" "${
     ansible_async_dir: "{{ okx_lab_dir }}/ansible-async"
     okx_faultd_become: false
     okx_faultd_install: false
+    # the built okx-faultd in the background, even where systemd runs this
+    # machine and an installed okx-faultd@.service would be found
+    okx_faultd_systemd: false
     okx_faultd_bin: $OKX_FAULTD
     okx_faultd_policy_dir: "{{ okx_lab_dir }}/etc"
     okx_faultd_journal_dir: "{{ okx_lab_dir }}/journal"
