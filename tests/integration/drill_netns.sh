@@ -8,7 +8,8 @@
 # namespace deleted mid-drill (`ip netns del`), or whose process exits
 # (`/proc/PID/ns/net`: a container restarting), ends the drill with exit 1
 # and a scope_changed event; a path that is no network namespace is
-# refused with exit 2.
+# refused with exit 2, and without CAP_SYS_ADMIN (the shipped unit's
+# capabilities) the drill cannot enter it: exit 1, nothing touched.
 set -u
 . "$TOP/tests/lib/netns.sh"
 need_tool unshare util-linux
@@ -98,6 +99,15 @@ wait_for "the process's own namespace" sh -c "[ \"\$(readlink /proc/$S/ns/net)\"
 gone_drill "netns = /proc/$S/ns/net"
 kill $S
 gone_ended "its process exited"
+
+# the shipped unit's capabilities (CAP_NET_ADMIN alone) cannot enter a
+# namespace (setns needs CAP_SYS_ADMIN): exit 1, nothing touched
+need_tool setpriv util-linux
+expect_rc 1 setpriv --bounding-set=-all,+net_admin --inh-caps=-all --no-new-privs \
+	"$OKX_FAULTD" -j "$LAB_TMP/u.jsonl" "$LAB_TMP/p.policy"
+grep -qF "entering network namespace /run/netns/$LAB_PREFIX-cli: Operation not permitted" <<<"$out" || fail "$out"
+[ -e "$LAB_TMP/u.jsonl" ] && fail "a journal without a drill"
+in_cli nft list table inet okx_faultd >/dev/null 2>&1 && fail "a table without a drill"
 
 # not a network namespace: refused, its line
 printf 'name = r\ntarget = 198.18.0.2\nnetns = /proc/self/ns/uts\nfault = drop 1s\n' > "$LAB_TMP/r.policy"
