@@ -3,8 +3,9 @@
 # With `uid = nobody` arming ignores root's connections and calls (the
 # kernel's watch counters stay at 0 while conntrack holds root's flows),
 # counts nobody's exactly, and the drop fails only nobody's calls, IPv4
-# and IPv6, while root's to the same addresses succeed; the hits are
-# nobody's packets alone. The kernel's table has the owner chain the dry
+# and IPv6, while root's to the same addresses succeed; a reject refuses
+# nobody's at once; the hits are nobody's packets alone. --check says the
+# scope acts on egress only. The kernel's table has the owner chain the dry
 # run shows. The drill refuses `direction = ingress` and an unknown user
 # with exit 2, touching nothing.
 set -u
@@ -26,7 +27,10 @@ arm_min_flows = 2
 arm_min_calls = 2
 arm_delay = 1s
 fault = drop 5s
+fault = reject 3s
 P
+"$OKX_FAULTD" --check "$LAB_TMP/p.policy" 2>&1 >/dev/null | grep -q 'note: scoped by socket owner (uid, cgroup): faults act on egress only' ||
+	fail "--check does not say the scope acts on egress only"
 watch_daemon uid "$LAB_TMP/p.policy"
 log_has "$L" 'scoped by socket owner' || fail "the scope note is not logged"
 
@@ -61,11 +65,17 @@ for a in 198.18.0.2 2001:2::2; do
 	o=$(as_nobody "$NP" tcp $a 8443 --timeout-ms 400) && fail "nobody's call to $a went through the drop: $o"
 	note "$a: root ok, nobody $o"
 done
+wait_for "the reject to begin" journal_has "$J" fault_begin 2
+o=$(as_nobody "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000) && fail "nobody's call went through the reject: $o"
+[[ $o == "err ECONNREFUSED"* ]] || fail "nobody's call during the reject: $o, expected a reset at once"
+in_cli "$NP" tcp 198.18.0.2 8443 --echo --timeout-ms 1000 >/dev/null || fail "root's call failed during the reject"
 wait $D || { cat "$L"; fail "daemon failed"; }
-python3 "$TOP/tests/lib/journal.py" "$J" check --outcome completed --exit 0 --windows 1 || fail "journal"
+python3 "$TOP/tests/lib/journal.py" "$J" check --outcome completed --exit 0 --windows 2 || fail "journal"
 # one SYN per failed connect (400 ms, under the first retransmission)
 [ "$(py "ev['fault_end'][0]['hits']['packets']")" = 2 ] ||
 	fail "hits $(py "ev['fault_end'][0]['hits']"): expected nobody's 2 SYNs, none of root's"
+[ "$(py "ev['fault_end'][1]['hits']['packets']")" = 1 ] ||
+	fail "reject hits $(py "ev['fault_end'][1]['hits']"): expected nobody's one SYN"
 [ "$(py "ev['start'][0]['scope']")" = "{'uids': [65534], 'cgroups': [], 'netns': None}" ] ||
 	fail "start.scope: $(py "ev['start'][0]['scope']")"
 as_nobody "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000 >/dev/null || fail "nobody still cut after the drill"
