@@ -175,7 +175,7 @@ static int uid_cmp(const void *a, const void *b)
 static int resolve_uids(struct scope *sc, const struct policy *p, char **errors)
 {
 	size_t k = 0;
-	int ret = 0;
+	int ret = 0, err;
 
 	sc->uids = calloc(p->n_uids + 1, sizeof(*sc->uids));
 	if (!sc->uids)
@@ -194,8 +194,10 @@ static int resolve_uids(struct scope *sc, const struct policy *p, char **errors)
 			sc->uids[k++] = (uint32_t)pw->pw_uid;
 			continue;
 		}
+		/* getpwnam(3): 0, ENOENT, ESRCH, EBADF or EPERM mean "not found" */
+		err = errno == ENOENT || errno == ESRCH || errno == EBADF || errno == EPERM ? 0 : errno;
 		if (errors_append(errors, "%s:%d: unknown user '%s'%s%s\n", p->path, p->uids[i].line, v,
-				  errno ? ": " : "", errno ? strerror(errno) : "") < 0)
+				  err ? ": " : "", err ? strerror(err) : "") < 0)
 			return -ENOMEM;
 		ret = -EINVAL;
 	}
@@ -318,14 +320,16 @@ int scope_resolve_owner(struct scope *sc, const struct policy *p, const char *mo
 /* "/proc/PID/ns/net": the PID, else 0 */
 static pid_t proc_pid(const char *path)
 {
-	const char *d = path + strlen("/proc/");
-	size_t n = strspn(d, "0123456789");
-	long v;
+	const char *d;
+	size_t n;
 
-	if (strncmp(path, "/proc/", 6) || !n || n > 9 || strcmp(d + n, "/ns/net"))
+	if (strncmp(path, "/proc/", 6))
 		return 0;
-	v = strtol(d, NULL, 10);
-	return (pid_t)v;
+	d = path + 6;
+	n = strspn(d, "0123456789");
+	if (!n || n > 9 || strcmp(d + n, "/ns/net"))
+		return 0;
+	return (pid_t)strtol(d, NULL, 10);
 }
 
 static const char *ns_check(int fd)
@@ -359,8 +363,8 @@ int scope_open_netns(struct scope *sc, const struct policy *p, char **errors)
 	pid = err ? 0 : proc_pid(path);
 	/* the process first: if it is alive once the namespace is open, the
 	 * namespace is the one it had, not a later process's with its PID */
-	if (pid > 0 && (sc->netns_pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0)
-		err = errno;
+	if (pid > 0 && (sc->netns_pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) < 0 && errno != ENOSYS)
+		err = errno; /* ENOSYS (before 5.3): the watch looks at the path instead */
 	if (!err && (sc->netns_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		err = errno;
 	if (!err && !(why = ns_check(sc->netns_fd)) && fstat(sc->netns_fd, &st) < 0)

@@ -214,6 +214,14 @@ Test(scope, netns_opened_and_checked)
 	err = NULL;
 	scope_free(&sc);
 	policy_free(&p);
+	parse("name = t\ntarget = 198.18.0.2\nnetns = /x\nfault = drop 1s\n", &p);
+	scope_init(&sc);
+	cr_assert_eq(scope_open_netns(&sc, &p, &err), -EINVAL, "a short path (no /proc/PID)");
+	cr_expect_str_eq(err, "t.policy:3: netns '/x': No such file or directory\n");
+	free(err);
+	err = NULL;
+	scope_free(&sc);
+	policy_free(&p);
 	parse("name = t\ntarget = 198.18.0.2\nnetns = okx-no-such-ns-x\nfault = drop 1s\n", &p);
 	scope_init(&sc);
 	cr_assert_eq(scope_open_netns(&sc, &p, &err), -EINVAL);
