@@ -8,8 +8,9 @@
 # and none of root's; the cgroup removed and made again mid-drill (a
 # service restart: a new id) is journaled (scope_changed removed, then
 # recreated with the new id), the kernel's set gains the new id, and a
-# caller in the new cgroup is faulted at once. A cgroup that does not
-# exist is refused with exit 2 and its line.
+# caller in the new cgroup is faulted at once; the drill is then stopped
+# (SIGTERM). A cgroup that does not exist is refused with exit 2 and its
+# line.
 set -u
 . "$TOP/tests/lib/netns.sh"
 need_tool nsenter util-linux
@@ -36,7 +37,7 @@ cgroup = /$CGN/
 netns = $LAB_PREFIX-cli
 arm_min_flows = 2
 arm_delay = 1s
-fault = drop 8s
+fault = drop 5m
 P
 J="$LAB_TMP/j.jsonl" L="$LAB_TMP/d.log"
 "$OKX_FAULTD" -v -j "$J" "$LAB_TMP/p.policy" 2>"$L" &
@@ -78,8 +79,11 @@ set_ids=$(in_cli nft list set inet okx_faultd cgroup_l1 | tr -cs '0-9' ' ')
 [[ " $set_ids " == *" $id1 "* && " $set_ids " == *" $id2 "* ]] || fail "cgroup_l1 holds '$set_ids', want $id1 and $id2"
 blocked in_cg "$CG"
 in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000 >/dev/null || fail "root's call failed after the restart"
-wait $D || { cat "$L"; fail "daemon failed"; }
-python3 "$TOP/tests/lib/journal.py" "$J" check --outcome completed --exit 0 --windows 1 || fail "journal"
+kill -TERM $D
+rc=0
+wait $D || rc=$?
+[ $rc = 4 ] || { cat "$L"; fail "daemon exited $rc, expected 4 (stopped)"; }
+python3 "$TOP/tests/lib/journal.py" "$J" check --outcome aborted --exit 4 --windows 1 --reason signal || fail "journal"
 # every hit is a SYN of the subtree's three failed connects (400 ms each)
 [ "$(py "ev['fault_end'][0]['hits']['packets']")" = 3 ] || fail "hits: $(py "ev['fault_end'][0]['hits']")"
 

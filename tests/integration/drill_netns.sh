@@ -32,6 +32,7 @@ in_oth() { ip netns exec "$OTH" "$@"; }
 serve "$LAB_TMP/srv.log" srv "$NP" tcp-serve 0.0.0.0 8443 --seconds 60
 wait_for "the third namespace to reach the target" in_oth "$NP" tcp 198.18.0.2 8443 --timeout-ms 200
 
+W=$((5 * $(wait_scale))) # the window outlasts its checks, in the VM too
 cat > "$LAB_TMP/p.policy" <<P
 name = netns_test
 target = 198.18.0.2
@@ -39,7 +40,7 @@ port = 8443
 netns = $LAB_PREFIX-cli
 arm_min_flows = 2
 arm_delay = 1s
-fault = drop 5s
+fault = drop ${W}s
 P
 J="$LAB_TMP/j.jsonl" L="$LAB_TMP/d.log"
 "$OKX_FAULTD" -v -j "$J" "$LAB_TMP/p.policy" 2>"$L" &
@@ -65,6 +66,7 @@ wait_for "the drop to begin" journal_has "$J" fault_begin
 [ "$(py "ev['armed'][0]['trigger']['src']")" = 198.18.0.1 ] || fail "trigger: $(py "ev['armed'][0]['trigger']")"
 o=$(in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 400) && fail "the client's call went through the drop: $o"
 in_oth "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000 >/dev/null || fail "the other namespace was faulted"
+journal_has "$J" fault_end && fail "the drop ended before the checks: the test proves nothing"
 wait $D || { cat "$L"; fail "daemon failed"; }
 python3 "$TOP/tests/lib/journal.py" "$J" check --outcome completed --exit 0 --windows 1 || fail "journal"
 [ "$(py "ev['fault_end'][0]['hits']['packets']")" = 1 ] || fail "hits: $(py "ev['fault_end'][0]['hits']")"

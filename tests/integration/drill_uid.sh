@@ -17,6 +17,8 @@ lab_two
 NP="$LAB/netprobe"
 as_nobody() { in_cli setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 for a in 198.18.0.2 2001:2::2; do serve "$LAB_TMP/srv-$a.log" srv "$NP" tcp-serve "$a" 8443 --seconds 60; done
+# the windows outlast the checks in them, under the VM's emulation too
+W=$((5 * $(wait_scale)))
 cat > "$LAB_TMP/p.policy" <<P
 name = uid_test
 target = 198.18.0.2
@@ -26,8 +28,8 @@ uid = nobody
 arm_min_flows = 2
 arm_min_calls = 2
 arm_delay = 1s
-fault = drop 5s
-fault = reject 3s
+fault = drop ${W}s
+fault = reject ${W}s
 P
 "$OKX_FAULTD" --check "$LAB_TMP/p.policy" 2>&1 >/dev/null | grep -q 'note: scoped by socket owner (uid, cgroup): faults act on egress only' ||
 	fail "--check does not say the scope acts on egress only"
@@ -55,20 +57,22 @@ py() { python3 "$TOP/tests/lib/journal.py" "$J" get "$1"; }
 [ "$(py "ev['armed'][0]['trigger']['dst']")" = 2001:2::2 ] || fail "trigger: $(py "ev['armed'][0]['trigger']")"
 
 # the window: root's calls go through, nobody's fail
-in_cli nft list chain inet okx_faultd owner > "$LAB_TMP/owner.txt" || fail "no owner chain in the kernel"
-grep -q 'meta skuid @uids goto egress' "$LAB_TMP/owner.txt" || fail "owner chain: $(cat "$LAB_TMP/owner.txt")"
-in_cli nft list set inet okx_faultd uids | grep -qE 'elements = \{ (65534|nobody) \}' ||
-	fail "uids set: $(in_cli nft list set inet okx_faultd uids)"
-in_cli nft list chain inet okx_faultd forward >/dev/null 2>&1 && fail "a forward chain: forwarded packets have no owner"
 for a in 198.18.0.2 2001:2::2; do
 	o=$(in_cli "$NP" tcp $a 8443 --echo --timeout-ms 1000) || fail "root's call to $a failed during the drop: $o"
 	o=$(as_nobody "$NP" tcp $a 8443 --timeout-ms 400) && fail "nobody's call to $a went through the drop: $o"
 	note "$a: root ok, nobody $o"
 done
+journal_has "$J" fault_end && fail "the drop ended before the checks: the test proves nothing"
+in_cli nft list chain inet okx_faultd owner > "$LAB_TMP/owner.txt" || fail "no owner chain in the kernel"
+grep -q 'meta skuid @uids goto egress' "$LAB_TMP/owner.txt" || fail "owner chain: $(cat "$LAB_TMP/owner.txt")"
+in_cli nft list set inet okx_faultd uids | grep -qE 'elements = \{ (65534|nobody) \}' ||
+	fail "uids set: $(in_cli nft list set inet okx_faultd uids)"
+in_cli nft list chain inet okx_faultd forward >/dev/null 2>&1 && fail "a forward chain: forwarded packets have no owner"
 wait_for "the reject to begin" journal_has "$J" fault_begin 2
 o=$(as_nobody "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000) && fail "nobody's call went through the reject: $o"
 [[ $o == "err ECONNREFUSED"* ]] || fail "nobody's call during the reject: $o, expected a reset at once"
 in_cli "$NP" tcp 198.18.0.2 8443 --echo --timeout-ms 1000 >/dev/null || fail "root's call failed during the reject"
+journal_has "$J" fault_end 2 && fail "the reject ended before the checks: the test proves nothing"
 wait $D || { cat "$L"; fail "daemon failed"; }
 python3 "$TOP/tests/lib/journal.py" "$J" check --outcome completed --exit 0 --windows 2 || fail "journal"
 # one SYN per failed connect (400 ms, under the first retransmission)
