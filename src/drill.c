@@ -34,6 +34,8 @@
 #include "plan.h"
 #include "privs.h"
 #include "resolver.h"
+#include "scope.h"
+#include "scope_watch.h"
 #include "stopfile.h"
 #include "targets.h"
 
@@ -59,6 +61,10 @@ struct drill {
 	uint32_t *delay_prio;
 	struct ctwatch *ct;
 	struct resolver *res; /* resolve_every; NULL: names resolved once */
+	struct scope scope;      /* uid, cgroup, netns resolved (include/scope.h) */
+	struct scope_watch *sw;  /* cgroups recreated, the netns gone; NULL: nothing to watch */
+	struct scope_change *changes;          /* room for what one check finds */
+	struct nft_cgroup_update *cg_updates;
 
 	int ep, t_deadline, t_timeout, t_tick, t_resolve, sfd;
 	struct stopfile *sf; /* NULL: no stop file */
@@ -240,6 +246,7 @@ static int journal_start(struct drill *d)
 	cJSON_AddItemToObject(f, "exempt", prefixes_json(p->exempt, p->n_exempt, true));
 	cJSON_AddItemToObject(f, "exempt_ports", ports_json(p->exempt_ports, p->n_exempt_ports));
 	cJSON_AddStringToObject(f, "direction", direction_name(p->direction));
+	cJSON_AddItemToObject(f, "scope", scope_json(&d->scope));
 	if (d->ifname[0])
 		cJSON_AddStringToObject(f, "interface", d->ifname);
 	stamp_now(&now);
@@ -854,6 +861,85 @@ static int on_stopfile(struct drill *d)
 	return ret < 0 ? ret : 0;
 }
 
+/* ---- scope (uid, cgroup, netns) ------------------------------------------ */
+
+static void log_scope_change(const struct drill *d, const struct scope_change *c)
+{
+	const struct scope *sc = &d->scope;
+
+	switch (c->kind) {
+	case SCOPE_CGROUP_REMOVED:
+		log_warnx("cgroup %s was removed (id %llu): no new socket is in scope until it is created again; "
+			  "its id stays in the set", sc->cgroups[c->cgroup].path, (unsigned long long)c->id);
+		break;
+	case SCOPE_CGROUP_RECREATED:
+		log_info("cgroup %s is there again with id %llu (was %llu): matched from now on",
+			 sc->cgroups[c->cgroup].path, (unsigned long long)c->id, (unsigned long long)c->previous_id);
+		break;
+	case SCOPE_NETNS_GONE:
+		log_errx("network namespace %s (inode %llu) is gone: %s; its faults would act on nothing the policy "
+			 "meant: ending the drill", sc->netns_path, (unsigned long long)sc->netns_ino, c->why);
+		break;
+	}
+}
+
+/* A cgroup recreated gets its new id into the set (one transaction for
+ * all), then every change is logged and journaled (scope_changed); a
+ * namespace gone ends the drill. Never a silent change of scope. */
+static int on_scope(struct drill *d)
+{
+	struct nft_cgroup_update *up = d->cg_updates;
+	struct stamp now;
+	bool gone = false;
+	int n = scope_watch_check(d->sw, d->changes), k = 0, ret = 0;
+
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		const struct scope_change *c = &d->changes[i];
+
+		if (c->kind == SCOPE_CGROUP_RECREATED && (c->add_id || c->del_id))
+			up[k++] = (struct nft_cgroup_update){ .level = d->scope.cgroups[c->cgroup].level,
+							      .add_id = c->add_id, .del_id = c->del_id };
+	}
+	if (k && (ret = nft_engine_cgroup_update(d->nft, up, (size_t)k)) < 0) {
+		log_warnx("updating the cgroup sets: %s", strerror(-ret));
+		return ret;
+	}
+	for (int i = 0; i < n && ret == 0; i++) {
+		log_scope_change(d, &d->changes[i]);
+		gone |= d->changes[i].kind == SCOPE_NETNS_GONE;
+		stamp_now(&now);
+		ret = journal_event(d, "scope_changed", &now, scope_change_json(&d->scope, &d->changes[i]));
+	}
+	if (gone && d->st != ST_DONE) {
+		abort_live(d, "error");
+		finish(d, EXIT_RUNTIME, "error");
+	}
+	return ret;
+}
+
+/* After the table exists and the journal is open: what the scope does
+ * from now on is followed, starting with what changed since it was
+ * resolved. */
+static int setup_scope_watch(struct drill *d)
+{
+	size_t n = d->scope.n_cgroups + 1;
+	int ret = scope_watch_open(&d->sw, &d->scope);
+
+	if (ret < 0 || !d->sw) {
+		if (ret < 0)
+			log_warnx("watching the scope: %s", strerror(-ret));
+		return ret;
+	}
+	d->changes = calloc(n, sizeof(*d->changes));
+	d->cg_updates = calloc(n, sizeof(*d->cg_updates));
+	if (!d->changes || !d->cg_updates)
+		return -ENOMEM;
+	ret = ep_add(d->ep, scope_watch_fd(d->sw));
+	return ret < 0 ? ret : on_scope(d);
+}
+
 /* ---- setup / teardown --------------------------------------------------- */
 
 static int setup_fds(struct drill *d)
@@ -902,6 +988,9 @@ static void close_fd(int *fd)
 static void drill_free(struct drill *d)
 {
 	ctwatch_close(d->ct);
+	scope_watch_close(d->sw);
+	free(d->changes);
+	free(d->cg_updates);
 	resolver_close(d->res);
 	if (d->nft) {
 		int ret = nft_engine_remove(d->nft);
@@ -930,6 +1019,7 @@ static void drill_free(struct drill *d)
 	free(d->base_bytes);
 	free(d->base_tc_pkts);
 	free(d->base_tc_bytes);
+	scope_free(&d->scope);
 }
 
 static bool has_delay(const struct policy *p)
@@ -948,8 +1038,9 @@ static const char *first_target_str(const struct target_set *ts, char *buf)
 	return buf;
 }
 
-/* target_host names: NSS modules and resolver libraries run with no
- * capability in effect (okx-faultd(8), SECURITY). Returns an exit code. */
+/* target_host and uid names: NSS modules and resolver libraries run with
+ * no capability in effect (okx-faultd(8), SECURITY); cgroup ids need none
+ * either. Returns an exit code. */
 static int resolve_unprivileged(struct drill *d, const struct policy *p)
 {
 	char *errors = NULL;
@@ -962,6 +1053,12 @@ static int resolve_unprivileged(struct drill *d, const struct policy *p)
 	/* target_host is resolved here, before any fault; re-resolution
 	 * (resolve_every) is held while a dns fault is live */
 	ret = targets_resolve(p, &d->ts, &errors);
+	if (ret != -ENOMEM) {
+		int r = scope_resolve_owner(&d->scope, p, "/proc/self/mountinfo", &errors);
+
+		if (r < 0)
+			ret = r;
+	}
 	back = privs_resume();
 	if (back < 0) {
 		log_warnx("restoring capabilities after name resolution: %s", strerror(-back));
@@ -969,11 +1066,49 @@ static int resolve_unprivileged(struct drill *d, const struct policy *p)
 		return EXIT_RUNTIME;
 	}
 	if (ret < 0) {
-		fputs(errors ? errors : "cannot resolve targets\n", stderr);
+		fputs(errors ? errors : "cannot resolve targets or scope\n", stderr);
 		free(errors);
 		return EXIT_USAGE;
 	}
 	free(errors);
+	return 0;
+}
+
+/* netns (okx-faultd.policy(5), SCOPE): opened, checked and entered before
+ * any socket of the drill is made; the names above were looked up from
+ * the host's network. Everything after runs in it, the threads started
+ * later included; files stay the host's (the mount namespace is not
+ * changed). Returns an exit code. */
+static int enter_netns(struct drill *d, const struct policy *p, bool dry)
+{
+	struct scope *sc = &d->scope;
+	char *errors = NULL;
+	int ret = scope_open_netns(sc, p, &errors);
+
+	if (ret < 0) {
+		fputs(errors ? errors : "cannot open the network namespace\n", stderr);
+		free(errors);
+		return ret == -ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+	}
+	free(errors);
+	if (sc->netns_fd < 0)
+		return 0;
+	ret = scope_enter_netns(sc);
+	if (ret < 0 && dry) {
+		/* a dry run describes the drill even where it cannot enter */
+		log_warnx("%s: cannot enter network namespace %s (%s): this namespace's addresses and interfaces are "
+			  "shown", p->path, sc->netns_path, strerror(-ret));
+		return 0;
+	}
+	if (ret < 0) {
+		log_errx("entering network namespace %s: %s", sc->netns_path, strerror(-ret));
+		return EXIT_RUNTIME;
+	}
+	log_info("network namespace %s (inode %llu): the drill runs in it", sc->netns_path,
+		 (unsigned long long)sc->netns_ino);
+	if (p->n_hosts && p->resolve_every_ms)
+		log_info("resolve_every: later lookups of target_host run inside network namespace %s, with this "
+			 "host's resolver configuration", sc->netns_path);
 	return 0;
 }
 
@@ -987,14 +1122,19 @@ static int prepare(struct drill *d, const struct policy *p, bool dry)
 	int ret;
 
 	ret = resolve_unprivileged(d, p);
+	if (ret == 0)
+		ret = enter_netns(d, p, dry);
 	if (ret != 0)
 		return ret;
+	if (policy_scope_note(p))
+		log_info("%s", policy_scope_note(p));
 	ret = targets_local_addrs(&local, &n_local);
 	if (ret < 0) {
 		log_warnx("listing local addresses: %s", strerror(-ret));
 		return EXIT_RUNTIME;
 	}
 	ret = targets_build(&d->ts, p, local, n_local);
+	d->ts.scope = &d->scope;
 	free(local);
 	if (ret < 0) {
 		log_warnx("computing target ranges: %s", strerror(-ret));
@@ -1164,6 +1304,8 @@ static int loop(struct drill *d)
 				ret = on_resolve_timer(d);
 			else if (d->res && fd == resolver_fd(d->res))
 				ret = on_resolved(d);
+			else if (d->sw && fd == scope_watch_fd(d->sw))
+				ret = on_scope(d);
 			else if (fd == d->t_tick || fd == d->t_timeout)
 				ret = timer_drain(fd);
 			if (ret < 0)
@@ -1336,11 +1478,15 @@ static void run_installed(struct drill *d)
 	int ret = open_journal(d);
 
 	if (ret == 0)
+		ret = setup_scope_watch(d);
+	if (ret == 0)
 		ret = drop_privileges();
 	if (ret < 0) {
 		finish(d, EXIT_RUNTIME, "error");
 		return;
 	}
+	if (d->st == ST_DONE) /* the scope was gone already */
+		return;
 	if (stop_file_present(d)) {
 		log_info("stop file %s is present: nothing injected", d->o->stop_file);
 		finish(d, EXIT_ABORTED, "aborted");
@@ -1363,6 +1509,7 @@ int drill_run(const struct policy *p, const struct drill_opts *o)
 			   .t_resolve = -1, .sfd = -1, .live = -1, .exit_code = EXIT_RUNTIME, .outcome = "error" };
 	int code, ret;
 
+	scope_init(&d.scope);
 	d.n_steps = p->n_faults * p->repeat;
 	code = prepare(&d, p, false);
 	if (code == 0)
@@ -1396,7 +1543,10 @@ out:
 int drill_dry_run(const struct policy *p, FILE *out)
 {
 	struct drill d = { .p = p, .ep = -1, .t_deadline = -1, .t_timeout = -1, .t_tick = -1, .t_resolve = -1, .sfd = -1 };
-	int code = prepare(&d, p, true);
+	int code;
+
+	scope_init(&d.scope);
+	code = prepare(&d, p, true);
 
 	if (code == 0) {
 		nft_render(out, p, &d.ts, d.delay_prio);

@@ -353,7 +353,8 @@ static int on_start(struct jstate *st, const cJSON *obj, int64_t ts)
 	return 0;
 }
 
-/* targets_added (resolve_every): the windows do not depend on it */
+/* targets_added (resolve_every) and scope_changed (a cgroup recreated or
+ * removed, the netns gone): the windows do not depend on them */
 static int on_targets_added(struct jstate *st, const cJSON *obj, int64_t ts)
 {
 	(void)st, (void)obj, (void)ts;
@@ -527,6 +528,7 @@ static const struct {
 	{ "end", on_end },
 	{ "fault_begin", on_fault_begin },
 	{ "fault_end", on_fault_end },
+	{ "scope_changed", on_targets_added },
 	{ "start", on_start },
 	{ "targets_added", on_targets_added },
 };

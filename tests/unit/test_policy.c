@@ -317,6 +317,19 @@ ParameterizedTestParameters(policy, keys)
 		{ "target_host = WS.OKX.com.\nfault = drop 1s", "target_host = WS.OKX.com.\n" },
 		{ "target_host = xn--bcher-kva.example\nfault = drop 1s", "target_host = xn--bcher-kva.example\n" },
 		{ "target_host = localhost\nfault = drop 1s", "target_host = localhost\n" },
+		{ "uid = nobody\nfault = drop 1s", "uid = nobody\n" },
+		{ "uid = 0\nfault = drop 1s", "uid = 0\n" },
+		{ "uid = 4294967294\nfault = drop 1s", "uid = 4294967294\n" },
+		{ "uid = svc-okx.conn$\nuid = _x\nfault = drop 1s", "uid = svc-okx.conn$\nuid = _x\n" },
+		{ "uid = 65534\nuid = nobody\nfault = drop 1s", "uid = 65534\nuid = nobody\n" },
+		{ "cgroup = system.slice/connector.service\nfault = drop 1s", "cgroup = system.slice/connector.service\n" },
+		{ "cgroup = /system.slice/x.service/\nfault = drop 1s", "cgroup = system.slice/x.service\n" },
+		{ "cgroup = //okx\ncgroup = a/b\nfault = drop 1s", "cgroup = okx\ncgroup = a/b\n" },
+		{ "uid = nobody\ncgroup = okx\nfault = drop 1s", "uid = nobody\ncgroup = okx\n" },
+		{ "uid = nobody\ndirection = egress\nfault = delay 1s latency=10ms", "uid = nobody\n" },
+		{ "netns = okx-conn_1.a\nfault = drop 1s", "netns = okx-conn_1.a\n" },
+		{ "netns = /proc/1234/ns/net\nfault = drop 1s", "netns = /proc/1234/ns/net\n" },
+		{ "netns = /run/netns/x\nfault = dns 1s\ntarget_host = a.example", "netns = /run/netns/x\n" },
 	};
 	return cr_make_param_array(struct key_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -607,6 +620,37 @@ ParameterizedTestParameters(policy, errors)
 		  E(4, "arm_min_flows 1000000000000 with 'arm_window' (line 3): at most 100000 flows can be tracked in a window") },
 		{ BASE "arm_min_flows = 100001\nfault = drop 1s\narm_window = 1s\n",
 		  E(3, "arm_min_flows 100001 with 'arm_window' (line 5): at most 100000 flows can be tracked in a window") },
+		/* scope */
+		{ BASE_FAULT "uid = 1nobody\n", E(4, "invalid uid '1nobody': a number must be 0-4294967294") },
+		{ BASE_FAULT "uid = 4294967295\n", E(4, "invalid uid '4294967295': a number must be 0-4294967294") },
+		{ BASE_FAULT "uid = 007\n", E(4, "invalid uid '007': a number has no leading zeros") },
+		{ BASE_FAULT "uid = -1\n", E(4, "invalid uid '-1': a user name starts with a letter or '_'") },
+		{ BASE_FAULT "uid = a$b\n",
+		  E(4, "invalid uid 'a$b': a user name has letters, digits, '_', '.', '-' and an optional final '$'") },
+		{ BASE_FAULT "uid = abcdefghijabcdefghijabcdefghijabc\n",
+		  E(4, "invalid uid 'abcdefghijabcdefghijabcdefghijabc': a user name has at most 32 characters") },
+		{ BASE_FAULT "uid = nobody\nuid = nobody\n", E(5, "uid 'nobody' given twice (first on line 4)") },
+		{ BASE_FAULT "cgroup = /\n",
+		  E(4, "cgroup '/' is the root cgroup, which holds every socket; leave 'cgroup' out instead") },
+		{ BASE_FAULT "cgroup = a//b\n", E(4, "invalid cgroup 'a//b': empty, '.' or '..' component") },
+		{ BASE_FAULT "cgroup = a/../b\n", E(4, "invalid cgroup 'a/../b': empty, '.' or '..' component") },
+		{ BASE_FAULT "cgroup = ./a\n", E(4, "invalid cgroup './a': empty, '.' or '..' component") },
+		{ BASE_FAULT "cgroup = a b\n", E(4, "invalid cgroup 'a b': white space in the path") },
+		{ BASE_FAULT "cgroup = a\ncgroup = /a/\n", E(5, "cgroup 'a' given twice (first on line 4)") },
+		{ BASE_FAULT "netns = a/b\n",
+		  E(4, "invalid netns 'a/b' (a name under /run/netns, or an absolute path such as /proc/PID/ns/net)") },
+		{ BASE_FAULT "netns = ..\n",
+		  E(4, "invalid netns '..' (a name under /run/netns, or an absolute path such as /proc/PID/ns/net)") },
+		{ BASE_FAULT "netns = a\nnetns = b\n", E(5, "'netns' given twice (first on line 4)") },
+		{ BASE_FAULT "uid = nobody\ndirection = ingress\n",
+		  E(5, "'direction = ingress' cannot be scoped by 'uid' (line 4): received packets have no socket owner, "
+		       "a uid or cgroup scope acts on egress only") },
+		{ BASE "direction = ingress\ncgroup = okx\nfault = drop 1s\n",
+		  E(3, "'direction = ingress' cannot be scoped by 'cgroup' (line 4): received packets have no socket owner, "
+		       "a uid or cgroup scope acts on egress only") },
+		{ BASE "target_host = a.example\nuid = 0\nfault = dns 1s\n",
+		  E(5, "'dns' cannot be scoped by 'uid' (line 4): it also acts where queries are received or forwarded, "
+		       "where packets have no socket owner; use 'netns' to drill one service's queries") },
 	};
 	return cr_make_param_array(struct err_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -1132,4 +1176,66 @@ Test(policy, arm_min_calls_and_resolve_every)
 	cr_expect_not_null(strstr(out, "arm_min_flows = 2\narm_min_calls = 3\n"), "%s", out);
 	cr_expect_null(strstr(out, "resolve_every"), "default, no target_host: not printed\n%s", out);
 	free(out);
+}
+
+/* uid and cgroup keys up to the cap, then the first line past it */
+Test(policy, scope_caps)
+{
+	char *text = malloc(64 * 1024), *w;
+	struct policy p;
+	char *err = NULL;
+
+	cr_assert_not_null(text);
+	w = text + sprintf(text, "%s", BASE_FAULT);
+	for (unsigned i = 0; i < POLICY_MAX_SCOPE; i++)
+		w += sprintf(w, "uid = %u\ncgroup = c%u\n", i, i);
+	cr_assert_eq(parse(text, &p, &err), 0, "%s", err ? err : "");
+	cr_expect_eq(p.n_uids, POLICY_MAX_SCOPE);
+	cr_expect_eq(p.n_cgroups, POLICY_MAX_SCOPE);
+	cr_expect_eq(p.uids[3].line, 3 + 1 + 2 * 3);
+	cr_expect(policy_owner_scoped(&p));
+	cr_expect_not_null(policy_scope_note(&p));
+	policy_free(&p);
+	sprintf(w, "uid = 1000000\ncgroup = x\n");
+	expect_errors(text, "t.policy:132: too many uid lines: 65, at most 64\n"
+			    "t.policy:133: too many cgroup lines: 65, at most 64\n");
+	free(text);
+}
+
+Test(policy, scope_deep_cgroup)
+{
+	char text[2048], *w = text + sprintf(text, "%scgroup = ", BASE_FAULT);
+	struct policy p;
+	char *err = NULL;
+
+	for (unsigned i = 0; i < POLICY_MAX_CGROUP_DEPTH; i++)
+		w += sprintf(w, "%sa", i ? "/" : "");
+	sprintf(w, "\n");
+	cr_assert_eq(parse(text, &p, &err), 0, "%s", err ? err : "");
+	policy_free(&p);
+	sprintf(w, "/a\n");
+	cr_assert_eq(parse(text, &p, &err), -EINVAL);
+	cr_expect_not_null(strstr(err, "deeper than 255 levels"), "%s", err);
+	free(err);
+}
+
+Test(policy, scope_netns_path_and_note)
+{
+	struct policy p;
+	char *err = NULL, buf[64];
+
+	cr_assert_eq(parse(BASE_FAULT "netns = okx\n", &p, &err), 0);
+	cr_expect_eq(p.netns_line, 4);
+	cr_expect_eq(policy_netns_path(&p, buf, sizeof(buf)), (int)strlen("/run/netns/okx"));
+	cr_expect_str_eq(buf, "/run/netns/okx");
+	cr_expect_not(policy_owner_scoped(&p), "a namespace is not a socket-owner scope");
+	cr_expect_null(policy_scope_note(&p));
+	policy_free(&p);
+	cr_assert_eq(parse(BASE_FAULT "netns = /proc/77/ns/net\n", &p, &err), 0);
+	policy_netns_path(&p, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "/proc/77/ns/net");
+	policy_free(&p);
+	cr_assert_eq(parse(BASE_FAULT, &p, &err), 0);
+	cr_expect_eq(policy_netns_path(&p, buf, sizeof(buf)), -1);
+	policy_free(&p);
 }
