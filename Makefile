@@ -149,10 +149,10 @@ FORCE:
 build-tests: all $(TESTS) $(S)/okx-faultd $(S)/okx-faultctl $(LABS) $(BENCHES)
 
 deps:
-	$(Q)tests/deps.sh install fuzz
+	$(Q)tests/deps.sh install fuzz fleet
 
 check:
-	$(Q)tests/deps.sh ensure fuzz
+	$(Q)tests/deps.sh ensure fuzz fleet
 	$(Q)$(MAKE) --no-print-directory WERROR=1 build-tests
 	$(Q)tests/run.sh
 
@@ -194,8 +194,25 @@ install: all
 	sed 's|@BINDIR@|$(BINDIR)|g' dist/okx-faultd@.service.in > $(DESTDIR)$(UNITDIR)/okx-faultd@.service
 	install -m 0644 policies/*.policy $(DESTDIR)$(DOCDIR)/policies/
 
-clean:
-	rm -rf $(B) $(PROGS) .git-stamp demo-out
+# make deb: the Debian package of what make install installs, for hosts
+# that install a package, not a source tree (dist/deb/build.sh)
+DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null || echo unknown)
+DEB_MAINTAINER ?= okx-faultd maintainers <okx-faultd@example.org>
+DEB = okx-faultd_$(VERSION)_$(DEB_ARCH).deb
+# the package's dates are the commit's (reproducible); a release tree may
+# set SOURCE_DATE_EPOCH
+DEB_DATE = $(if $(wildcard .git),$(shell git log -1 --format=%ct 2>/dev/null))
 
-.PHONY: all deps check check-unit check-vm bench fuzz fuzzers demo install clean build-tests FORCE
+deb: all
+	$(Q)rm -rf $(B)/deb
+	$(Q)$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(B)/deb/root PREFIX=/usr \
+		UNITDIR=/lib/systemd/system >/dev/null
+	$(Q)SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$(DEB_DATE)} dist/deb/build.sh $(B)/deb/root $(VERSION) \
+		'$(DEB_MAINTAINER)' '$(GIT_COMMIT)$(GIT_DIRTY)' $(DEB)
+	$(Q)rm -rf $(B)/deb
+
+clean:
+	rm -rf $(B) $(PROGS) .git-stamp demo-out okx-faultd_*.deb
+
+.PHONY: all deps check check-unit check-vm bench fuzz fuzzers demo install deb clean build-tests FORCE
 -include $(wildcard $(B)/*.d $(S)/*.d $(B)/lab/*.d $(B)/bench/*.d)

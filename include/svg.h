@@ -2,6 +2,7 @@
 #ifndef OKX_SVG_H
 #define OKX_SVG_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "correlate.h"
@@ -22,6 +23,26 @@ int svg_write(FILE *f, const struct jread *j, const struct event_list *ev, const
 /* Write to PATH (created or truncated). Returns 0 or -errno. */
 int svg_write_file(const char *path, const struct jread *j, const struct event_list *ev,
 		   const struct corr_report *r);
+
+/* One lane of a fleet's timeline (okx-faultctl fleet): a host's drill, or
+ * a host without one (j NULL) and why. */
+struct svg_lane {
+	const char *name;             /* the host */
+	const char *verdict;          /* "pass", "fail", "absent", ... */
+	bool pass;
+	const char *reason;           /* one line */
+	const struct jread *j;        /* NULL: nothing to draw but the reason */
+	const struct event_list *ev;  /* with j */
+	const struct corr_report *r;  /* with j */
+};
+
+/* The lanes one under another on one time axis (the hosts' own clocks),
+ * the fleet's verdict in the title. Returns 0, -ENOMEM, or -EIO when
+ * writing to f failed. */
+int svg_write_lanes(FILE *f, const struct svg_lane *lanes, size_t n, bool pass, const char *reason);
+
+/* The same to PATH (created or truncated). Returns 0 or -errno. */
+int svg_write_lanes_file(const char *path, const struct svg_lane *lanes, size_t n, bool pass, const char *reason);
 
 /* Print s XML-escaped (for text and attribute values). */
 void svg_escape(FILE *f, const char *s);

@@ -17,6 +17,7 @@
 #include "duration.h"
 #include "events.h"
 #include "expect.h"
+#include "fleet.h"
 #include "journal_read.h"
 #include "log.h"
 #include "safefile.h"
@@ -1090,6 +1091,136 @@ static int cmd_verify(int argc, char **argv)
 	return ret == -EBADMSG ? EXIT_NOT_INTACT : EXIT_BAD_INPUT;
 }
 
+/* --- okx-faultctl fleet --- */
+
+static const char *fleet_usage =
+	"usage: okx-faultctl fleet [--grace DUR] [--json] [--svg FILE]\n"
+	"                          --host NAME (--journal JOURNAL [--events EVENTS | --no-events REASON]\n"
+	"                                       | --absent REASON) ...\n";
+
+/* A host's files and reason follow its --host. Returns -1 to go on, or an
+ * exit code. */
+static int fleet_parse(int argc, char **argv, struct fleet *f, const char **svg, bool *json)
+{
+	static const struct option opts[] = {
+		{ "absent", required_argument, NULL, 'a' }, { "events", required_argument, NULL, 'e' },
+		{ "grace", required_argument, NULL, 'g' },  { "help", no_argument, NULL, 'h' },
+		{ "host", required_argument, NULL, 'H' },   { "journal", required_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, 'J' },         { "no-events", required_argument, NULL, 'n' },
+		{ "svg", required_argument, NULL, 's' },    { NULL, 0, NULL, 0 },
+	};
+	const char **slot, *what;
+	int64_t grace_ms = DEFAULT_GRACE_MS;
+	char err[FLEET_NAME_MAX + 128];
+	int c, ret;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "a:e:g:hH:j:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'J': *json = true; continue;
+		case 's': *svg = optarg; continue;
+		case 'g':
+			if (!parse_grace(optarg, &grace_ms))
+				return EXIT_BAD_INPUT;
+			continue;
+		case 'h': fputs(fleet_usage, stdout); return EXIT_PASS;
+		case 'H':
+			ret = fleet_add(f, optarg);
+			if (ret == -ENOMEM) {
+				log_errx("out of memory");
+				return EXIT_BAD_INPUT;
+			}
+			if (ret < 0) {
+				log_errx("fleet: --host '%s': %s", optarg,
+					 ret == -EEXIST ? "given twice" : "a name of 1 to 255 printable characters is needed");
+				return EXIT_BAD_INPUT;
+			}
+			continue;
+		case 'j': what = "--journal"; break;
+		case 'e': what = "--events"; break;
+		case 'a': what = "--absent"; break;
+		case 'n': what = "--no-events"; break;
+		default: fputs(fleet_usage, stderr); return EXIT_BAD_INPUT;
+		}
+		if (!f->n) {
+			log_errx("fleet: %s %s before any --host", what, optarg);
+			return EXIT_BAD_INPUT;
+		}
+		slot = c == 'j' ? &f->h[f->n - 1].journal
+		     : c == 'e' ? &f->h[f->n - 1].events
+		     : c == 'n' ? &f->h[f->n - 1].no_events
+				: &f->h[f->n - 1].absent;
+		if (*slot) {
+			log_errx("fleet: host %s: %s given twice", f->h[f->n - 1].name, what);
+			return EXIT_BAD_INPUT;
+		}
+		*slot = optarg;
+	}
+	if (optind < argc) {
+		log_errx("fleet: unexpected argument '%s'", argv[optind]);
+		return EXIT_BAD_INPUT;
+	}
+	if (fleet_check(f, err, sizeof(err)) < 0) {
+		log_errx("fleet: %s", err);
+		fputs(fleet_usage, stderr);
+		return EXIT_BAD_INPUT;
+	}
+	f->grace_ns = grace_ms * 1000000;
+	return -1;
+}
+
+/* Exit 0 when every host passes, 1 when one does not (a host whose files
+ * cannot be read is a failing host, named), 2 on a usage error. */
+static int cmd_fleet(int argc, char **argv)
+{
+	struct fleet f = { 0 };
+	const char *svg = NULL, **inputs = NULL;
+	bool json = false;
+	size_t n_in = 0;
+	int code, ret;
+
+	code = fleet_parse(argc, argv, &f, &svg, &json);
+	if (code >= 0)
+		goto cleanup;
+	code = EXIT_BAD_INPUT;
+	inputs = calloc(2 * f.n, sizeof(*inputs));
+	if (!inputs) {
+		log_errx("out of memory");
+		goto cleanup;
+	}
+	for (size_t i = 0; i < f.n; i++) {
+		if (f.h[i].journal)
+			inputs[n_in++] = f.h[i].journal;
+		if (f.h[i].events)
+			inputs[n_in++] = f.h[i].events;
+	}
+	if (svg && output_is_input(svg, inputs, n_in)) {
+		log_errx("--svg %s: that is an input file (a journal or events); refusing to overwrite it", svg);
+		goto cleanup;
+	}
+	if (fleet_run(&f) < 0) {
+		log_errx("out of memory");
+		goto cleanup;
+	}
+	if (svg && (ret = fleet_svg_file(&f, svg)) < 0) {
+		log_errx("%s: %s", svg, strerror(-ret));
+		goto cleanup;
+	}
+	if (json) {
+		if (fleet_json(&f, stdout) < 0) {
+			log_errx("out of memory");
+			goto cleanup;
+		}
+	} else {
+		fleet_print(&f, stdout);
+	}
+	code = f.pass ? EXIT_PASS : EXIT_GATE_FAIL;
+cleanup:
+	free(inputs);
+	fleet_free(&f);
+	return code;
+}
+
 /* --- main --- */
 
 static const struct {
@@ -1099,6 +1230,7 @@ static const struct {
 	/* sorted */
 	{ "bundle", cmd_bundle },
 	{ "correlate", cmd_correlate },
+	{ "fleet", cmd_fleet },
 	{ "verify", cmd_verify },
 	{ "windows", cmd_windows },
 };
@@ -1109,6 +1241,9 @@ static void usage(FILE *f)
 		   "       okx-faultctl correlate --journal JOURNAL --events EVENTS [--grace DUR] [--json] [--svg FILE]\n"
 		   "       okx-faultctl bundle --journal JOURNAL --events EVENTS [--grace DUR] -o BUNDLE\n"
 		   "       okx-faultctl verify BUNDLE\n"
+		   "       okx-faultctl fleet [--grace DUR] [--json] [--svg FILE]\n"
+		   "                          --host NAME (--journal JOURNAL [--events EVENTS | --no-events REASON]\n"
+		   "                                       | --absent REASON) ...\n"
 		   "       okx-faultctl -h | --help | -V | --version\n"
 		   "\n"
 		   "  windows     table of the fault windows of a drill journal\n"
@@ -1119,6 +1254,8 @@ static void usage(FILE *f)
 		   "              timeline, MANIFEST.json with their SHA-256) into one tar.gz; exit 0 when\n"
 		   "              written, whatever the verdict, 2 on bad input\n"
 		   "  verify      check a bundle against its manifest; exit 0 intact, 1 not, 2 unreadable\n"
+		   "  fleet       one drill across hosts: each host correlated, side by side, one verdict;\n"
+		   "              exit 0 when every host passes, 1 otherwise, 2 on a usage error\n"
 		   "See okx-faultctl(1).\n");
 }
 

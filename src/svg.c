@@ -578,3 +578,198 @@ int svg_write_file(const char *path, const struct jread *j, const struct event_l
 		ret = -errno;
 	return ret;
 }
+
+/* --- a fleet: one lane per host on one time axis --- */
+
+/* A lane is svg_write()'s drawing from LANE_TOP to LANE_TOP + LANE_H (plus
+ * LAT_H with the latency panel), moved down into place; a host without a
+ * journal gets a short one. */
+#define LANE_TOP 44
+#define LANE_H 290
+#define LANE_H_EMPTY 56
+#define LANES_Y0 80
+
+/* svg_escape() of at most max bytes of s, cut on a character boundary and
+ * ended with an ellipsis when cut. */
+static void svg_escape_cut(FILE *f, const char *s, size_t max)
+{
+	size_t len = strlen(s);
+	char *cut;
+
+	if (len <= max) {
+		svg_escape(f, s);
+		return;
+	}
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	cut = strndup(s, max);
+	svg_escape(f, cut ? cut : "");
+	fputs("\xe2\x80\xa6", f);
+	free(cut);
+}
+
+/* One view for all lanes: the union of their ranges and error types; the
+ * latency panel's legend when a lane has one. */
+static void lanes_view(struct view *v, const struct svg_lane *lanes, size_t n)
+{
+	bool any = false;
+
+	memset(v, 0, sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		struct view lv;
+
+		if (!lanes[i].j)
+			continue;
+		view_init(&lv, lanes[i].j, lanes[i].ev, lanes[i].r);
+		if (!any) {
+			*v = lv;
+			any = true;
+			continue;
+		}
+		v->t0 = lv.t0 < v->t0 ? lv.t0 : v->t0;
+		v->t1 = lv.t1 > v->t1 ? lv.t1 : v->t1;
+		v->origin = lv.origin < v->origin ? lv.origin : v->origin;
+		for (size_t k = 0; k < lv.n_types; k++) {
+			bool known = false;
+
+			for (size_t m = 0; m < v->n_types && !known; m++)
+				known = !strcmp(v->types[m], lv.types[k]);
+			if (known)
+				continue;
+			if (v->n_types < N_TYPE_COLORS)
+				v->types[v->n_types++] = lv.types[k];
+			else
+				v->other_types = true;
+		}
+		v->other_types |= lv.other_types;
+		v->untyped |= lv.untyped;
+		if (lv.latency) {
+			v->latency = true;
+			v->y_legend = lv.y_legend;
+		}
+	}
+	if (!any) {
+		v->t1 = 1000000000LL;
+		v->y_legend = Y_LEGEND_;
+	}
+}
+
+/* The lane's own view: its latency panel and scale, on the fleet's time
+ * axis and colours. */
+static void lane_view(struct view *lv, const struct view *v, const struct svg_lane *l)
+{
+	view_init(lv, l->j, l->ev, l->r);
+	lv->t0 = v->t0;
+	lv->t1 = v->t1;
+	lv->origin = v->origin;
+	memcpy(lv->types, v->types, sizeof(lv->types));
+	lv->n_types = v->n_types;
+	lv->other_types = v->other_types;
+	lv->untyped = v->untyped;
+	lv->lat_max = lat_scale(lv, l->ev);
+}
+
+/* Draws lane idx with its top at y. Returns its height, or -ENOMEM. */
+static int draw_lane(FILE *f, const struct view *v, const struct svg_lane *l, size_t idx, int y)
+{
+	const char *reason = l->reason ? l->reason : "";
+	/* the reason on one line, cut to what the width holds; whole in the
+	 * lane's title (a tooltip) */
+	int room = (int)((W - 20 - 9.5 * (double)(strlen(l->name) + strlen(l->verdict) + 2)) / 6.6), h = LANE_H_EMPTY;
+	struct view lv;
+
+	fprintf(f, "<g id=\"lane-%zu\" class=\"lane\" transform=\"translate(0,%d)\">\n<title>", idx, y - LANE_TOP);
+	svg_escape(f, l->name);
+	fprintf(f, ": %s: ", l->verdict);
+	svg_escape(f, reason);
+	fprintf(f, "</title>\n<text x=\"10\" y=\"%d\" font-size=\"15\" font-weight=\"bold\" fill=\"#222\">",
+		LANE_TOP + 14);
+	svg_escape(f, l->name);
+	fprintf(f, " <tspan fill=\"%s\">%s</tspan> <tspan font-size=\"12\" font-weight=\"normal\" fill=\"#444\">",
+		l->pass ? "#1a7f37" : "#c62828", l->verdict);
+	svg_escape_cut(f, reason, room < 20 ? 20 : (size_t)room);
+	fprintf(f, "</tspan></text>\n");
+	if (l->j) {
+		lane_view(&lv, v, l);
+		h = LANE_H + (lv.latency ? LAT_H : 0);
+		fprintf(f, "<g font-size=\"12\" font-weight=\"bold\" fill=\"#444\"><text x=\"10\" y=\"%d\">faults</text>"
+			   "<text x=\"10\" y=\"%d\">errors</text>",
+			(Y_BAND0 + Y_BAND1) / 2 + 4, (lv.y_ev0 + lv.y_ev1) / 2 + 4);
+		if (lv.latency)
+			fprintf(f, "<text x=\"10\" y=\"%d\">latency</text>", Y_LAT0 + LAT_PLOT / 4 + 4);
+		fprintf(f, "</g>\n");
+		draw_axis(f, &lv);
+		draw_windows(f, &lv, l->r);
+		if (draw_latency(f, &lv, l->ev, l->r) < 0)
+			return -ENOMEM;
+		draw_events(f, &lv, l->ev, l->r);
+		draw_armed(f, &lv, l->j);
+		if (!l->r->n)
+			fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"14\" fill=\"#c62828\" text-anchor=\"middle\">"
+				   "no fault window</text>\n",
+				(X0 + X1) / 2, (Y_BAND0 + Y_BAND1) / 2);
+	}
+	fprintf(f, "<line x1=\"10\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#bbb\"/>\n</g>\n", LANE_TOP + h - 4, W - 10,
+		LANE_TOP + h - 4);
+	return h;
+}
+
+int svg_write_lanes(FILE *f, const struct svg_lane *lanes, size_t n, bool pass, const char *reason)
+{
+	struct view v;
+	char *body = NULL;
+	size_t blen = 0;
+	FILE *m;
+	int y = LANES_Y0, h;
+
+	lanes_view(&v, lanes, n);
+	m = open_memstream(&body, &blen);
+	if (!m)
+		return -ENOMEM;
+	fprintf(m, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n");
+	fprintf(m, "<text x=\"10\" y=\"28\" font-size=\"20\" font-weight=\"bold\" fill=\"#222\">fleet drill, %zu host%s "
+		   "<tspan fill=\"%s\">%s</tspan></text>\n",
+		n, n == 1 ? "" : "s", pass ? "#1a7f37" : "#c62828", pass ? "PASS" : "FAIL");
+	fprintf(m, "<text x=\"10\" y=\"48\" font-size=\"13\" fill=\"#444\">");
+	svg_escape(m, reason ? reason : "");
+	fprintf(m, "</text>\n<text x=\"10\" y=\"66\" font-size=\"11\" fill=\"#666\">one lane per host, one time axis: "
+		   "each host's own clock (the hosts' clocks must be synchronised)</text>\n");
+	for (size_t i = 0; i < n; i++) {
+		h = draw_lane(m, &v, &lanes[i], i, y);
+		if (h < 0) {
+			fclose(m);
+			free(body);
+			return h;
+		}
+		y += h;
+	}
+	fprintf(m, "<g transform=\"translate(0,%d)\">\n", y + 20 - v.y_legend);
+	h = y + 20 - v.y_legend + draw_legend(m, &v) + 16;
+	fprintf(m, "</g>\n");
+	if (fclose(m) != 0) {
+		free(body);
+		return -ENOMEM;
+	}
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
+		   "viewBox=\"0 0 %d %d\" font-family=\"%s\">\n",
+		W, h, W, h, FONT);
+	fprintf(f, "<title>okx-faultd fleet drill: %s</title>\n", pass ? "PASS" : "FAIL");
+	fwrite(body, 1, blen, f);
+	fprintf(f, "</svg>\n");
+	free(body);
+	return ferror(f) ? -EIO : 0;
+}
+
+int svg_write_lanes_file(const char *path, const struct svg_lane *lanes, size_t n, bool pass, const char *reason)
+{
+	FILE *f = fopen(path, "we");
+	int ret;
+
+	if (!f)
+		return -errno;
+	ret = svg_write_lanes(f, lanes, n, pass, reason);
+	if (fclose(f) != 0 && !ret)
+		ret = -errno;
+	return ret;
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/deps.sh install|ensure [vm] [fuzz]
+# tests/deps.sh install|ensure [vm] [fuzz] [fleet]
 # install: apt-get the Debian/Ubuntu packages needed to build and test.
 # ensure:  the same, but only when something is missing (fast no-op otherwise).
 set -euo pipefail
@@ -11,6 +11,11 @@ VM_PKGS=(qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils zstd vag
 # clang too. Its sanitizer and libFuzzer runtime is libclang-rt-N-dev for
 # clang N on newer releases; older ones ship it with clang-N itself.
 FUZZ_PKGS=(clang)
+# make check asks for these too: the Debian package's test (dpkg-dev for
+# dpkg-shlibdeps, lintian) and the drill across hosts (ansible, ansible-lint;
+# openssh-server for an sshd per namespace "host": where systemd runs the
+# machine, installing it also starts the machine's own sshd)
+FLEET_PKGS=(dpkg-dev lintian ansible ansible-lint openssh-server openssh-client)
 
 mode=${1:-install}
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
@@ -18,7 +23,8 @@ for group in "${@:2}"; do
 	case $group in
 	vm) want+=("${VM_PKGS[@]}") ;;
 	fuzz) want+=("${FUZZ_PKGS[@]}") fuzz=1 ;;
-	*) echo "deps: unknown group '$group' (vm, fuzz)" >&2; exit 2 ;;
+	fleet) want+=("${FLEET_PKGS[@]}") ;;
+	*) echo "deps: unknown group '$group' (vm, fuzz, fleet)" >&2; exit 2 ;;
 	esac
 done
 
