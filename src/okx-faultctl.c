@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "correlate.h"
+#include "ctl_status.h"
 #include "duration.h"
 #include "events.h"
 #include "journal_read.h"
@@ -756,6 +757,9 @@ static const struct {
 } commands[] = {
 	/* sorted */
 	{ "correlate", cmd_correlate },
+	{ "status", ctl_status },
+	{ "stop", ctl_stop },
+	{ "watch", ctl_watch },
 	{ "windows", cmd_windows },
 };
 
@@ -763,11 +767,17 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: okx-faultctl windows JOURNAL\n"
 		   "       okx-faultctl correlate --journal JOURNAL --events EVENTS [--grace DUR] [--json] [--svg FILE]\n"
+		   "       okx-faultctl status [NAME] [--json] [--control-dir DIR]\n"
+		   "       okx-faultctl watch NAME [--control-dir DIR]\n"
+		   "       okx-faultctl stop NAME [--control-dir DIR]\n"
 		   "       okx-faultctl -h | --help | -V | --version\n"
 		   "\n"
 		   "  windows     table of the fault windows of a drill journal\n"
 		   "  correlate   match the connector's error events against the windows; exit 0 when the\n"
 		   "              gate passes, 1 when it fails, 2 on bad input\n"
+		   "  status      where a running drill is (no NAME: every running drill)\n"
+		   "  watch       follow a running drill to its end; exit with the drill's exit code\n"
+		   "  stop        end a running drill as its stop file would\n"
 		   "See okx-faultctl(1).\n");
 }
 
