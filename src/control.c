@@ -37,6 +37,9 @@ struct client {
 	bool answered;          /* its request is handled: nothing more is read */
 	bool watching;          /* sent a status every tick, on each change, and at the end */
 	bool closing;           /* closed once its replies are written */
+	bool sent;              /* a watcher: the state and step it was sent last */
+	enum status_state sent_state;
+	uint64_t sent_step;
 	char in[CONTROL_REQ_MAX];
 	char out[CONTROL_OUT_MAX];
 };
@@ -56,10 +59,6 @@ struct control {
 	enum status_state line_state;
 	uint64_t line_step;
 	char line[STATUS_LINE_MAX];
-	/* what watchers were sent last */
-	bool sent_valid;
-	enum status_state sent_state;
-	uint64_t sent_step;
 	uint64_t refused_log_ns, refused_quiet;
 	struct client cl[CONTROL_MAX_CLIENTS];
 };
@@ -231,10 +230,14 @@ static void current(struct control *c)
 static void send_current(struct control *c, struct client *cl)
 {
 	current(c);
-	if (c->line_valid)
-		queue(c, cl, c->line, (size_t)c->line_len);
-	else
+	if (!c->line_valid) {
 		drop(c, cl, "no status");
+		return;
+	}
+	cl->sent = true;
+	cl->sent_state = c->line_state;
+	cl->sent_step = c->line_step;
+	queue(c, cl, c->line, (size_t)c->line_len);
 }
 
 static void request(struct control *c, struct client *cl, enum control_req req)
@@ -398,16 +401,18 @@ static void accept_clients(struct control *c)
 	}
 }
 
-/* Send this round's status to every watcher. */
-static void push_watchers(struct control *c)
+/* Send this round's status to every watcher (with `st`, only to those
+ * last sent another state or step). */
+static void push_watchers(struct control *c, const struct drill_status *st)
 {
-	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
-		if (c->cl[i].fd >= 0 && c->cl[i].watching)
-			send_current(c, &c->cl[i]);
-	if (c->line_valid) {
-		c->sent_valid = true;
-		c->sent_state = c->line_state;
-		c->sent_step = c->line_step;
+	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		struct client *cl = &c->cl[i];
+
+		if (cl->fd < 0 || !cl->watching)
+			continue;
+		if (st && cl->sent && cl->sent_state == st->state && cl->sent_step == st->step.index)
+			continue;
+		send_current(c, cl);
 	}
 }
 
@@ -427,7 +432,7 @@ static void on_tick(struct control *c)
 			queue_error(c, cl, "no request within the time allowed");
 	}
 	if (c->n_watchers)
-		push_watchers(c);
+		push_watchers(c, NULL);
 }
 
 int control_handle(struct control *c)
@@ -472,10 +477,8 @@ void control_changed(struct control *c)
 	/* the end is sent by control_end(), once the journal has it */
 	if (st.state == STATUS_ENDING)
 		return;
-	if (c->sent_valid && st.state == c->sent_state && st.step.index == c->sent_step)
-		return;
 	c->line_valid = false;
-	push_watchers(c);
+	push_watchers(c, &st);
 }
 
 /* ---- the socket's life --------------------------------------------------- */

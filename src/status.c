@@ -450,7 +450,7 @@ static void get_end(struct dec *d, const cJSON *root, struct drill_status *st)
 	code = member(d, root, "exit_code", cJSON_Number, true);
 	if (!d->ok)
 		return;
-	if ((st->state == STATUS_ENDING) != (st->outcome[0] && code)) {
+	if (st->state == STATUS_ENDING ? !st->outcome[0] || !code : st->outcome[0] || code) {
 		derr(d, "\"outcome\" and \"exit_code\" belong to state ending, and only to it");
 		return;
 	}
@@ -610,7 +610,7 @@ void status_print(const struct drill_status *st, FILE *f)
 {
 	char when[TIME_STRLEN], a[24], s[STATUS_TEXT_MAX + 64];
 
-	fprintf(f, "drill    %s (pid %" PRId64 "), started %s, %s ago\n", st->name, st->pid,
+	fprintf(f, "drill    %s (pid %" PRId64 "), started %s (%s ago)\n", st->name, st->pid,
 		time_format_rfc3339(st->started_ns, 0, when, sizeof(when)), dur(st->elapsed_ms, a, sizeof(a)));
 	fprintf(f, "state    %s\n", status_state_name(st->state));
 	print_arming(st, f);
