@@ -21,8 +21,8 @@
  * (more are told so and closed); a request must come whole within
  * CONTROL_IDLE_MS and fit CONTROL_REQ_MAX bytes; what a client has not
  * read stays in a buffer of CONTROL_OUT_MAX bytes and a client that falls
- * further behind is dropped; one status is encoded per wake-up, whatever
- * the number of clients.
+ * further behind is dropped; a call handles a few events (the drill's own
+ * come first) and encodes one status, whatever the number of clients.
  */
 
 #define CONTROL_DIR "/run/okx-faultd"
@@ -64,20 +64,27 @@ bool control_parse_request(const char *line, size_t len, enum control_req *req, 
 /* May a peer with this uid use the socket of a daemon running as `self`? */
 bool control_peer_allowed(uid_t peer, uid_t self);
 
-/* Create DIR/NAME.sock and listen (before the privileges are dropped).
- * DIR is made (CONTROL_DIR_MODE) when missing, and must be a directory
- * reached without a symlink, owned by this user and writable by no one
- * else. A socket already at the path is replaced only when it is proven
- * stale (a connect is refused: its drill is gone) and ours (a socket of
- * this user); the check and the bind hold an flock on DIR, so two drills
- * starting together cannot both take the name. Errors are logged.
- * Returns 0, -EADDRINUSE (a live drill of this name answers),
- * -ELOOP/-ENOTDIR/-EPERM (DIR refused), -EEXIST (something other than a
- * socket at the path), or -errno. */
+/* Before anything is touched: DIR is made (CONTROL_DIR_MODE) when
+ * missing, and must be a directory reached without a symlink, owned by
+ * this user and writable by no one else; at DIR/NAME.sock there may be
+ * nothing or a socket of this user. Nothing listens yet. Errors are
+ * logged. Returns 0, -ELOOP or -ENOTDIR (a symlink or a file on the path),
+ * -EPERM (DIR or the socket not ours alone), -EEXIST (something other than
+ * a socket at the path), -EINVAL (a bad name) or -errno. */
 int control_open(struct control **out, const char *dir, const char *name, const struct control_ops *ops,
 		 void *data);
 
-/* The one descriptor to poll for input. */
+/* Once the drill's table proves that no other drill runs in this network
+ * namespace, and before the privileges are dropped: create DIR/NAME.sock
+ * and listen. A socket already there is replaced only when it is proven
+ * stale (a connect is refused: its drill is gone); the check and the bind
+ * hold an flock on DIR, so two drills starting together cannot both take
+ * the name. Errors are logged. Returns 0, -EADDRINUSE (a live drill of
+ * this name answers, from another network namespace), or the errors of
+ * control_open() and -errno. */
+int control_listen(struct control *c);
+
+/* The one descriptor to poll for input (from control_open() on). */
 int control_fd(const struct control *c);
 const char *control_path(const struct control *c);
 

@@ -24,6 +24,10 @@
 /* the kernel's share of a client's unread replies (the rest waits in
  * struct client, CONTROL_OUT_MAX) */
 #define CLIENT_SNDBUF 32768
+/* Events handled per call: the rest wait for the next call (the set is
+ * level-triggered), after the drill's own events, so a deadline that
+ * fires meanwhile waits for a few clients at most, not for all of them. */
+#define CONTROL_EVENTS_MAX 4
 /* refused connections are logged at most once a second */
 #define REFUSED_LOG_NS 1000000000ull
 
@@ -47,7 +51,8 @@ struct client {
 struct control {
 	const struct control_ops *ops;
 	void *data;
-	char *path, *file; /* DIR/NAME.sock for messages; NAME.sock inside dirfd */
+	char *dir, *path, *file; /* DIR, DIR/NAME.sock for messages, NAME.sock inside dirfd */
+	char name[STATUS_NAME_MAX + 1];
 	int dirfd, lfd, ep, tfd;
 	dev_t dev;
 	ino_t ino;         /* our socket: only that is ever removed */
@@ -369,10 +374,10 @@ static void add_client(struct control *c, int fd, const struct ucred *cr)
 	c->n_clients++;
 }
 
-/* Accept what is waiting, at most a round of CONTROL_MAX_CLIENTS. */
+/* Accept what is waiting, at most CONTROL_EVENTS_MAX at a time. */
 static void accept_clients(struct control *c)
 {
-	for (int round = 0; round < CONTROL_MAX_CLIENTS; round++) {
+	for (int round = 0; round < CONTROL_EVENTS_MAX; round++) {
 		struct ucred cr;
 		socklen_t len = sizeof(cr);
 		int fd = accept4(c->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -437,8 +442,8 @@ static void on_tick(struct control *c)
 
 int control_handle(struct control *c)
 {
-	struct epoll_event evs[CONTROL_MAX_CLIENTS + 2];
-	int n = epoll_wait(c->ep, evs, CONTROL_MAX_CLIENTS + 2, 0);
+	struct epoll_event evs[CONTROL_EVENTS_MAX];
+	int n = epoll_wait(c->ep, evs, CONTROL_EVENTS_MAX, 0);
 	bool pending = false;
 
 	if (n < 0)
@@ -532,6 +537,7 @@ void control_close(struct control *c)
 		close(c->tfd);
 	if (c->dirfd >= 0)
 		close(c->dirfd);
+	free(c->dir);
 	free(c->path);
 	free(c->file);
 	free(c);
@@ -558,14 +564,10 @@ static int check_dir(const struct control *c, const char *dir)
 	return 0;
 }
 
-/* With DIR locked: a socket at the path is removed only when it is ours
- * and its drill is gone (a connect is refused). */
-static int clear_stale(struct control *c, const char *dir, const char *name)
+/* Something at the path that is not a socket of ours is never replaced. */
+static int check_path(const struct control *c)
 {
-	struct sockaddr_un sa;
-	socklen_t len;
 	struct stat st;
-	int fd, ret;
 
 	if (fstatat(c->dirfd, c->file, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
@@ -578,7 +580,20 @@ static int clear_stale(struct control *c, const char *dir, const char *name)
 		log_errx("control socket %s: belongs to uid %u: refusing to replace it", c->path, (unsigned)st.st_uid);
 		return -EPERM;
 	}
-	ret = addr_at(c->dirfd, dir, c->file, &sa, &len);
+	return 1;
+}
+
+/* With DIR locked: a socket at the path is removed only when it is ours
+ * and its drill is gone (a connect is refused). */
+static int clear_stale(struct control *c)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	int fd, ret = check_path(c);
+
+	if (ret <= 0)
+		return ret;
+	ret = addr_at(c->dirfd, c->dir, c->file, &sa, &len);
 	if (ret < 0)
 		return ret;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -587,7 +602,7 @@ static int clear_stale(struct control *c, const char *dir, const char *name)
 	ret = connect(fd, (struct sockaddr *)&sa, len) < 0 ? -errno : 0;
 	close(fd);
 	if (ret == 0 || ret == -EAGAIN || ret == -EINPROGRESS) {
-		log_errx("another okx-faultd runs drill %s (its control socket %s answers)", name, c->path);
+		log_errx("another okx-faultd runs drill %s (its control socket %s answers)", c->name, c->path);
 		return -EADDRINUSE;
 	}
 	if (ret != -ECONNREFUSED) {
@@ -600,7 +615,7 @@ static int clear_stale(struct control *c, const char *dir, const char *name)
 	return 0;
 }
 
-static int bind_listen(struct control *c, const char *dir)
+static int bind_listen(struct control *c)
 {
 	struct sockaddr_un sa;
 	socklen_t len;
@@ -608,7 +623,7 @@ static int bind_listen(struct control *c, const char *dir)
 	mode_t old;
 	int ret;
 
-	ret = addr_at(c->dirfd, dir, c->file, &sa, &len);
+	ret = addr_at(c->dirfd, c->dir, c->file, &sa, &len);
 	if (ret < 0)
 		return ret;
 	c->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -629,30 +644,42 @@ static int bind_listen(struct control *c, const char *dir)
 	return listen(c->lfd, BACKLOG) < 0 ? -errno : 0;
 }
 
-static int make_socket(struct control *c, const char *dir, const char *name)
+int control_listen(struct control *c)
 {
-	int ret, fd = safefile_open_dir(dir, CONTROL_DIR_MODE);
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+	int ret;
 
-	if (fd < 0) {
-		log_errx("control socket: directory %s: %s", dir,
-			 fd == -ELOOP ? "a symbolic link is on its path" : strerror(-fd));
-		return fd;
-	}
-	c->dirfd = fd;
-	ret = check_dir(c, dir);
-	if (ret < 0)
-		return ret;
+	if (c->lfd >= 0)
+		return -EBUSY;
 	if (flock(c->dirfd, LOCK_EX) < 0)
 		return -errno;
-	ret = clear_stale(c, dir, name);
+	ret = clear_stale(c);
 	if (ret == 0) {
-		ret = bind_listen(c, dir);
+		ret = bind_listen(c);
 		if (ret < 0)
 			log_errx("control socket %s: %s", c->path, strerror(-ret));
 	}
 	if (flock(c->dirfd, LOCK_UN) < 0 && ret == 0)
 		ret = -errno;
+	if (ret == 0 && epoll_ctl(c->ep, EPOLL_CTL_ADD, c->lfd, &ev) < 0)
+		ret = -errno;
+	if (ret == 0)
+		log_info("control socket: %s", c->path);
 	return ret;
+}
+
+static int open_dir(struct control *c)
+{
+	int ret, fd = safefile_open_dir(c->dir, CONTROL_DIR_MODE);
+
+	if (fd < 0) {
+		log_errx("control socket: directory %s: %s", c->dir,
+			 fd == -ELOOP ? "a symbolic link is on its path" : strerror(-fd));
+		return fd;
+	}
+	c->dirfd = fd;
+	ret = check_dir(c, c->dir);
+	return ret < 0 ? ret : check_path(c);
 }
 
 int control_open(struct control **out, const char *dir, const char *name, const struct control_ops *ops,
@@ -673,25 +700,24 @@ int control_open(struct control **out, const char *dir, const char *name, const 
 	c->dirfd = c->lfd = c->ep = c->tfd = -1;
 	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		c->cl[i].fd = -1;
-	if (asprintf(&c->file, "%s.sock", name) < 0 || asprintf(&c->path, "%s/%s", dir, c->file) < 0) {
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	if (!(c->dir = strdup(dir)) || asprintf(&c->file, "%s.sock", name) < 0 ||
+	    asprintf(&c->path, "%s/%s", dir, c->file) < 0) {
 		c->file = c->path = NULL;
 		control_close(c);
 		return -ENOMEM;
 	}
-	ret = make_socket(c, dir, name);
-	if (ret == 0 && ((c->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	ret = open_dir(c);
+	if (ret >= 0 && ((c->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 			 (c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0))
 		ret = -errno;
-	if (ret == 0 && epoll_ctl(c->ep, EPOLL_CTL_ADD, c->lfd, &ev) < 0)
-		ret = -errno;
 	ev.data.ptr = c;
-	if (ret == 0 && epoll_ctl(c->ep, EPOLL_CTL_ADD, c->tfd, &ev) < 0)
+	if (ret >= 0 && epoll_ctl(c->ep, EPOLL_CTL_ADD, c->tfd, &ev) < 0)
 		ret = -errno;
 	if (ret < 0) {
 		control_close(c);
 		return ret;
 	}
-	log_info("control socket: %s", c->path);
 	*out = c;
 	return 0;
 }

@@ -982,9 +982,8 @@ static void status_stop(void *data, const char *by)
 
 static const struct control_ops drill_control_ops = { .status = status_fill, .stop = status_stop };
 
-/* Before the table: a live drill of the same name (in another network
- * namespace) refuses this one as the table would, with nothing touched.
- * Returns an exit code. */
+/* Before anything is touched: the control socket's directory, and what is
+ * at its path (include/control.h). Returns an exit code. */
 static int open_control(struct drill *d)
 {
 	int ret = control_open(&d->ctl, control_dir(d->o->control_dir), d->p->name, &drill_control_ops, d);
@@ -1466,11 +1465,15 @@ static int drop_privileges(void)
 	return ret;
 }
 
-/* After the table exists: the journal, then the drill. */
+/* After the table exists: the control socket (a live drill of the same
+ * name, in another network namespace, refuses this one before it has a
+ * journal, as the table does in this one), the journal, then the drill. */
 static void run_installed(struct drill *d)
 {
-	int ret = open_journal(d);
+	int ret = control_listen(d->ctl);
 
+	if (ret == 0)
+		ret = open_journal(d);
 	if (ret == 0)
 		ret = drop_privileges();
 	if (ret < 0) {

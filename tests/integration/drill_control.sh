@@ -235,7 +235,14 @@ wait $D
 rc=$?
 wait $H || fail "fast: the hostile clients failed"
 [ $rc -eq 0 ] || fail "fast: exit $rc: $(cat "$L")"
-python3 "$JC" "$J" check --outcome completed --exit 0 --windows 100 || fail "fast: windows late with hostile clients"
+# A client that blocked the loop would hold a fault until the kernel's
+# backstop (250 ms, reason kernel_expiry); the bound is the machine's own
+# jitter on 2 shared cores, not the 2 ms of an idle one (README, "Measured
+# here"), and the median must stay well under it.
+python3 "$JC" "$J" check --outcome completed --exit 0 --windows 100 --tolerance-ms 5 ||
+	fail "fast: windows late with hostile clients"
+python3 "$JC" "$J" get 'sorted(abs(e["actual_ms"] - 10) for e in ev["fault_end"])[50] < 0.5 and all(e["reason"] == "completed" for e in ev["fault_end"])' |
+	grep -qx True || fail "fast: the median window is off by 0.5 ms or more, or one ended otherwise"
 note "fast: 100 windows of 10 ms on time with hostile clients: $(cat "$LAB_TMP/hostile.json"); the daemon ran $cpu ms"
 python3 - "$LAB_TMP/hostile.json" <<'PY' || fail "fast: $(cat "$LAB_TMP/hostile.json")"
 import json, sys
@@ -244,17 +251,7 @@ assert h["answers"] > 50 and h["errors"] == 0, h
 PY
 log_has "$L" 'control: closing the connection of pid [0-9]+ \(uid 0\)' ||
 	note "fast: no client was dropped (the drill ended before the idle limit)"
-worst=$(python3 "$JC" "$J" get 'max(abs(e["actual_ms"] - 10) for e in ev["fault_end"])')
-note "fast: worst |actual - planned| $worst ms"
-
-# --- status cost: requests that read the counter, and cached ones ------------
-pol cost 'arm_min_flows = 0' 'fault = drop 60s'
-start cost
-wait_for "cost: the fault" journal_has "$J" fault_begin
-read_cost=$(python3 "$TOP/tests/lib/ctl_clients.py" latency "$RUN/cost.sock" 30 120) || fail "cost: latency"
-cached=$(python3 "$TOP/tests/lib/ctl_clients.py" latency "$RUN/cost.sock" 200 0) || fail "cost: latency"
-note "status round trip, counter read each time: $read_cost; cached: $cached"
-stopped cost 1
+note "fast: |actual - planned| median, worst: $(python3 "$JC" "$J" get '"%.3f, %.3f ms" % (sorted(abs(e["actual_ms"] - 10) for e in ev["fault_end"])[50], max(abs(e["actual_ms"] - 10) for e in ev["fault_end"]))')"
 
 # --- a killed daemon's socket does not block the next drill ----------------
 pol kill 'arm_min_flows = 0' 'fault = drop 60s'

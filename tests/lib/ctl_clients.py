@@ -9,10 +9,6 @@ usage: ctl_clients.py hostile SOCKET SECONDS
          them), one that sends half a request, and a loop asking "status" as
          fast as it is answered; prints one JSON object: counts and
          round-trip times in us
-       ctl_clients.py latency SOCKET COUNT SPACING_MS
-         COUNT status requests SPACING_MS apart; prints median and p99 of
-         the round trip in us (SPACING_MS > 100 makes every request read
-         the fault's counter, see CONTROL_HITS_EVERY_MS)
 Every loop is bounded in time and count.
 """
 import json
@@ -102,22 +98,9 @@ def hostile(path, seconds):
                       "rtt_p99_us": pct(rtt, 0.99)}))
 
 
-def latency(path, count, spacing_ms):
-    rtt = []
-    for _ in range(count):
-        line, us = ask(path)
-        if not line.startswith(b"{") or b'"error"' in line:
-            sys.exit("bad answer: %r" % line[:80])
-        rtt.append(us)
-        time.sleep(spacing_ms / 1000)
-    print(json.dumps({"count": count, "median_us": pct(rtt, 0.5), "p99_us": pct(rtt, 0.99)}))
-
-
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "hostile":
         hostile(sys.argv[2], float(sys.argv[3]))
-    elif len(sys.argv) == 5 and sys.argv[1] == "latency":
-        latency(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
     else:
         sys.exit(__doc__)
 
