@@ -3,6 +3,7 @@
  * okx-faultctl(1)). */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -293,9 +295,13 @@ static int scan(const char *dir, char ***names, size_t *n)
 	}
 	while ((e = readdir(dp)) && *n < SCAN_MAX) {
 		size_t len = strlen(e->d_name);
+		struct stat st;
 		char **nn;
 
+
 		if (len <= 5 || strcmp(e->d_name + len - 5, ".sock"))
+			continue;
+		if (fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode))
 			continue;
 		e->d_name[len - 5] = '\0';
 		if (!status_name_valid(e->d_name))
