@@ -114,8 +114,16 @@ void status_print(const struct drill_status *st, FILE *f);
  * time) leads; the line of state ending is the drill's outcome. */
 void status_line(const struct drill_status *st, bool bar, char *buf, size_t len);
 
-/* Does b differ from a in what watch prints one line for when its output
- * is not a terminal: the state, the step, the arming counts, the hits? */
-bool status_changed(const struct drill_status *a, const struct drill_status *b);
+/* How b differs from a, for watch's lines when its output is not a
+ * terminal: another state or step (a phase), or other arming counts or
+ * hits; the times alone are no change. */
+enum status_change { STATUS_CHANGE_NONE, STATUS_CHANGE_COUNTS, STATUS_CHANGE_PHASE };
+enum status_change status_changed(const struct drill_status *a, const struct drill_status *b);
+
+/* watch, not on a terminal: is st worth a line after `shown`, the last
+ * status given one (NULL: none yet)? A new phase is, at once; new counts
+ * are when STATUS_WATCH_COUNTS_MS of the drill passed since that line. */
+#define STATUS_WATCH_COUNTS_MS 5000
+bool status_watch_due(const struct drill_status *shown, const struct drill_status *st);
 
 #endif

@@ -397,8 +397,9 @@ static size_t term_width(void)
 }
 
 /* One status on the terminal (the line redrawn) or, for a file or pipe,
- * a line when something watch shows changed. */
-static void show(const struct drill_status *st, const struct drill_status *prev, bool tty)
+ * a line when status_watch_due(). prev: the last status shown (NULL:
+ * none). Returns whether st was shown. */
+static bool show(const struct drill_status *st, const struct drill_status *prev, bool tty)
 {
 	char line[512];
 	size_t w;
@@ -409,11 +410,14 @@ static void show(const struct drill_status *st, const struct drill_status *prev,
 		if (strlen(line) > w)
 			line[w] = '\0';
 		printf("\r\033[K%s", line);
-	} else if (!prev || status_changed(prev, st)) {
+	} else if (status_watch_due(prev, st)) {
 		status_line(st, false, line, sizeof(line));
 		printf("+%" PRIu64 ".%03" PRIu64 "s %s\n", st->elapsed_ms / 1000, st->elapsed_ms % 1000, line);
+	} else {
+		return false;
 	}
 	fflush(stdout);
+	return true;
 }
 
 /* Follow the drill to its end. Returns its exit code or CTL_WATCH_LOST. */
@@ -443,9 +447,10 @@ static int follow(struct conn *k, const char *name, bool tty, int first_ms, stru
 			printf("%s%s\n", tty && have ? "\r\033[K" : "", line);
 			return r->st.exit_code;
 		}
-		show(&r->st, have ? prev : NULL, tty);
-		*prev = r->st;
-		have = true;
+		if (show(&r->st, have ? prev : NULL, tty)) {
+			*prev = r->st;
+			have = true;
+		}
 	}
 	if (tty && have)
 		putchar('\n');

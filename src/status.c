@@ -601,7 +601,8 @@ static void print_step(const struct drill_status *st, FILE *f)
 	if (st->state != STATUS_FAULT)
 		return;
 	if (st->hits_known)
-		fprintf(f, "hits     %" PRIu64 " packets, %" PRIu64 " bytes so far\n", st->hits_packets, st->hits_bytes);
+		fprintf(f, "hits     %" PRIu64 " packet%s, %" PRIu64 " byte%s so far\n", st->hits_packets,
+			st->hits_packets == 1 ? "" : "s", st->hits_bytes, st->hits_bytes == 1 ? "" : "s");
 	else
 		fputs("hits     unknown (the counter could not be read)\n", f);
 }
@@ -672,9 +673,27 @@ static void add(char *buf, size_t len, size_t *at, const char *fmt, ...)
 		*at = *at + (size_t)n < len ? *at + (size_t)n : len - 1;
 }
 
+/* The thresholds that are wanted (need > 0), "flows 1/3, calls 2/3";
+ * those not wanted are no progress. */
+static void add_needed(const struct drill_status *st, char *buf, size_t len, size_t *at)
+{
+	const struct {
+		const char *name;
+		const struct status_count *c;
+	} t[] = { { "flows", &st->flows }, { "calls", &st->calls }, { "packets", &st->packets }, { "bytes", &st->bytes } };
+	bool first = true;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (!t[i].c->need)
+			continue;
+		add(buf, len, at, "%s%s %" PRIu64 "/%" PRIu64, first ? " " : ", ", t[i].name, t[i].c->seen, t[i].c->need);
+		first = false;
+	}
+}
+
 void status_line(const struct drill_status *st, bool bar, char *buf, size_t len)
 {
-	char a[24], b[24], s[STATUS_TEXT_MAX + 64];
+	char a[24], s[STATUS_TEXT_MAX + 64];
 	size_t at = 0;
 
 	if (!len)
@@ -697,9 +716,8 @@ void status_line(const struct drill_status *st, bool bar, char *buf, size_t len)
 	add(buf, len, &at, "%s", status_state_name(st->state));
 	switch (st->state) {
 	case STATUS_WAITING:
-		add(buf, len, &at, ": flows %" PRIu64 "/%" PRIu64 ", calls %" PRIu64 "/%" PRIu64 ", packets %" PRIu64
-			"/%" PRIu64 ", bytes %" PRIu64 "/%" PRIu64, st->flows.seen, st->flows.need, st->calls.seen,
-			st->calls.need, st->packets.seen, st->packets.need, st->bytes.seen, st->bytes.need);
+		add(buf, len, &at, ":");
+		add_needed(st, buf, len, &at);
 		if (st->waiting_left)
 			add(buf, len, &at, "; arm_timeout in %s", dur(st->arm_left_ms, a, sizeof(a)));
 		break;
@@ -708,24 +726,39 @@ void status_line(const struct drill_status *st, bool bar, char *buf, size_t len)
 		break;
 	case STATUS_FAULT:
 	case STATUS_PAUSE:
-		add(buf, len, &at, " %" PRIu64 "/%" PRIu64 ": %s, %s of %s", st->step.index + 1, st->steps_total,
-		    step_text(&st->step, s, sizeof(s)), dur(st->step_elapsed_ms, a, sizeof(a)),
-		    dur(st->step.planned_ms, b, sizeof(b)));
-		if (st->state == STATUS_FAULT && st->hits_known)
-			add(buf, len, &at, "; hits %" PRIu64 " packets, %" PRIu64 " bytes", st->hits_packets,
-			    st->hits_bytes);
-		else if (st->state == STATUS_FAULT)
-			add(buf, len, &at, "; hits unknown");
+		/* "fault 1/3 drop 30.0 s: 14.1 s in, hits 47 packets" */
+		add(buf, len, &at, " %" PRIu64 "/%" PRIu64 " %s: %s in", st->step.index + 1, st->steps_total,
+		    st->state == STATUS_PAUSE ? dur(st->step.planned_ms, s, sizeof(s)) : step_text(&st->step, s, sizeof(s)),
+		    dur(st->step_elapsed_ms, a, sizeof(a)));
+		if (st->state == STATUS_PAUSE)
+			break;
+		if (!st->hits_known)
+			add(buf, len, &at, ", hits unknown");
+		else
+			add(buf, len, &at, ", hits %" PRIu64 " packet%s", st->hits_packets, st->hits_packets == 1 ? "" : "s");
+		/* a terminal line must fit its width: the bytes only elsewhere */
+		if (st->hits_known && !bar)
+			add(buf, len, &at, ", %" PRIu64 " byte%s", st->hits_bytes, st->hits_bytes == 1 ? "" : "s");
 		break;
 	case STATUS_ENDING:
 		break;
 	}
 }
 
-bool status_changed(const struct drill_status *a, const struct drill_status *b)
+enum status_change status_changed(const struct drill_status *a, const struct drill_status *b)
 {
-	return a->state != b->state || a->step.index != b->step.index || a->flows.seen != b->flows.seen ||
-	       a->calls.seen != b->calls.seen || a->packets.seen != b->packets.seen ||
-	       a->bytes.seen != b->bytes.seen || a->hits_known != b->hits_known ||
-	       a->hits_packets != b->hits_packets;
+	if (a->state != b->state || a->step.index != b->step.index)
+		return STATUS_CHANGE_PHASE;
+	if (a->flows.seen != b->flows.seen || a->calls.seen != b->calls.seen || a->packets.seen != b->packets.seen ||
+	    a->bytes.seen != b->bytes.seen || a->hits_known != b->hits_known || a->hits_packets != b->hits_packets)
+		return STATUS_CHANGE_COUNTS;
+	return STATUS_CHANGE_NONE;
+}
+
+bool status_watch_due(const struct drill_status *shown, const struct drill_status *st)
+{
+	enum status_change ch = shown ? status_changed(shown, st) : STATUS_CHANGE_PHASE;
+
+	return ch == STATUS_CHANGE_PHASE ||
+	       (ch == STATUS_CHANGE_COUNTS && st->elapsed_ms >= shown->elapsed_ms + STATUS_WATCH_COUNTS_MS);
 }

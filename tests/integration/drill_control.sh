@@ -202,8 +202,9 @@ states = [re.sub(r"^\+[0-9.]+s (\S+).*", r"\1", l) for l in lines[:-1]]
 # one line per change: the phases in order, each at least once
 order = [s for i, s in enumerate(states) if i == 0 or s != states[i - 1]]
 assert order == ["arm_delay:", "fault", "pause", "fault"], order
-assert any(re.match(r"^\+[0-9.]+s fault 1/3: drop 400 ms", l) for l in lines), lines
-assert any(re.match(r"^\+[0-9.]+s fault 3/3: reject with=tcp-reset 400 ms", l) for l in lines), lines
+assert any(re.match(r"^\+[0-9.]+s fault 1/3 drop 400 ms: [0-9]+ ms in, hits 0 packets, 0 bytes$", l) for l in lines), lines
+assert any(re.match(r"^\+[0-9.]+s pause 2/3 300 ms: [0-9]+ ms in$", l) for l in lines), lines
+assert any(re.match(r"^\+[0-9.]+s fault 3/3 reject with=tcp-reset 400 ms: ", l) for l in lines), lines
 assert lines[-1] == "drill seq: completed (exit 0)", lines[-1]
 PY
 python3 "$JC" "$J" check --outcome completed --exit 0 --windows 2 || fail "seq: journal"
@@ -217,7 +218,7 @@ script -qfec "$C watch tty" /dev/null >"$LAB_TMP/tty.watch" 2>&1
 rc=$?
 wait $D
 [ $rc -eq 0 ] || fail "tty: watch exit $rc: $(cat -v "$LAB_TMP/tty.watch")"
-grep -qaE $'\r\033\\[K\\[[#-]{20}\\] fault 1/1: drop 600 ms' "$LAB_TMP/tty.watch" &&
+grep -qaE $'\r\033\\[K\\[[#-]{20}\\] fault 1/1 drop 600 ms: [0-9]+ ms in, hits 0 packets\r' "$LAB_TMP/tty.watch" &&
 	grep -qa 'drill tty: completed (exit 0)' "$LAB_TMP/tty.watch" ||
 	fail "tty: no bar: $(cat -v "$LAB_TMP/tty.watch")"
 note "tty: $(tr '\r' '\n' <"$LAB_TMP/tty.watch" | grep -a '\] fault' | tail -1 | cat -v)"

@@ -355,11 +355,22 @@ Test(status, text)
 			 "journal  /var/lib/okx-faultd/c2_3-20261128T034000Z.jsonl\n");
 	free(out);
 	status_line(&st, true, line, sizeof(line));
-	cr_expect_str_eq(line, "[########------------] fault 3/6: loss percent=30 30.0 s, 12.3 s of 30.0 s; "
-			       "hits 1234 packets, 98765 bytes");
-	sample(&st, STATUS_WAITING);
+	cr_expect_str_eq(line, "[########------------] fault 3/6 loss percent=30 30.0 s: 12.3 s in, hits 1234 packets");
 	status_line(&st, false, line, sizeof(line));
-	cr_expect_str_eq(line, "waiting: flows 3/3, calls 45/0, packets 9007199254740993/10, bytes 5120/0; "
+	cr_expect_str_eq(line, "fault 3/6 loss percent=30 30.0 s: 12.3 s in, hits 1234 packets, 98765 bytes");
+	st.hits_known = false;
+	status_line(&st, false, line, sizeof(line));
+	cr_expect_str_eq(line, "fault 3/6 loss percent=30 30.0 s: 12.3 s in, hits unknown");
+	sample(&st, STATUS_PAUSE);
+	status_line(&st, true, line, sizeof(line));
+	cr_expect_str_eq(line, "[--------------------] pause 2/6 1m00s: 100 ms in");
+	sample(&st, STATUS_ARM_DELAY);
+	status_line(&st, true, line, sizeof(line));
+	cr_expect_str_eq(line, "[###########---------] arm_delay: first fault in 12.3 s");
+	/* only the thresholds wanted */
+	sample(&st, STATUS_WAITING);
+	status_line(&st, true, line, sizeof(line));
+	cr_expect_str_eq(line, "[###-----------------] waiting: flows 3/3, packets 9007199254740993/10; "
 			       "arm_timeout in 8m25s");
 	sample(&st, STATUS_ENDING);
 	status_line(&st, true, line, sizeof(line));
@@ -377,15 +388,37 @@ Test(status, changed)
 	b = a;
 	b.step_elapsed_ms += 250;
 	b.elapsed_ms += 250;
-	cr_expect_not(status_changed(&a, &b), "time alone is no change");
+	cr_expect_eq(status_changed(&a, &b), STATUS_CHANGE_NONE, "time alone is no change");
 	b.hits_packets++;
-	cr_expect(status_changed(&a, &b));
+	cr_expect_eq(status_changed(&a, &b), STATUS_CHANGE_COUNTS);
 	b = a;
 	b.state = STATUS_PAUSE;
-	cr_expect(status_changed(&a, &b));
+	cr_expect_eq(status_changed(&a, &b), STATUS_CHANGE_PHASE);
+	b = a;
+	b.step.index++;
+	cr_expect_eq(status_changed(&a, &b), STATUS_CHANGE_PHASE);
 	b = a;
 	b.calls.seen++;
-	cr_expect(status_changed(&a, &b));
+	cr_expect_eq(status_changed(&a, &b), STATUS_CHANGE_COUNTS);
+}
+
+Test(status, watch_due)
+{
+	struct drill_status a, b;
+
+	sample(&a, STATUS_FAULT);
+	cr_expect(status_watch_due(NULL, &a), "the first status");
+	b = a;
+	b.elapsed_ms += 250;
+	cr_expect_not(status_watch_due(&a, &b), "no change");
+	b.hits_packets++;
+	cr_expect_not(status_watch_due(&a, &b), "new hits 250 ms after the last line");
+	b.elapsed_ms = a.elapsed_ms + STATUS_WATCH_COUNTS_MS;
+	cr_expect(status_watch_due(&a, &b), "new hits 5 s after the last line");
+	b = a;
+	b.elapsed_ms += 10;
+	b.state = STATUS_PAUSE;
+	cr_expect(status_watch_due(&a, &b), "a new phase at once");
 }
 
 /* ---- the server, for real, in a temporary directory -------------------------- */
