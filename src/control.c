@@ -433,8 +433,10 @@ static void on_tick(struct control *c)
 	for (size_t i = 0; i < CONTROL_MAX_CLIENTS; i++) {
 		struct client *cl = &c->cl[i];
 
-		if (cl->fd >= 0 && !cl->answered && now - cl->since_ns >= CONTROL_IDLE_MS * 1000000ull)
+		if (cl->fd >= 0 && !cl->answered && now - cl->since_ns >= CONTROL_IDLE_MS * 1000000ull) {
+			log_debug("control: pid %d sent no request within %d ms: closing", (int)cl->pid, CONTROL_IDLE_MS);
 			queue_error(c, cl, "no request within the time allowed");
+		}
 	}
 	if (c->n_watchers)
 		push_watchers(c, NULL);

@@ -136,7 +136,7 @@ static void print_outcome(const struct jread *j, FILE *f)
 	static const struct {
 		const char *outcome, *meaning;
 	} meanings[] = {
-		{ "aborted", "stopped by the stop file or a signal; faults removed, windows closed" },
+		{ "aborted", "stopped by the stop file, a signal or okx-faultctl stop; faults removed, windows closed" },
 		{ "arm_timeout", "the drill never armed: no traffic to the targets, nothing was injected" },
 		{ "completed", "every fault ran" },
 		{ "error", "runtime failure; faults removed" },

@@ -13,9 +13,10 @@
 #    daemon itself (SO_PEERCRED); the drill goes on unchanged;
 #  - watch: a line per change and the outcome when not a terminal, a bar on
 #    a terminal (script(1)), the drill's exit code (0, and 4 when stopped);
+#    an interrupted watch leaves the drill alone;
 #  - clients that never send, never read, send half a request, or ask as
 #    fast as they are answered do not delay 10 ms faults (journal
-#    actual_ms within 2 ms of planned, as every drill);
+#    actual_ms: no window held, the median and the 95th on time);
 #  - a killed daemon's socket does not block the next drill; a live one
 #    refuses a second drill of the same name (exit 1, no journal, no
 #    table); a control directory others can write, or a symlink, is
@@ -180,6 +181,15 @@ is pause '[(n["index"], n["action"]) for n in s["next"]]' "[(1, 'drop')]"
 "$C" watch pause >"$LAB_TMP/pause.watch" 2>&1 &
 W=$!
 wait_for "pause: the watch's first line" log_has "$LAB_TMP/pause.watch" 'pause 1/2'
+# a watch killed (a background job ignores SIGINT: SIGTERM does as Ctrl-C
+# would) leaves the drill as it was
+"$C" watch pause >"$LAB_TMP/pause.watch2" 2>&1 &
+W2=$!
+wait_for "pause: the second watch's first line" log_has "$LAB_TMP/pause.watch2" 'pause 1/2'
+kill -TERM $W2
+wait $W2
+kill -0 $D || fail "pause: an interrupted watch ended the drill"
+is pause 's["state"]' pause
 stopped pause 0
 wait $W
 rc=$?
@@ -237,21 +247,22 @@ rc=$?
 wait $H || fail "fast: the hostile clients failed"
 [ $rc -eq 0 ] || fail "fast: exit $rc: $(cat "$L")"
 # A client that blocked the loop would hold a fault until the kernel's
-# backstop (250 ms, reason kernel_expiry); the bound is the machine's own
-# jitter on 2 shared cores, not the 2 ms of an idle one (README, "Measured
-# here"), and the median must stay well under it.
-python3 "$JC" "$J" check --outcome completed --exit 0 --windows 100 --tolerance-ms 5 ||
+# backstop (250 ms later, reason kernel_expiry) or for good; one that made
+# the loop slow would move the median. Each window within 20 ms (the rare
+# outlier of 2 shared, loaded cores reaches 6 ms with or without clients:
+# README, "Measured here"), the median within 0.5 ms, 95 of 100 within 2 ms.
+python3 "$JC" "$J" check --outcome completed --exit 0 --windows 100 --tolerance-ms 20 ||
 	fail "fast: windows late with hostile clients"
-python3 "$JC" "$J" get 'sorted(abs(e["actual_ms"] - 10) for e in ev["fault_end"])[50] < 0.5 and all(e["reason"] == "completed" for e in ev["fault_end"])' |
-	grep -qx True || fail "fast: the median window is off by 0.5 ms or more, or one ended otherwise"
+python3 "$JC" "$J" get 'sorted(abs(e["actual_ms"] - 10) for e in ev["fault_end"])[50] < 0.5 and sorted(abs(e["actual_ms"] - 10) for e in ev["fault_end"])[94] < 2 and all(e["reason"] == "completed" for e in ev["fault_end"])' |
+	grep -qx True || fail "fast: the median window off by 0.5 ms, the 95th by 2 ms, or one ended otherwise"
 note "fast: 100 windows of 10 ms on time with hostile clients: $(cat "$LAB_TMP/hostile.json"); the daemon ran $cpu ms"
 python3 - "$LAB_TMP/hostile.json" <<'PY' || fail "fast: $(cat "$LAB_TMP/hostile.json")"
 import json, sys
 h = json.load(open(sys.argv[1]))
-assert h["answers"] > 50 and h["errors"] == 0, h
+# the silent connections were closed after 2 s and made again
+assert h["answers"] > 50 and h["errors"] == 0 and h["idle_connects"] > 10, h
 PY
-log_has "$L" 'control: closing the connection of pid [0-9]+ \(uid 0\)' ||
-	note "fast: no client was dropped (the drill ended before the idle limit)"
+log_has "$L" 'control: pid [0-9]+ sent no request within 2000 ms: closing' || fail "fast: no silent client was closed"
 note "fast: |actual - planned| median, worst: $(python3 "$JC" "$J" get '"%.3f, %.3f ms" % (sorted(abs(e["actual_ms"] - 10) for e in ev["fault_end"])[50], max(abs(e["actual_ms"] - 10) for e in ev["fault_end"]))')"
 
 # --- a killed daemon's socket does not block the next drill ----------------
