@@ -240,7 +240,8 @@ sched() { awk '/sum_exec_runtime/ { printf "%.0f\n", $3 }' "/proc/$D/sched"; }
 cpu0=$(sched)
 python3 "$TOP/tests/lib/ctl_clients.py" hostile "$RUN/fast.sock" 4 >"$LAB_TMP/hostile.json" &
 H=$!
-wait_for "fast: the last fault" journal_has "$J" fault_end 100
+# read while the daemon runs (it ends right after the 100th)
+wait_for "fast: the 90th fault" journal_has "$J" fault_end 90
 cpu=$(($(sched) - cpu0))
 wait $D
 rc=$?
@@ -255,7 +256,7 @@ python3 "$JC" "$J" check --outcome completed --exit 0 --windows 100 --tolerance-
 	fail "fast: windows late with hostile clients"
 python3 "$JC" "$J" get 'sorted(abs(e["actual_ms"] - 10) for e in ev["fault_end"])[50] < 0.5 and sorted(abs(e["actual_ms"] - 10) for e in ev["fault_end"])[94] < 2 and all(e["reason"] == "completed" for e in ev["fault_end"])' |
 	grep -qx True || fail "fast: the median window off by 0.5 ms, the 95th by 2 ms, or one ended otherwise"
-note "fast: 100 windows of 10 ms on time with hostile clients: $(cat "$LAB_TMP/hostile.json"); the daemon ran $cpu ms"
+note "fast: 100 windows of 10 ms on time with hostile clients: $(cat "$LAB_TMP/hostile.json"); the daemon ran $cpu ms up to the 90th"
 python3 - "$LAB_TMP/hostile.json" <<'PY' || fail "fast: $(cat "$LAB_TMP/hostile.json")"
 import json, sys
 h = json.load(open(sys.argv[1]))
