@@ -3,6 +3,7 @@
  * by okx-faultctl (include/status.h; okx-faultctl(1), STATUS JSON). */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -391,6 +392,8 @@ static void get_arming(struct dec *d, const cJSON *root, struct drill_status *st
 	get_str(d, t, "dst", st->trigger_dst, sizeof(st->trigger_dst), false);
 	get_str(d, t, "proto", st->trigger_proto, sizeof(st->trigger_proto), false);
 	st->trigger_dport = (uint32_t)get_u64(d, t, "dport");
+	if (d->ok && st->trigger_dport > 65535)
+		derr(d, "\"dport\": %" PRIu32 " is not a port", st->trigger_dport);
 }
 
 /* The phase object of the current state must be there, the others null. */
@@ -469,11 +472,14 @@ static void get_end(struct dec *d, const cJSON *root, struct drill_status *st)
 
 static void get_status(struct dec *d, const cJSON *root, struct drill_status *st)
 {
-	const cJSON *next, *pid, *steps;
+	const cJSON *next, *steps;
+	uint64_t pid;
 
 	get_str(d, root, "name", st->name, sizeof(st->name), false);
-	if ((pid = member(d, root, "pid", cJSON_Number, false)))
-		st->pid = (int64_t)pid->valuedouble;
+	pid = get_u64(d, root, "pid");
+	if (d->ok && (pid < 1 || pid > INT32_MAX))
+		derr(d, "\"pid\": %" PRIu64 " is not a process id", pid);
+	st->pid = (int64_t)pid;
 	get_state(d, root, st);
 	get_str(d, root, "journal", st->journal, sizeof(st->journal), true);
 	st->started_ns = get_time(d, root, "started", NULL);
@@ -506,8 +512,15 @@ bool status_decode(const char *line, size_t len, struct status_reply *r, char *e
 		return derr(&d, "reply longer than %d bytes", STATUS_LINE_MAX);
 	root = cJSON_ParseWithLength(line, len);
 	if (!root || !cJSON_IsObject(root)) {
+		char shown[41];
+		size_t i;
+
+		/* its start, printable: the line is not NUL-terminated */
+		for (i = 0; i < len && i < sizeof(shown) - 1 && line[i] != '\n'; i++)
+			shown[i] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
+		shown[i] = '\0';
 		cJSON_Delete(root);
-		return derr(&d, "reply is not a JSON object: '%.40s'", line);
+		return derr(&d, "reply is not a JSON object: '%s'", shown);
 	}
 	if ((v = member(&d, root, "version", cJSON_Number, false)) && v->valuedouble != STATUS_VERSION)
 		derr(&d, "reply version %.17g; this okx-faultctl reads version %d", v->valuedouble, STATUS_VERSION);

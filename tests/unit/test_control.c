@@ -293,6 +293,8 @@ ParameterizedTestParameters(status, bad)
 {
 	static struct bad_case c[] = {
 		{ "", "not json", "reply is not a JSON object: 'not json'" },
+		{ "", "", "reply is not a JSON object: ''" },
+		{ "", "{\x01", "reply is not a JSON object: '{?'" },
 		{ "", "[1]", "reply is not a JSON object" },
 		{ "\"version\":1", "\"version\":2", "reply version 2; this okx-faultctl reads version 1" },
 		{ "\"version\":1,", "", "\"version\" missing" },
