@@ -252,10 +252,14 @@ wait $H || fail "fast: the hostile clients failed"
 # the loop slow would move the median. Each window within 20 ms (the rare
 # outlier of 2 shared, loaded cores reaches 6 ms with or without clients:
 # README, "Measured here"), the median within 0.5 ms, 95 of 100 within 2 ms.
-python3 "$JC" "$J" check --outcome completed --exit 0 --windows 100 --tolerance-ms 20 ||
+# Under QEMU's TCG (make check-vm) the guest's vCPUs are host threads: no
+# window held past 250 ms (the journal's VM tolerance), the rest on the host.
+tol=20 med=0.5 p95=2
+[ -n "${OKX_IN_VM:-}" ] && tol=250 med=250 p95=250
+python3 "$JC" "$J" check --outcome completed --exit 0 --windows 100 --tolerance-ms $tol ||
 	fail "fast: windows late with hostile clients"
-python3 "$JC" "$J" get 'sorted(abs(e["actual_ms"] - 10) for e in ev["fault_end"])[50] < 0.5 and sorted(abs(e["actual_ms"] - 10) for e in ev["fault_end"])[94] < 2 and all(e["reason"] == "completed" for e in ev["fault_end"])' |
-	grep -qx True || fail "fast: the median window off by 0.5 ms, the 95th by 2 ms, or one ended otherwise"
+python3 "$JC" "$J" get "sorted(abs(e['actual_ms'] - 10) for e in ev['fault_end'])[50] < $med and sorted(abs(e['actual_ms'] - 10) for e in ev['fault_end'])[94] < $p95 and all(e['reason'] == 'completed' for e in ev['fault_end'])" |
+	grep -qx True || fail "fast: the median window off by $med ms, the 95th by $p95 ms, or one ended otherwise"
 note "fast: 100 windows of 10 ms on time with hostile clients: $(cat "$LAB_TMP/hostile.json"); the daemon ran $cpu ms up to the 90th"
 python3 - "$LAB_TMP/hostile.json" <<'PY' || fail "fast: $(cat "$LAB_TMP/hostile.json")"
 import json, sys
