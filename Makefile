@@ -22,6 +22,9 @@ GIT_DIRTY :=
 endif
 
 PKGS := libnftnl libmnl libnl-3.0 libnl-route-3.0 libcjson
+# okx-faultctl alone links libarchive (its bundles, src/bundle.c): the
+# daemon gains no dependency (tests/static/bundle.sh checks with ldd)
+CTL_PKGS := libarchive
 TEST_PKGS := criterion
 
 CFLAGS ?= -O2 -g
@@ -32,8 +35,11 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wformat=2 -Wundef -Wvla -Wcast-align $(if $(filter 1,$(WERROR)),-Werror)
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude \
 	-DOKX_VERSION='"$(VERSION)"' -DOKX_GIT_COMMIT='"$(GIT_COMMIT)$(GIT_DIRTY)"' \
-	$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+	$(shell $(PKG_CONFIG) --cflags $(PKGS) $(CTL_PKGS) 2>/dev/null)
 LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm -pthread
+CTL_LIBS := $(shell $(PKG_CONFIG) --libs $(CTL_PKGS) 2>/dev/null)
+# a program's libraries: okx-faultctl's add CTL_LIBS
+prog_libs = $(LIBS) $(if $(filter %okx-faultctl,$@),$(CTL_LIBS))
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # The unsanitized build (programs, labs, benches) is hardened; the sanitizer
 # and fuzz builds are not: ASan checks what _FORTIFY_SOURCE would. glibc's
@@ -72,7 +78,7 @@ all: $(PROGS)
 
 $(PROGS): $(PROG_DIR)%: $(B)/%.o $(B)/libokx.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(HARDEN_LDFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(HARDEN_LDFLAGS) $(LDFLAGS) -o $@ $^ $(prog_libs)
 
 $(B)/libokx.a: $(LIB_OBJ)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
@@ -93,13 +99,13 @@ $(S)/%.o: src/%.c $(B)/.flags
 # sanitized daemon and ctl: the integration tests drive these
 $(S)/okx-faultd $(S)/okx-faultctl: $(S)/%: $(S)/%.o $(S)/libokx.a
 	@echo "  LD [san] $@"
-	$(Q)$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(SAN) $(LDFLAGS) -o $@ $^ $(prog_libs)
 
 $(S)/test_%: tests/unit/test_%.c $(S)/libokx.a
 	@mkdir -p $(@D)
 	@echo "  CC [test] $<"
 	$(Q)$(CC) $(BASE_CFLAGS) $(CFLAGS) $(SAN) $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS)) -MMD -MP \
-		-o $@ $< $(S)/libokx.a $(LIBS) $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
+		-o $@ $< $(S)/libokx.a $(LIBS) $(CTL_LIBS) $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
 
 # lab programs: one file each, linked with the library for its clock helpers
 $(B)/lab/%: tests/lab/%.c $(B)/libokx.a
@@ -123,7 +129,7 @@ $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(@D)
 	@echo "  CC [fuzz] $<"
 	$(Q)$(FUZZ_CC) $(BASE_CFLAGS) -Wno-error -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-o $@ $< $(LIB_SRC) $(LIBS)
+		-o $@ $< $(LIB_SRC) $(LIBS) $(CTL_LIBS)
 
 # objects follow the compiler and flags they were built with (-Werror aside:
 # it changes no object), as the version stamp follows HEAD
@@ -132,8 +138,10 @@ $(B)/.flags: FORCE
 	@mkdir -p $(@D)
 	$(Q)echo '$(FLAGS_ID)' | cmp -s - $@ || echo '$(FLAGS_ID)' > $@
 
-# the version stamp must follow HEAD
-$(B)/okx-faultd.o $(S)/okx-faultd.o $(B)/okx-faultctl.o $(S)/okx-faultctl.o: .git-stamp
+# the version stamp must follow HEAD: in the objects that use it (the
+# journal's start event, drill.c; a bundle's manifest, bundle.c)
+STAMPED := okx-faultd okx-faultctl drill bundle
+$(foreach o,$(STAMPED),$(B)/$(o).o $(S)/$(o).o): .git-stamp
 .git-stamp: FORCE
 	$(Q)echo '$(GIT_COMMIT)$(GIT_DIRTY)' | cmp -s - $@ || echo '$(GIT_COMMIT)$(GIT_DIRTY)' > $@
 FORCE:

@@ -19,6 +19,8 @@ struct ct_flow {
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport;
 	uint8_t tcp_state; /* CTA_PROTOINFO_TCP_STATE (TCP_CONNTRACK_*), 0: none given */
+	bool label;        /* CTA_LABELS has SCOPE_CT_LABEL: the table saw the flow's first packet
+			    * leave a socket in the uid or cgroup scope (include/scope.h) */
 };
 
 /* The arming watch: conntrack NEW events for flows in the drill's scope.
@@ -86,12 +88,14 @@ void ctwatch_get_stats(const struct ctwatch *w, struct ctwatch_stats *st);
  * the exact layout of a ctnetlink NEW event (orig tuple first, IPv4/IPv6
  * addresses at fixed offsets) and whose destination is outside the target
  * ranges: exact for IPv4, by the first 32 bits for IPv6 (a superset; user
- * space does the exact check). Anything else is passed on. Writes at most
- * `max` instructions; returns their number, 0 when the set has too many
- * ranges for a filter (then none is attached), or -E2BIG when max is too
- * small. */
+ * space does the exact check). With `label` (a uid or cgroup scope) a NEW
+ * event without the connection label SCOPE_CT_LABEL is dropped too: its
+ * flow did not come from a socket in scope. Anything else is passed on.
+ * Writes at most `max` instructions; returns their number, 0 when the set
+ * has too many ranges for a filter (then none is attached), or -E2BIG when
+ * max is too small. */
 #define CTWATCH_BPF_MAX 4096
-int ctwatch_build_filter(const struct target_set *ts, struct sock_filter *prog, size_t max);
+int ctwatch_build_filter(const struct target_set *ts, bool label, struct sock_filter *prog, size_t max);
 
 /* Pure parsing, no kernel needed: a ctnetlink IPCTNL_MSG_CT_NEW message
  * (an event or a dump entry) to its original tuple. Returns 0, -ENOENT when

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "expect.h"
+
 /* Reading a drill journal (okx-faultd(8), JOURNAL) back: the fault windows, the arming and
  * the outcome. Times are int64 ns since the epoch (see timeparse.h). */
 
@@ -14,6 +16,8 @@ struct jwindow {
 	int64_t index;
 	char *action;          /* "drop", "reject", "loss", "delay", ... */
 	char *params;          /* policy syntax, "" when none */
+	enum expect expect;    /* fault_begin.expect, else the action's default */
+	int64_t latency_ms;    /* the latency= of params (a delay), else 0 */
 	int64_t planned_ms;
 	int64_t invoke_ns;     /* fault_begin.invoke_ts */
 	int64_t begin_ns;      /* fault_begin.ts: live from here */
@@ -31,7 +35,7 @@ struct jwindow {
 struct jread {
 	char *path;
 	/* start */
-	char *name, *policy, *host, *version, *git_commit;
+	char *name, *policy, *policy_sha256, *host, *version, *git_commit;
 	int64_t start_ns;
 	/* armed */
 	bool armed;

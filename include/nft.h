@@ -75,6 +75,17 @@ int nft_engine_watch_counters(struct nft_engine *e, struct nft_watch *w);
  * Returns 0, -EINVAL (not installed) or -errno. */
 int nft_engine_add_targets(struct nft_engine *e, const struct target_set *add);
 
+/* A cgroup's new id (scope: the cgroup was created again) for the set of
+ * its level, and an old id to delete (0: none). */
+struct nft_cgroup_update {
+	uint32_t level;
+	uint64_t add_id, del_id;
+};
+/* Apply updates in one transaction: the table matches the new ids from
+ * the kernel's ack on. Returns 0, -EINVAL (not installed, nothing to do)
+ * or -errno. */
+int nft_engine_cgroup_update(struct nft_engine *e, const struct nft_cgroup_update *u, size_t n);
+
 /* Delete the table (normal end). A table already gone is not an error.
  * Returns 0 or -errno. */
 int nft_engine_remove(struct nft_engine *e);
@@ -100,6 +111,7 @@ int nft_build_switch(struct nfnl_batch *b, int on_fault, uint64_t timeout_ms, in
 int nft_build_claim(struct nfnl_batch *b); /* the owned table, empty */
 int nft_build_remove(struct nfnl_batch *b);
 int nft_build_add_targets(struct nfnl_batch *b, const struct target_set *add);
+int nft_build_cgroup_update(struct nfnl_batch *b, const struct nft_cgroup_update *u, size_t n);
 /* One GETOBJ request for a named counter of our table, with NLM_F_ACK.
  * Returns its length or -ENOSPC. */
 int nft_build_get_counter(char *buf, size_t len, uint32_t seq, const char *name);

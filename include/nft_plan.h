@@ -15,6 +15,7 @@
 
 #include "dnsname.h"
 #include "policy.h"
+#include "scope.h"
 #include "targets.h"
 
 /* set ids tie a lookup to a set created in the same transaction */
@@ -22,7 +23,9 @@
 #define SETID_DST6 2
 #define SETID_PORTS 3
 #define SETID_XPORTS 4
+#define SETID_UIDS 5
 #define SETID_ANON 100
+#define SETID_CGROUP 600 /* + the level */
 #define SETID_SWITCH 1000
 
 #define CHAIN_PRIO (-5) /* "priority filter - 5" */
@@ -57,9 +60,13 @@ enum op_kind {
 	OP_PRIO_SET,     /* meta priority set MAJ:MIN */
 	OP_L4_PORT,      /* tcp|udp sport|dport N: meta l4proto and the port */
 	OP_IH_EQ,        /* @ih,OFF,LEN 0xDATA: OFF, LEN in bits in nft syntax */
+	OP_SKUID_SET,    /* meta skuid @uids */
+	OP_CGROUP_SET,   /* socket cgroupv2 level N @cgroup_lN (val: N) */
+	OP_CT_LABEL_SET, /* ct label set SCOPE_CT_LABEL */
 	OP_DROP,
 	OP_RETURN,
 	OP_JUMP,
+	OP_GOTO,
 	OP_REJECT,
 };
 
@@ -86,6 +93,14 @@ struct rule_ir {
 	int n;
 };
 
+/* The ids of one cgroup level's set (scope: one socket expression per
+ * level), from every cgroup of that level. */
+struct plan_cgroup_level {
+	uint32_t level;
+	uint64_t *ids;
+	size_t n_ids;
+};
+
 struct plan {
 	const struct policy *p;
 	const uint32_t *delay_prio;
@@ -97,14 +112,20 @@ struct plan {
 	struct dns_wire *dns;     /* the target_host names, when a dns fault needs them */
 	size_t n_dns;
 	bool dns_input;           /* a dns drop: rules in the input chain */
+	bool owner;               /* scoped by socket owner: output jumps to the owner chain */
+	bool label;               /* ...and flows are counted: new connections get SCOPE_CT_LABEL */
+	const struct scope *scope;
+	struct plan_cgroup_level *cg; /* ascending levels */
+	size_t n_cg;
 	struct rule_ir *rules;
 	size_t n_rules, cap_rules;
 	bool overflow;
 };
 
 /* Chains in creation and rendering order: the three base chains, then the
- * regular chains they jump to. */
-#define NFT_N_CHAINS 5
+ * regular chains they jump to (owner: the uid and cgroup scope, which goes
+ * on to egress). */
+#define NFT_N_CHAINS 6
 extern const char *const nft_chain_order[NFT_N_CHAINS];
 
 /* Build the plan of the whole table for p and ts (see nft_build_install for
@@ -112,7 +133,8 @@ extern const char *const nft_chain_order[NFT_N_CHAINS];
 int nft_plan_make(struct plan *pl, const struct policy *p, const struct target_set *ts, const uint32_t *delay_prio);
 void nft_plan_free(struct plan *pl);
 /* Whether the plan has the chain (input only with ingress faults or a dns
- * drop, ingress only with ingress faults). */
+ * drop, ingress only with ingress faults, forward unless scoped by socket
+ * owner, owner only then). */
 bool nft_plan_has_chain(const struct plan *pl, const char *name);
 /* The netfilter hook of a base chain, -1 for a regular chain. */
 int nft_chain_hook(const char *name);
@@ -120,7 +142,8 @@ int nft_chain_hook(const char *name);
 int nft_addr_len(int family);
 /* a += 1 on a big-endian address of len bytes; true when it wrapped. */
 bool nft_addr_inc(uint8_t *a, int len);
-/* "<prefix><i>": the names of fault i's counter (f) and switch set (on). */
+/* "<prefix><i>": the names of fault i's counter (f) and switch set (on);
+ * "cgroup_l" and a level: the set of that level's cgroup ids. */
 void nft_fault_name(char *buf, size_t len, const char *prefix, uint32_t i);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "expect.h"
 #include "prefix.h"
 
 enum l4_proto { PROTO_TCP, PROTO_UDP, PROTO_ANY };
@@ -39,6 +40,11 @@ enum reject_with { REJ_DEFAULT, REJ_TCP_RESET, REJ_ICMP_PORT, REJ_ICMP_HOST, REJ
 /* arm_min_flows with arm_window: the time of each of the last
  * arm_min_flows flows is kept (8 bytes each). */
 #define POLICY_MAX_WINDOW_FLOWS 100000u
+/* uid and cgroup lines: each is a set element (a cgroup level also a set
+ * and a rule of its own). */
+#define POLICY_MAX_SCOPE 64u
+/* cgroup paths: the kernel's socket expression keeps the level in 8 bits */
+#define POLICY_MAX_CGROUP_DEPTH 255u
 
 struct port_range {
 	uint16_t lo, hi; /* inclusive, 1..65535, lo <= hi */
@@ -53,11 +59,21 @@ struct fault {
 	uint64_t jitter_ms;     /* ACT_DELAY: 0 = none */
 	uint32_t loss;          /* ACT_DELAY: PCT units, 0 = none */
 	enum dns_mode mode;     /* ACT_DNS */
+	enum expect expect;     /* expect=, else the action's default (expect.h) */
 	int line;               /* policy line, for messages */
 };
 
 struct host_name {
 	char *name;
+	int line;
+};
+
+/* A value of a scope key with its line: uid (a user name or a number, as
+ * given) or cgroup (a path below the cgroup2 root, normalized: no leading
+ * or trailing '/', no empty, '.' or '..' component). Resolved when the
+ * drill starts (src/scope.c). */
+struct policy_word {
+	char *value;
 	int line;
 };
 
@@ -77,6 +93,12 @@ struct policy {
 	size_t n_exempt_ports;
 	enum direction direction;
 	char interface[IF_NAMESIZE]; /* "" : route to the first target */
+	struct policy_word *uids;    /* uid= : only sockets of these users; file order */
+	size_t n_uids;
+	struct policy_word *cgroups; /* cgroup= : only sockets created in these cgroups or below */
+	size_t n_cgroups;
+	char *netns;                 /* netns= as given: a name under /run/netns or an absolute path; NULL: none */
+	int netns_line;
 	uint64_t arm_min_flows;   /* default 1; 0 when arm_min_calls is given alone */
 	uint64_t arm_min_calls;   /* default 0 */
 	uint64_t arm_min_packets; /* default 0 */
@@ -131,10 +153,24 @@ const char *reject_with_name(enum reject_with w); /* "tcp-reset", "icmp-port", .
 const char *dns_mode_name(enum dns_mode m);        /* "refuse", "drop" */
 
 /* Format a fault's options in policy syntax ("with=tcp-reset",
- * "latency=100ms jitter=10ms loss=1.5") into buf; "" when none. */
+ * "latency=100ms jitter=10ms loss=1.5") into buf; "" when none. expect= is
+ * not among them: the journal has it as a member of its own, and
+ * policy_print() adds it when it is not the action's default. */
 void fault_format_params(const struct fault *f, char *buf, size_t len);
 
 /* Total number of fault executions: n_faults * repeat (pauses included). */
 size_t policy_n_steps(const struct policy *p);
+
+/* Is the drill scoped by socket owner (uid or cgroup keys)? Such a drill
+ * acts on egress only: packets received or forwarded have no socket. */
+bool policy_owner_scoped(const struct policy *p);
+
+/* What --check and the drill's start say about the policy's scope
+ * (okx-faultd.policy(5), SCOPE), or NULL when there is nothing to say. */
+const char *policy_scope_note(const struct policy *p);
+
+/* The path of the netns= value: a name is /run/netns/NAME. Returns the
+ * length written (snprintf), or -1 when the policy has no netns. */
+int policy_netns_path(const struct policy *p, char *buf, size_t len);
 
 #endif

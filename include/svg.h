@@ -10,7 +10,9 @@
 
 /* Draw a drill as a self-contained SVG timeline: the fault windows as bands
  * coloured by action (with their grace as a paler tail), the error events
- * as ticks coloured by type, the arming moment, a time axis relative to the
+ * as ticks coloured by type, the call records' latencies (when given) as
+ * dots in a panel under the bands, with the median outside every window
+ * and each window's median inside, the arming moment, a time axis relative to the
  * journal's start, a legend, and the verdict in the title. All text is
  * XML-escaped (invalid UTF-8 and control characters become '?'). */
 

@@ -17,6 +17,8 @@ struct addr_range {
 	uint8_t hi[16];
 };
 
+struct scope;
+
 /* What a drill acts on, computed once at start from the policy. */
 struct target_set {
 	struct prefix *resolved;  /* target= plus every address of every target_host=, deduplicated: journaled as "targets" */
@@ -25,6 +27,9 @@ struct target_set {
 	size_t n_v4;
 	struct addr_range *v6;
 	size_t n_v6;
+	/* the uid and cgroup keys resolved (include/scope.h), borrowed: needed
+	 * when the policy has them, NULL otherwise; not freed here */
+	const struct scope *scope;
 };
 
 /* Resolve target_host names (A and AAAA) and collect literal targets into

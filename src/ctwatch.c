@@ -17,6 +17,8 @@
  *   CTA_PROTOINFO (nested, tcp)
  *     CTA_PROTOINFO_TCP (nested) CTA_PROTOINFO_TCP_STATE (u8): SYN_SENT in the
  *                               NEW event of a connection whose SYN was seen
+ *   CTA_LABELS (16 bytes)       the connection labels, when any is set: a
+ *                               uid or cgroup scope sets SCOPE_CT_LABEL
  *   ... (status, timeout, counters, ...: ignored)
  */
 #include <errno.h>
@@ -36,6 +38,7 @@
 #include "ctwatch.h"
 #include "log.h"
 #include "nfnl.h"
+#include "scope.h"
 
 #define CT_RCVBUF (8 << 20)       /* event socket; thousands of events of slack */
 #define CT_BUF_SIZE (64 << 10)    /* larger than any dump skb the kernel builds */
@@ -60,6 +63,7 @@ static const struct attr_rule ct_rules[CTA_MAX + 1] = {
 	[CTA_TUPLE_ORIG] = { MNL_TYPE_NESTED, 0 },
 	[CTA_ID] = { MNL_TYPE_U32, 0 },
 	[CTA_PROTOINFO] = { MNL_TYPE_NESTED, 0 },
+	[CTA_LABELS] = { MNL_TYPE_BINARY, 16 },
 };
 static const struct attr_rule protoinfo_rules[CTA_PROTOINFO_MAX + 1] = {
 	[CTA_PROTOINFO_TCP] = { MNL_TYPE_NESTED, 0 },
@@ -177,6 +181,14 @@ static int parse_msg(const struct nlmsghdr *nlh, struct ct_flow *f, uint32_t *id
 		return -EINVAL;
 	}
 	*id = ct[CTA_ID] ? ntohl(mnl_attr_get_u32(ct[CTA_ID])) : 0;
+	if (ct[CTA_LABELS]) {
+		const uint8_t *labels = mnl_attr_get_payload(ct[CTA_LABELS]);
+		uint8_t want[16], mask;
+		size_t byte;
+
+		scope_label_bytes(want, &byte, &mask);
+		f->label = labels[byte] & mask;
+	}
 	return f->proto == IPPROTO_TCP ? parse_tcp_state(ct[CTA_PROTOINFO], &f->tcp_state) : 0;
 }
 
@@ -356,7 +368,28 @@ static void emit_ranges(struct bpf_out *o, const struct addr_range *r, size_t n)
 	emit(o, BPF_RET | BPF_K, 0, 0, 0);
 }
 
-int ctwatch_build_filter(const struct target_set *ts, struct sock_filter *prog, size_t max)
+/* Drop a NEW event without the scope's connection label: find CTA_LABELS
+ * among the top-level attributes (the kernel's nlattr search from A for
+ * type X), then test the label's bit in its payload. */
+static void emit_label(struct bpf_out *o)
+{
+	uint8_t bits[16], mask;
+	size_t byte;
+
+	scope_label_bytes(bits, &byte, &mask);
+	emit(o, BPF_LD | BPF_IMM, 0, 0, OFF_ORIG);
+	emit(o, BPF_LDX | BPF_IMM, 0, 0, CTA_LABELS);
+	emit(o, BPF_LD | BPF_W | BPF_ABS, 0, 0, (uint32_t)(SKF_AD_OFF + SKF_AD_NLATTR));
+	emit(o, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
+	emit(o, BPF_RET | BPF_K, 0, 0, 0); /* no labels at all */
+	emit(o, BPF_MISC | BPF_TAX, 0, 0, 0);
+	/* a load past the end of the message drops it: the filter's default */
+	emit(o, BPF_LD | BPF_B | BPF_IND, 0, 0, (uint32_t)(MNL_ATTR_HDRLEN + byte));
+	emit(o, BPF_JMP | BPF_JSET | BPF_K, 1, 0, mask);
+	emit(o, BPF_RET | BPF_K, 0, 0, 0);
+}
+
+int ctwatch_build_filter(const struct target_set *ts, bool label, struct sock_filter *prog, size_t max)
 {
 	struct bpf_out o = { prog, 0, max, false };
 	const uint16_t v4len = MNL_ATTR_HDRLEN + 4, v6len = MNL_ATTR_HDRLEN + 16;
@@ -368,6 +401,8 @@ int ctwatch_build_filter(const struct target_set *ts, struct sock_filter *prog, 
 	emit(&o, BPF_JMP | BPF_JGE | BPF_K, 1, 0, MIN_EVENT_LEN); /* loads below never fall off */
 	emit(&o, BPF_RET | BPF_K, 0, 0, BPF_ACCEPT);
 	emit_expect16(&o, OFF_NLMSG_TYPE, 0xffff, NFNL_SUBSYS_CTNETLINK << 8 | IPCTNL_MSG_CT_NEW);
+	if (label)
+		emit_label(&o);
 	emit_expect16(&o, OFF_ORIG + 2, ATTR_TYPE_MASK, CTA_TUPLE_ORIG);
 	emit_expect16(&o, OFF_IP + 2, ATTR_TYPE_MASK, CTA_TUPLE_IP);
 	emit(&o, BPF_LD | BPF_H | BPF_ABS, 0, 0, OFF_SRC);
@@ -389,7 +424,7 @@ int ctwatch_build_filter(const struct target_set *ts, struct sock_filter *prog, 
 	return o.full ? -E2BIG : (int)o.n;
 }
 
-static void attach_filter(int fd, const struct target_set *ts)
+static void attach_filter(int fd, const struct target_set *ts, bool label)
 {
 	struct sock_filter *prog = calloc(CTWATCH_BPF_MAX, sizeof(*prog));
 	struct sock_fprog fp;
@@ -399,7 +434,7 @@ static void attach_filter(int fd, const struct target_set *ts)
 		log_warnx("conntrack: no memory for the event filter; filtering in user space only");
 		return;
 	}
-	n = ctwatch_build_filter(ts, prog, CTWATCH_BPF_MAX);
+	n = ctwatch_build_filter(ts, label, prog, CTWATCH_BPF_MAX);
 	if (n > 0) {
 		fp.len = (unsigned short)n;
 		fp.filter = prog;
@@ -455,9 +490,11 @@ static int get_rcvbuf(int fd)
 	return v;
 }
 
+/* With a uid or cgroup scope, only flows the table labelled (include/scope.h) */
 static bool flow_in_scope(const struct ctwatch *w, const struct ct_flow *f)
 {
-	return target_scope_match(w->p, w->ts, f->family, f->dst, f->proto, f->sport, f->dport);
+	return target_scope_match(w->p, w->ts, f->family, f->dst, f->proto, f->sport, f->dport) &&
+	       (!policy_owner_scoped(w->p) || f->label);
 }
 
 /* Report f unless already seen; returns true when reported (or, for the
@@ -619,7 +656,7 @@ int ctwatch_open(struct ctwatch **out, const struct policy *p, const struct targ
 	if (w->st.rcvbuf < CT_RCVBUF)
 		log_warnx("conntrack: event receive buffer is %d bytes (wanted %d): overflows more likely",
 			  w->st.rcvbuf, CT_RCVBUF);
-	attach_filter(mnl_socket_get_fd(w->ev), ts);
+	attach_filter(mnl_socket_get_fd(w->ev), ts, policy_owner_scoped(p));
 	if (mnl_socket_setsockopt(w->ev, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) < 0) {
 		ret = -errno;
 		log_warnx("conntrack: subscribing to new-flow events: %s", strerror(-ret));
@@ -776,7 +813,7 @@ void ctwatch_targets_changed(struct ctwatch *w)
 	/* without a filter until the new one is attached (or for good, when
 	 * the set grew too large for one): events pass, nothing is lost */
 	(void)setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &zero, sizeof(zero));
-	attach_filter(fd, w->ts);
+	attach_filter(fd, w->ts, policy_owner_scoped(w->p));
 }
 
 int ctwatch_set_rcvbuf(struct ctwatch *w, int bytes)

@@ -35,6 +35,8 @@
 #include "plan.h"
 #include "privs.h"
 #include "resolver.h"
+#include "scope.h"
+#include "scope_watch.h"
 #include "status.h"
 #include "stopfile.h"
 #include "targets.h"
@@ -43,6 +45,7 @@
  * the daemon cannot (stopped, hung): the set element's timeout. */
 #define BACKSTOP_MS 250
 #define PROGRESS_EVERY_MS 5000
+#define LOOP_EVENTS 8 /* epoll events read per wake-up */
 
 enum dstate { ST_WATCH, ST_DELAY, ST_STEP, ST_DONE };
 
@@ -60,6 +63,10 @@ struct drill {
 	uint32_t *delay_prio;
 	struct ctwatch *ct;
 	struct resolver *res; /* resolve_every; NULL: names resolved once */
+	struct scope scope;      /* uid, cgroup, netns resolved (include/scope.h) */
+	struct scope_watch *sw;  /* cgroups recreated, the netns gone; NULL: nothing to watch */
+	struct scope_change *changes;          /* room for what one check finds */
+	struct nft_cgroup_update *cg_updates;
 
 	int ep, t_deadline, t_timeout, t_tick, t_resolve, sfd;
 	struct stopfile *sf; /* NULL: no stop file */
@@ -252,6 +259,7 @@ static int journal_start(struct drill *d)
 	cJSON_AddItemToObject(f, "exempt", prefixes_json(p->exempt, p->n_exempt, true));
 	cJSON_AddItemToObject(f, "exempt_ports", ports_json(p->exempt_ports, p->n_exempt_ports));
 	cJSON_AddStringToObject(f, "direction", direction_name(p->direction));
+	cJSON_AddItemToObject(f, "scope", scope_json(&d->scope));
 	if (d->ifname[0])
 		cJSON_AddStringToObject(f, "interface", d->ifname);
 	stamp_now(&now);
@@ -331,6 +339,7 @@ static int journal_fault_begin(struct drill *d)
 	cJSON_AddNumberToObject(o, "index", (double)d->live_step);
 	cJSON_AddStringToObject(o, "action", action_name(f->action));
 	cJSON_AddStringToObject(o, "params", params);
+	cJSON_AddStringToObject(o, "expect", expect_name(f->expect));
 	json_add_u64(o, "planned_ms", f->duration_ms);
 	json_add_u64(o, "timeout_ms", d->live_timeout_ms);
 	if (f->action == ACT_DNS)
@@ -497,24 +506,46 @@ static int add_answer(struct drill *d, const struct resolver_answer *a)
 	return ret;
 }
 
+/* One name's answer. A lookup skipped or failed because a dns fault was
+ * live says nothing about the name: not a failed lookup, only the next
+ * round counts. Addresses found all the same (a cache, /etc/hosts, an
+ * answer just before the fault) are real: a dns fault only takes answers
+ * away. */
+static int on_answer(struct drill *d, const struct resolver_answer *a)
+{
+	const char *why;
+
+	if (a->skipped) {
+		log_debug("target_host %s: not looked up: a dns fault is live", a->name);
+		return 0;
+	}
+	if (!a->err) {
+		log_debug("target_host %s: %zu address%s%s", a->name, a->n_addrs, a->n_addrs == 1 ? "" : "es",
+			  a->held ? " (a dns fault went live during the lookup)" : "");
+		return add_answer(d, a);
+	}
+	why = a->err < 0 ? strerror(-a->err) : gai_strerror(a->err);
+	if (a->held)
+		log_debug("target_host %s: lookup failed while a dns fault was live (%s); not counted", a->name, why);
+	else
+		log_warnx("target_host %s: lookup failed (%s); trying again in %" PRIu64 " ms", a->name, why,
+			  d->p->resolve_every_ms);
+	return 0;
+}
+
 static int on_resolved(struct drill *d)
 {
 	const struct resolver_answer *ans;
 	int n = resolver_collect(d->res, &ans), ret = 0;
 
-	for (int i = 0; i < n && ret == 0; i++) {
-		if (ans[i].err) {
-			const char *why = ans[i].err < 0 ? strerror(-ans[i].err) : gai_strerror(ans[i].err);
-
-			log_warnx("target_host %s: lookup failed (%s); trying again in %" PRIu64 " ms", ans[i].name,
-				  why, d->p->resolve_every_ms);
-			continue;
-		}
-		ret = add_answer(d, &ans[i]);
-	}
+	for (int i = 0; i < n && ret == 0; i++)
+		ret = on_answer(d, &ans[i]);
 	return ret;
 }
 
+/* A round is due. None starts while a dns fault is live (the loop holds
+ * the resolver at the fault's begin, src/resolver.c); rounds resume on
+ * schedule after its end. */
 static int on_resolve_timer(struct drill *d)
 {
 	int ret = timer_drain(d->t_resolve);
@@ -522,10 +553,14 @@ static int on_resolve_timer(struct drill *d)
 	if (ret < 0)
 		return ret;
 	ret = resolver_start(d->res);
-	if (ret == -EBUSY)
+	if (ret == -EAGAIN)
+		log_debug("target_host: no lookup while a dns fault is live");
+	else if (ret == -EBUSY)
 		log_debug("target_host: the previous lookup is still running");
 	else if (ret < 0)
 		log_warnx("target_host: cannot start a lookup: %s", strerror(-ret));
+	for (size_t i = 0; ret == 0 && i < d->p->n_hosts; i++)
+		log_debug("target_host %s: looking up", d->p->hosts[i].name);
 	return 0;
 }
 
@@ -589,6 +624,9 @@ static int switch_step(struct drill *d, size_t next, int on, const char *reason,
 		log_warnx("switching faults failed: %s", strerror(-ret));
 		return ret;
 	}
+	/* after the switch, never before it: a lookup that slips in between
+	 * is marked held all the same (src/resolver.c) */
+	resolver_hold(d->res, on >= 0 && d->p->faults[on].action == ACT_DNS);
 	if (next < d->n_steps && (ret = timer_arm_abs(d->t_deadline, d->plan.end_ns)) < 0)
 		return ret;
 	if (d->live >= 0) {
@@ -665,6 +703,7 @@ static void abort_live(struct drill *d, const char *reason)
 			log_warnx("removing the table failed: %s", strerror(-ret));
 		stamp_now(&ack);
 	}
+	resolver_hold(d->res, false);
 	journal_fault_end(d, &invoke, &ack, reason, plan_late_ns(&d->plan, timespec_ns(&invoke.mono)));
 	d->live = -1;
 }
@@ -997,6 +1036,85 @@ static int open_control(struct drill *d)
 	}
 }
 
+/* ---- scope (uid, cgroup, netns) ------------------------------------------ */
+
+static void log_scope_change(const struct drill *d, const struct scope_change *c)
+{
+	const struct scope *sc = &d->scope;
+
+	switch (c->kind) {
+	case SCOPE_CGROUP_REMOVED:
+		log_warnx("cgroup %s was removed (id %llu): no new socket is in scope until it is created again; "
+			  "its id stays in the set", sc->cgroups[c->cgroup].path, (unsigned long long)c->id);
+		break;
+	case SCOPE_CGROUP_RECREATED:
+		log_info("cgroup %s is there again with id %llu (was %llu): matched from now on",
+			 sc->cgroups[c->cgroup].path, (unsigned long long)c->id, (unsigned long long)c->previous_id);
+		break;
+	case SCOPE_NETNS_GONE:
+		log_errx("network namespace %s (inode %llu) is gone: %s; its faults would act on nothing the policy "
+			 "meant: ending the drill", sc->netns_path, (unsigned long long)sc->netns_ino, c->why);
+		break;
+	}
+}
+
+/* A cgroup recreated gets its new id into the set (one transaction for
+ * all), then every change is logged and journaled (scope_changed); a
+ * namespace gone ends the drill. Never a silent change of scope. */
+static int on_scope(struct drill *d)
+{
+	struct nft_cgroup_update *up = d->cg_updates;
+	struct stamp now;
+	bool gone = false;
+	int n = scope_watch_check(d->sw, d->changes), k = 0, ret = 0;
+
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		const struct scope_change *c = &d->changes[i];
+
+		if (c->kind == SCOPE_CGROUP_RECREATED && (c->add_id || c->del_id))
+			up[k++] = (struct nft_cgroup_update){ .level = d->scope.cgroups[c->cgroup].level,
+							      .add_id = c->add_id, .del_id = c->del_id };
+	}
+	if (k && (ret = nft_engine_cgroup_update(d->nft, up, (size_t)k)) < 0) {
+		log_warnx("updating the cgroup sets: %s", strerror(-ret));
+		return ret;
+	}
+	for (int i = 0; i < n && ret == 0; i++) {
+		log_scope_change(d, &d->changes[i]);
+		gone |= d->changes[i].kind == SCOPE_NETNS_GONE;
+		stamp_now(&now);
+		ret = journal_event(d, "scope_changed", &now, scope_change_json(&d->scope, &d->changes[i]));
+	}
+	if (gone && d->st != ST_DONE) {
+		abort_live(d, "error");
+		finish(d, EXIT_RUNTIME, "error");
+	}
+	return ret;
+}
+
+/* After the table exists and the journal is open: what the scope does
+ * from now on is followed, starting with what changed since it was
+ * resolved. */
+static int setup_scope_watch(struct drill *d)
+{
+	size_t n = d->scope.n_cgroups + 1;
+	int ret = scope_watch_open(&d->sw, &d->scope);
+
+	if (ret < 0 || !d->sw) {
+		if (ret < 0)
+			log_warnx("watching the scope: %s", strerror(-ret));
+		return ret;
+	}
+	d->changes = calloc(n, sizeof(*d->changes));
+	d->cg_updates = calloc(n, sizeof(*d->cg_updates));
+	if (!d->changes || !d->cg_updates)
+		return -ENOMEM;
+	ret = ep_add(d->ep, scope_watch_fd(d->sw));
+	return ret < 0 ? ret : on_scope(d);
+}
+
 /* ---- setup / teardown --------------------------------------------------- */
 
 static int setup_fds(struct drill *d)
@@ -1045,6 +1163,9 @@ static void close_fd(int *fd)
 static void drill_free(struct drill *d)
 {
 	ctwatch_close(d->ct);
+	scope_watch_close(d->sw);
+	free(d->changes);
+	free(d->cg_updates);
 	resolver_close(d->res);
 	if (d->nft) {
 		int ret = nft_engine_remove(d->nft);
@@ -1074,6 +1195,7 @@ static void drill_free(struct drill *d)
 	free(d->base_bytes);
 	free(d->base_tc_pkts);
 	free(d->base_tc_bytes);
+	scope_free(&d->scope);
 }
 
 static bool has_delay(const struct policy *p)
@@ -1092,8 +1214,9 @@ static const char *first_target_str(const struct target_set *ts, char *buf)
 	return buf;
 }
 
-/* target_host names: NSS modules and resolver libraries run with no
- * capability in effect (okx-faultd(8), SECURITY). Returns an exit code. */
+/* target_host and uid names: NSS modules and resolver libraries run with
+ * no capability in effect (okx-faultd(8), SECURITY); cgroup ids need none
+ * either. Returns an exit code. */
 static int resolve_unprivileged(struct drill *d, const struct policy *p)
 {
 	char *errors = NULL;
@@ -1103,11 +1226,15 @@ static int resolve_unprivileged(struct drill *d, const struct policy *p)
 		log_warnx("suspending capabilities for name resolution: %s", strerror(-ret));
 		return EXIT_RUNTIME;
 	}
-	/* target_host is resolved here, before any fault. A live dns fault
-	 * makes these names fail on purpose: any later re-resolution of
-	 * target_host must not run while one is live, or it would resolve
-	 * nothing (or take the failure for a change of addresses). */
+	/* target_host is resolved here, before any fault; re-resolution
+	 * (resolve_every) is held while a dns fault is live */
 	ret = targets_resolve(p, &d->ts, &errors);
+	if (ret != -ENOMEM) {
+		int r = scope_resolve_owner(&d->scope, p, "/proc/self/mountinfo", &errors);
+
+		if (r < 0)
+			ret = r;
+	}
 	back = privs_resume();
 	if (back < 0) {
 		log_warnx("restoring capabilities after name resolution: %s", strerror(-back));
@@ -1115,11 +1242,49 @@ static int resolve_unprivileged(struct drill *d, const struct policy *p)
 		return EXIT_RUNTIME;
 	}
 	if (ret < 0) {
-		fputs(errors ? errors : "cannot resolve targets\n", stderr);
+		fputs(errors ? errors : "cannot resolve targets or scope\n", stderr);
 		free(errors);
 		return EXIT_USAGE;
 	}
 	free(errors);
+	return 0;
+}
+
+/* netns (okx-faultd.policy(5), SCOPE): opened, checked and entered before
+ * any socket of the drill is made; the names above were looked up from
+ * the host's network. Everything after runs in it, the threads started
+ * later included; files stay the host's (the mount namespace is not
+ * changed). Returns an exit code. */
+static int enter_netns(struct drill *d, const struct policy *p, bool dry)
+{
+	struct scope *sc = &d->scope;
+	char *errors = NULL;
+	int ret = scope_open_netns(sc, p, &errors);
+
+	if (ret < 0) {
+		fputs(errors ? errors : "cannot open the network namespace\n", stderr);
+		free(errors);
+		return ret == -ENOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+	}
+	free(errors);
+	if (sc->netns_fd < 0)
+		return 0;
+	ret = scope_enter_netns(sc);
+	if (ret < 0 && dry) {
+		/* a dry run describes the drill even where it cannot enter */
+		log_warnx("%s: cannot enter network namespace %s (%s): this namespace's addresses and interfaces are "
+			  "shown", p->path, sc->netns_path, strerror(-ret));
+		return 0;
+	}
+	if (ret < 0) {
+		log_errx("entering network namespace %s: %s", sc->netns_path, strerror(-ret));
+		return EXIT_RUNTIME;
+	}
+	log_info("network namespace %s (inode %llu): the drill runs in it", sc->netns_path,
+		 (unsigned long long)sc->netns_ino);
+	if (p->n_hosts && p->resolve_every_ms)
+		log_info("resolve_every: later lookups of target_host run inside network namespace %s, with this "
+			 "host's resolver configuration", sc->netns_path);
 	return 0;
 }
 
@@ -1133,14 +1298,19 @@ static int prepare(struct drill *d, const struct policy *p, bool dry)
 	int ret;
 
 	ret = resolve_unprivileged(d, p);
+	if (ret == 0)
+		ret = enter_netns(d, p, dry);
 	if (ret != 0)
 		return ret;
+	if (policy_scope_note(p))
+		log_info("%s", policy_scope_note(p));
 	ret = targets_local_addrs(&local, &n_local);
 	if (ret < 0) {
 		log_warnx("listing local addresses: %s", strerror(-ret));
 		return EXIT_RUNTIME;
 	}
 	ret = targets_build(&d->ts, p, local, n_local);
+	d->ts.scope = &d->scope;
 	free(local);
 	if (ret < 0) {
 		log_warnx("computing target ranges: %s", strerror(-ret));
@@ -1249,12 +1419,33 @@ static bool woke_other(const struct drill *d, const struct epoll_event *evs, int
 	return false;
 }
 
+static bool is_resolve_fd(const struct drill *d, int fd)
+{
+	return fd == d->t_resolve || (d->res && fd == resolver_fd(d->res));
+}
+
+/* The re-resolution's events go last in a wake-up: a round's start (a
+ * thread to create) never comes between a deadline and its switch. */
+static void resolve_last(const struct drill *d, struct epoll_event *evs, int n)
+{
+	struct epoll_event later[LOOP_EVENTS];
+	int k = 0, m = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (is_resolve_fd(d, evs[i].data.fd))
+			later[m++] = evs[i];
+		else
+			evs[k++] = evs[i];
+	}
+	memcpy(evs + k, later, (size_t)m * sizeof(*later));
+}
+
 static int loop(struct drill *d)
 {
-	struct epoll_event evs[8];
+	struct epoll_event evs[LOOP_EVENTS];
 
 	while (d->st != ST_DONE) {
-		int n = epoll_wait(d->ep, evs, 8, -1);
+		int n = epoll_wait(d->ep, evs, LOOP_EVENTS, -1);
 		bool ctl = false;
 
 		if (n < 0) {
@@ -1268,6 +1459,7 @@ static int loop(struct drill *d)
 			on_abort(d, "stop_file", "stop file found");
 			break;
 		}
+		resolve_last(d, evs, n);
 		for (int i = 0; i < n && d->st != ST_DONE; i++) {
 			int fd = evs[i].data.fd, ret = 0;
 
@@ -1289,6 +1481,8 @@ static int loop(struct drill *d)
 				ret = on_resolve_timer(d);
 			else if (d->res && fd == resolver_fd(d->res))
 				ret = on_resolved(d);
+			else if (d->sw && fd == scope_watch_fd(d->sw))
+				ret = on_scope(d);
 			else if (d->ctl && fd == control_fd(d->ctl))
 				ctl = true; /* after the drill's own events: a switch never waits for a client */
 			else if (fd == d->t_tick || fd == d->t_timeout)
@@ -1475,11 +1669,15 @@ static void run_installed(struct drill *d)
 	if (ret == 0)
 		ret = open_journal(d);
 	if (ret == 0)
+		ret = setup_scope_watch(d);
+	if (ret == 0)
 		ret = drop_privileges();
 	if (ret < 0) {
 		finish(d, EXIT_RUNTIME, "error");
 		return;
 	}
+	if (d->st == ST_DONE) /* the scope was gone already */
+		return;
 	if (stop_file_present(d)) {
 		log_info("stop file %s is present: nothing injected", d->o->stop_file);
 		d->end_reason = "stop_file";
@@ -1504,6 +1702,7 @@ int drill_run(const struct policy *p, const struct drill_opts *o)
 	int code, ret;
 
 	stamp_now(&d.started);
+	scope_init(&d.scope);
 	d.n_steps = p->n_faults * p->repeat;
 	code = prepare(&d, p, false);
 	if (code == 0)
@@ -1540,7 +1739,10 @@ out:
 int drill_dry_run(const struct policy *p, FILE *out)
 {
 	struct drill d = { .p = p, .ep = -1, .t_deadline = -1, .t_timeout = -1, .t_tick = -1, .t_resolve = -1, .sfd = -1 };
-	int code = prepare(&d, p, true);
+	int code;
+
+	scope_init(&d.scope);
+	code = prepare(&d, p, true);
 
 	if (code == 0) {
 		nft_render(out, p, &d.ts, d.delay_prio);

@@ -61,30 +61,34 @@ static int text_of(const cJSON *it, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-/* Returns 0, -EINVAL (message in m) or -ENOMEM. */
-static int add_event(struct event_list *l, const cJSON *obj, int line, char *m)
+/* the array holds the next power of two: full when n is one */
+static int grow(void **v, size_t n, size_t elem)
 {
-	struct error_event *nv, *e;
-	const cJSON *it;
-	int64_t ns;
+	void *nv;
 
-	if (!cJSON_IsObject(obj))
-		return msg(m, "an event is not a JSON object"), -EINVAL;
-	if (!event_time(obj, &ns, m))
-		return -EINVAL;
-	/* the array holds the next power of two: full when n is one */
-	if (!(l->n & (l->n - 1))) {
-		nv = reallocarray(l->v, l->n ? l->n * 2 : 1, sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		l->v = nv;
-	}
-	e = &l->v[l->n];
+	if (n & (n - 1))
+		return 0;
+	nv = reallocarray(*v, n ? n * 2 : 1, elem);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	return 0;
+}
+
+/* Returns 0, -EINVAL (message in m) or -ENOMEM. */
+static int add_event(struct event_list *l, const cJSON *obj, int64_t ns, int line, bool from_call)
+{
+	struct error_event *e;
+	const cJSON *it;
+
+	if (grow((void **)&l->v, l->n, sizeof(*l->v)))
+		return -ENOMEM;
+	e = &l->v[l->n++];
 	memset(e, 0, sizeof(*e));
 	e->ns = ns;
-	e->seq = l->n;
+	e->seq = l->seq;
 	e->line = line;
-	l->n++;
+	e->from_call = from_call;
 	it = cJSON_GetObjectItemCaseSensitive(obj, "type");
 	if (it && !cJSON_IsNull(it) && text_of(it, &e->type))
 		return -ENOMEM;
@@ -96,14 +100,83 @@ static int add_event(struct event_list *l, const cJSON *obj, int line, char *m)
 	return 0;
 }
 
-static int add_array(struct event_list *l, const cJSON *arr, const char *path, char *m)
+/* "error" says the call failed unless absent, null, false or "" */
+static bool error_set(const cJSON *it)
+{
+	return it && !cJSON_IsNull(it) && !cJSON_IsFalse(it) && !(cJSON_IsString(it) && !it->valuestring[0]);
+}
+
+/* A call record (include/events.h); a failed one is an error event too,
+ * marked from_call. Returns 0, -EINVAL (message in m) or -ENOMEM. */
+static int add_call(struct event_list *l, const cJSON *obj, int64_t ns, int line, char *m)
+{
+	const cJSON *lat = cJSON_GetObjectItemCaseSensitive(obj, "latency_ms");
+	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(obj, "ok");
+	bool failed = error_set(cJSON_GetObjectItemCaseSensitive(obj, "error"));
+	struct call_record *c;
+
+	if (lat && !cJSON_IsNull(lat) &&
+	    (!cJSON_IsNumber(lat) || !(lat->valuedouble >= 0 && lat->valuedouble <= CALL_LATENCY_MAX_MS)))
+		return msg(m, "\"latency_ms\" is not a number of milliseconds from 0 to 86400000 (a day)"), -EINVAL;
+	if (ok && !cJSON_IsNull(ok) && !cJSON_IsBool(ok))
+		return msg(m, "\"ok\" is neither true nor false"), -EINVAL;
+	if (cJSON_IsTrue(ok) && failed)
+		return msg(m, "\"ok\" is true but \"error\" is set"), -EINVAL;
+	failed |= cJSON_IsFalse(ok);
+	if (grow((void **)&l->calls, l->n_calls, sizeof(*l->calls)))
+		return -ENOMEM;
+	c = &l->calls[l->n_calls++];
+	c->ns = ns;
+	c->latency_ms = lat && cJSON_IsNumber(lat) ? lat->valuedouble : -1;
+	c->failed = failed;
+	c->seq = l->seq;
+	c->line = line;
+	l->calls_failed += failed;
+	l->calls_timed += c->latency_ms >= 0;
+	return failed ? add_event(l, obj, ns, line, true) : 0;
+}
+
+enum kind { K_EITHER, K_EVENT, K_CALL };
+
+/* In an array or JSON Lines, a call record says so with latency_ms or ok. */
+static bool looks_like_call(const cJSON *obj)
+{
+	const cJSON *lat = cJSON_GetObjectItemCaseSensitive(obj, "latency_ms");
+	const cJSON *ok = cJSON_GetObjectItemCaseSensitive(obj, "ok");
+
+	return (lat && !cJSON_IsNull(lat)) || (ok && !cJSON_IsNull(ok));
+}
+
+/* One object of the file, an error event or a call record. *own counts
+ * the error events that are not calls. Returns 0, -EINVAL (message in m)
+ * or -ENOMEM. */
+static int add_object(struct event_list *l, const cJSON *obj, int line, enum kind k, size_t *own, char *m)
+{
+	int64_t ns;
+	int ret;
+
+	if (!cJSON_IsObject(obj))
+		return msg(m, "%s is not a JSON object", k == K_CALL ? "a call record" : "an event"), -EINVAL;
+	if (!event_time(obj, &ns, m))
+		return -EINVAL;
+	if (k == K_CALL || (k == K_EITHER && looks_like_call(obj))) {
+		ret = add_call(l, obj, ns, line, m);
+	} else {
+		ret = add_event(l, obj, ns, line, false);
+		++*own;
+	}
+	l->seq++;
+	return ret;
+}
+
+static int add_array(struct event_list *l, const cJSON *arr, const char *path, enum kind k, size_t *own, char *m)
 {
 	const cJSON *it;
 	size_t i = 0;
 	int ret;
 
 	cJSON_ArrayForEach(it, arr) {
-		ret = add_event(l, it, 0, m);
+		ret = add_object(l, it, 0, k, own, m);
 		if (ret == -EINVAL) {
 			char inner[MSGLEN];
 
@@ -117,38 +190,48 @@ static int add_array(struct event_list *l, const cJSON *arr, const char *path, c
 	return 0;
 }
 
-/* Depth-first search for "error_events" arrays; *found counts them. */
-static int find_nested(struct event_list *l, const cJSON *node, const char *path, int *found, char *m)
+/* Depth-first search for "error_events" and "calls" arrays; found[0]
+ * counts the first, found[1] the second. */
+static int find_nested(struct event_list *l, const cJSON *node, const char *path, size_t found[2], size_t *own,
+		       char *m)
 {
 	const cJSON *it;
 	size_t i = 0;
 	int ret;
 
 	cJSON_ArrayForEach(it, node) {
+		bool obj = cJSON_IsObject(node);
 		char sub[PATHLEN];
 
-		if (cJSON_IsObject(node))
+		if (obj)
 			snprintf(sub, sizeof(sub), "%s.%s", path, it->string);
 		else
 			snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
 		i++;
-		if (cJSON_IsObject(node) && !strcmp(it->string, "error_events")) {
+		if (obj && !strcmp(it->string, "error_events")) {
 			const cJSON *cnt = cJSON_GetObjectItemCaseSensitive(node, "error_count");
 
 			if (cJSON_IsNull(it))
 				continue;
 			if (!cJSON_IsArray(it))
 				return msg(m, "%s is not an array", sub), -EINVAL;
-			(*found)++;
+			found[0]++;
 			if (cJSON_IsNumber(cnt) && cnt->valuedouble >= 0 && cnt->valuedouble < 1e15)
 				l->declared_count = (l->declared_count < 0 ? 0 : l->declared_count) + (int64_t)cnt->valuedouble;
-			ret = add_array(l, it, sub, m);
+			ret = add_array(l, it, sub, K_EVENT, own, m);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (obj && !strcmp(it->string, "calls") && cJSON_IsArray(it)) {
+			found[1]++;
+			ret = add_array(l, it, sub, K_CALL, own, m);
 			if (ret)
 				return ret;
 			continue;
 		}
 		if (cJSON_IsObject(it) || cJSON_IsArray(it)) {
-			ret = find_nested(l, it, sub, found, m);
+			ret = find_nested(l, it, sub, found, own, m);
 			if (ret)
 				return ret;
 		}
@@ -177,32 +260,35 @@ static int64_t find_counts(const cJSON *node)
 	return sum;
 }
 
-static int from_document(struct event_list *l, const cJSON *doc, char *m)
+/* own: error events that are not calls, or error_events arrays found */
+static int from_document(struct event_list *l, const cJSON *doc, size_t *own, char *m)
 {
-	int found = 0, ret;
+	size_t found[2] = { 0, 0 };
+	int ret;
 
 	if (cJSON_IsArray(doc)) {
 		l->form = EVENTS_ARRAY;
-		return add_array(l, doc, "$", m);
+		return add_array(l, doc, "$", K_EITHER, own, m);
 	}
 	if (!cJSON_IsObject(doc))
-		return msg(m, "not a JSON array, an object with \"error_events\", or JSON Lines"), -EINVAL;
+		return msg(m, "not a JSON array, an object with \"error_events\" or \"calls\", or JSON Lines"), -EINVAL;
 	l->form = EVENTS_NESTED;
-	ret = find_nested(l, doc, "$", &found, m);
-	if (ret || found)
+	ret = find_nested(l, doc, "$", found, own, m);
+	*own += found[0];
+	if (ret || found[0])
 		return ret;
-	/* error_count without error_events: counted, not timestamped */
+	/* error_count without error_events: counted; timestamped only by calls */
 	l->declared_count = find_counts(doc);
-	if (l->declared_count >= 0)
+	if (found[1] || l->declared_count >= 0)
 		return 0;
-	/* no container: JSON Lines holding a single event */
+	/* no container: JSON Lines holding a single object */
 	l->form = EVENTS_LINES;
-	ret = add_event(l, doc, 1, m);
+	ret = add_object(l, doc, 1, K_EITHER, own, m);
 	if (ret == -EINVAL) {
 		char inner[MSGLEN];
 
 		memcpy(inner, m, MSGLEN);
-		msg(m, "%s, and no \"error_events\" array", inner);
+		msg(m, "%s, and no \"error_events\" or \"calls\" array", inner);
 	}
 	return ret;
 }
@@ -235,7 +321,7 @@ static int line_of(const char *buf, size_t off)
 }
 
 /* Returns 0, -EINVAL (message in m, *line set when it has one) or -ENOMEM. */
-static int from_lines(struct event_list *l, const char *buf, size_t len, int *line, char *m)
+static int from_lines(struct event_list *l, const char *buf, size_t len, int *line, size_t *own, char *m)
 {
 	const char *p = buf, *end = buf + len;
 	int ret;
@@ -252,7 +338,7 @@ static int from_lines(struct event_list *l, const char *buf, size_t len, int *li
 			obj = json_parse_exact(p, n, NULL);
 			if (!obj)
 				return msg(m, "not JSON: '%.*s%s'", (int)(n > 40 ? 40 : n), p, n > 40 ? "..." : ""), -EINVAL;
-			ret = add_event(l, obj, *line, m);
+			ret = add_object(l, obj, *line, K_EITHER, own, m);
 			cJSON_Delete(obj);
 			if (ret)
 				return ret;
@@ -271,10 +357,40 @@ static int cmp_event(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+static int cmp_call(const void *a, const void *b)
+{
+	const struct call_record *x = a, *y = b;
+
+	if (x->ns != y->ns)
+		return x->ns < y->ns ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Errors are counted once: a file with error events of its own keeps
+ * them, and its failed calls are calls only (include/events.h). */
+static void settle_errors(struct event_list *l, size_t own)
+{
+	size_t k = 0;
+
+	if (!own) {
+		l->errors_from_calls = l->n > 0;
+		return;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i].from_call) {
+			free(l->v[i].type);
+			free(l->v[i].text);
+			continue;
+		}
+		l->v[k++] = l->v[i];
+	}
+	l->n = k;
+}
+
 int events_buffer(struct event_list *l, const char *path, const char *buf, size_t len, char **error)
 {
 	char m[MSGLEN] = "";
-	size_t errpos = 0;
+	size_t errpos = 0, own = 0;
 	cJSON *doc;
 	int ret, line = 0;
 
@@ -296,7 +412,7 @@ int events_buffer(struct event_list *l, const char *path, const char *buf, size_
 	}
 	doc = json_parse_exact(buf, len, &errpos);
 	if (doc) {
-		ret = from_document(l, doc, m);
+		ret = from_document(l, doc, &own, m);
 		cJSON_Delete(doc);
 		if (ret == -EINVAL && l->form == EVENTS_LINES)
 			line = 1;
@@ -307,7 +423,7 @@ int events_buffer(struct event_list *l, const char *path, const char *buf, size_
 		cJSON *first = json_parse_exact(s, (size_t)((nl ? nl : buf + len) - s), NULL);
 
 		if (cJSON_IsObject(first)) {
-			ret = from_lines(l, buf, len, &line, m);
+			ret = from_lines(l, buf, len, &line, &own, m);
 		} else {
 			ret = -EINVAL;
 			const char *ls = buf + errpos;
@@ -320,8 +436,12 @@ int events_buffer(struct event_list *l, const char *path, const char *buf, size_
 		}
 		cJSON_Delete(first);
 	}
+	if (ret == 0)
+		settle_errors(l, own);
 	if (ret == 0 && l->n)
 		qsort(l->v, l->n, sizeof(*l->v), cmp_event);
+	if (ret == 0 && l->n_calls)
+		qsort(l->calls, l->n_calls, sizeof(*l->calls), cmp_call);
 cleanup:
 	if (ret == -EINVAL) {
 		int n = line ? asprintf(error, "%s:%d: %s", path, line, m) : asprintf(error, "%s: %s", path, m);
@@ -359,6 +479,7 @@ void events_free(struct event_list *l)
 		free(l->v[i].text);
 	}
 	free(l->v);
+	free(l->calls);
 	free(l->path);
 	memset(l, 0, sizeof(*l));
 }

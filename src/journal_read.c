@@ -15,6 +15,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "duration.h"
+#include "expect.h"
 #include "journal_read.h"
 #include "timeparse.h"
 
@@ -343,6 +345,7 @@ static int on_start(struct jstate *st, const cJSON *obj, int64_t ts)
 	j->start_ns = ts;
 	if ((ret = get_str(st, obj, "name", true, &j->name)) ||
 	    (ret = get_str(st, obj, "policy", false, &j->policy)) ||
+	    (ret = get_str(st, obj, "policy_sha256", false, &j->policy_sha256)) ||
 	    (ret = get_str(st, obj, "host", false, &j->host)) ||
 	    (ret = get_str(st, obj, "version", false, &j->version)) ||
 	    (ret = get_str(st, obj, "git_commit", false, &j->git_commit)))
@@ -350,7 +353,8 @@ static int on_start(struct jstate *st, const cJSON *obj, int64_t ts)
 	return 0;
 }
 
-/* targets_added (resolve_every): the windows do not depend on it */
+/* targets_added (resolve_every) and scope_changed (a cgroup recreated or
+ * removed, the netns gone): the windows do not depend on them */
 static int on_targets_added(struct jstate *st, const cJSON *obj, int64_t ts)
 {
 	(void)st, (void)obj, (void)ts;
@@ -388,6 +392,46 @@ static int on_armed(struct jstate *st, const cJSON *obj, int64_t ts)
 	return 0;
 }
 
+/* "expect": the evidence the fault should leave; a journal of an earlier
+ * daemon has none: the action's default then (expect.h). */
+static int get_expect(struct jstate *st, const cJSON *obj, struct jwindow *w)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "expect");
+
+	w->expect = expect_default(w->action);
+	if (!it || cJSON_IsNull(it))
+		return 0;
+	if (!cJSON_IsString(it) || !expect_parse(it->valuestring, &w->expect))
+		return set_msg(st, "\"expect\" is not \"errors\", \"latency\" or \"any\"");
+	return 0;
+}
+
+/* The latency a delay injects, from its params ("latency=300ms jitter=..."),
+ * policy syntax: a word "latency=DURATION". */
+static int params_latency(struct jstate *st, struct jwindow *w)
+{
+	const char *p = w->params;
+
+	w->latency_ms = 0;
+	while (*p) {
+		size_t n = strcspn(p, " ");
+
+		if (n >= 8 && !strncmp(p, "latency=", 8)) {
+			char word[DURATION_STRLEN] = "";
+			uint64_t ms;
+
+			if (n - 8 < sizeof(word))
+				memcpy(word, p + 8, n - 8);
+			if (n - 8 >= sizeof(word) || !duration_parse(word, &ms))
+				return set_msg(st, "\"params\": bad latency '%.*s'", (int)(n - 8), p + 8);
+			w->latency_ms = (int64_t)ms;
+		}
+		p += n;
+		p += strspn(p, " ");
+	}
+	return 0;
+}
+
 static int on_fault_begin(struct jstate *st, const cJSON *obj, int64_t ts)
 {
 	struct jread *j = st->j;
@@ -415,7 +459,9 @@ static int on_fault_begin(struct jstate *st, const cJSON *obj, int64_t ts)
 		return ret;
 	if (!w->params && !(w->params = strdup("")))
 		return -ENOMEM;
-	return 0;
+	if ((ret = get_expect(st, obj, w)))
+		return ret;
+	return params_latency(st, w);
 }
 
 static int on_fault_end(struct jstate *st, const cJSON *obj, int64_t ts)
@@ -482,6 +528,7 @@ static const struct {
 	{ "end", on_end },
 	{ "fault_begin", on_fault_begin },
 	{ "fault_end", on_fault_end },
+	{ "scope_changed", on_targets_added },
 	{ "start", on_start },
 	{ "targets_added", on_targets_added },
 };
@@ -632,6 +679,7 @@ void jread_free(struct jread *j)
 	free(j->path);
 	free(j->name);
 	free(j->policy);
+	free(j->policy_sha256);
 	free(j->host);
 	free(j->version);
 	free(j->git_commit);

@@ -331,6 +331,25 @@ int nft_engine_add_targets(struct nft_engine *e, const struct target_set *add)
 	return ret;
 }
 
+int nft_engine_cgroup_update(struct nft_engine *e, const struct nft_cgroup_update *u, size_t n)
+{
+	struct nfnl_batch b;
+	int ret;
+
+	if (!e->installed || !n)
+		return -EINVAL;
+	ret = nfnl_batch_init(&b, nfnl_seq(e->nl));
+	if (ret < 0)
+		return ret;
+	ret = nft_build_cgroup_update(&b, u, n);
+	if (ret == 0)
+		ret = nfnl_batch_end(&b);
+	if (ret == 0)
+		ret = nfnl_batch_send(e->nl, &b);
+	nfnl_batch_free(&b);
+	return ret;
+}
+
 int nft_engine_remove(struct nft_engine *e)
 {
 	struct nfnl_batch b;

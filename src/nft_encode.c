@@ -15,6 +15,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 #include <net/if_arp.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -33,6 +34,8 @@
 #define DT_IP6ADDR 8
 #define DT_INET_PROTOCOL 12
 #define DT_INET_SERVICE 13
+#define DT_UID 24
+#define DT_CGROUPV2 46
 
 #define MSG_MAX 8192    /* any message but NEWSETELEM */
 #define ELEM_NEST_MAX 60000
@@ -193,15 +196,26 @@ static struct nftnl_set *set_ref(const char *name, uint32_t id)
 	return s;
 }
 
-static int put_set(struct build *bd, const char *name, uint32_t id, uint32_t key_type, uint32_t key_len,
-		   uint32_t flags, uint32_t size)
+/* nftables' byte order of a key: host order (uid, cgroup id) must be said
+ * in the set's user data, or `nft list` prints the keys byte-swapped */
+#define NFT_BYTEORDER_HOST 1
+
+static int put_set_udata(struct build *bd, const char *name, uint32_t id, uint32_t key_type, uint32_t key_len,
+			 uint32_t flags, uint32_t size, bool host_order)
 {
 	struct nftnl_set *s = set_ref(name, id);
+	struct nftnl_udata_buf *ud = NULL;
 	struct nlmsghdr *nlh;
 	int ret = -ENOMEM;
 
 	if (!s)
 		goto out;
+	if (host_order) {
+		ud = nftnl_udata_buf_alloc(64);
+		if (!ud || !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER, NFT_BYTEORDER_HOST) ||
+		    nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud), nftnl_udata_buf_len(ud)) < 0)
+			goto out;
+	}
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key_len);
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
@@ -213,8 +227,15 @@ static int put_set(struct build *bd, const char *name, uint32_t id, uint32_t key
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	ret = add_msg(bd, MSG_MAX, "add set", name);
 out:
+	nftnl_udata_buf_free(ud);
 	nftnl_set_free(s);
 	return ret;
+}
+
+static int put_set(struct build *bd, const char *name, uint32_t id, uint32_t key_type, uint32_t key_len,
+		   uint32_t flags, uint32_t size)
+{
+	return put_set_udata(bd, name, id, key_type, key_len, flags, size, false);
 }
 
 /* One NEWSETELEM/DELSETELEM message per chunk, each under the 64 KiB
@@ -464,6 +485,45 @@ static void rb_numgen_lt(struct rb *rb, uint32_t thr)
 	rb_cmp(rb, NFT_CMP_LT, &be, 4);
 }
 
+/* meta skuid: the uid (host order, 4 bytes) of the file of the socket
+ * that sent the packet; no socket, no match */
+static void rb_skuid_lookup(struct rb *rb, const struct op *o)
+{
+	rb_meta_load(rb, NFT_META_SKUID);
+	rb_lookup(rb, o->name, o->set_id, false);
+}
+
+/* socket cgroupv2 level N: the id (host order, 8 bytes) of the socket's
+ * cgroup's ancestor at level N */
+static void rb_cgroup_lookup(struct rb *rb, const struct op *o)
+{
+	struct nftnl_expr *e = rb_new(rb, "socket");
+	char name[32];
+
+	rb_u32(e, NFTNL_EXPR_SOCKET_KEY, NFT_SOCKET_CGROUPV2);
+	rb_u32(e, NFTNL_EXPR_SOCKET_DREG, NFT_REG_1);
+	rb_u32(e, NFTNL_EXPR_SOCKET_LEVEL, o->val);
+	nft_fault_name(name, sizeof(name), "cgroup_l", o->val);
+	rb_lookup(rb, name, o->set_id, false);
+}
+
+/* ct label set N: 16 bytes of labels in a register, the kernel ORs the
+ * bits set (nf_connlabels_replace with the value as its own mask) */
+static void rb_ct_label_set(struct rb *rb)
+{
+	struct nftnl_expr *e = rb_new(rb, "immediate");
+	uint8_t bits[16];
+	size_t byte;
+	uint8_t mask;
+
+	scope_label_bytes(bits, &byte, &mask);
+	rb_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+	rb_data(rb, e, NFTNL_EXPR_IMM_DATA, bits, 16);
+	e = rb_new(rb, "ct");
+	rb_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_LABELS);
+	rb_u32(e, NFTNL_EXPR_CT_SREG, NFT_REG_1);
+}
+
 static void rb_prio_set(struct rb *rb, uint32_t prio)
 {
 	struct nftnl_expr *e = rb_new(rb, "immediate");
@@ -615,6 +675,18 @@ static void encode_op(struct rb *rb, const struct op *o, uint32_t anon_id)
 	case OP_JUMP:
 		rb_verdict(rb, NFT_JUMP, o->name);
 		break;
+	case OP_GOTO:
+		rb_verdict(rb, NFT_GOTO, o->name);
+		break;
+	case OP_SKUID_SET:
+		rb_skuid_lookup(rb, o);
+		break;
+	case OP_CGROUP_SET:
+		rb_cgroup_lookup(rb, o);
+		break;
+	case OP_CT_LABEL_SET:
+		rb_ct_label_set(rb);
+		break;
 	case OP_REJECT:
 		rb_reject(rb, (enum reject_with)o->val);
 		break;
@@ -670,6 +742,41 @@ static int put_interval_set(struct build *bd, const char *name, uint32_t id, uin
 	return ret;
 }
 
+/* uids (4 bytes) and cgroup ids (8 bytes) in host order, as the meta and
+ * socket expressions load them; plain hash sets, cgroup ones updated
+ * while the drill runs (nft_build_cgroup_update) */
+static int build_owner_sets(struct build *bd, const struct plan *pl)
+{
+	const struct scope *sc = pl->scope;
+	struct elems l = { 0 };
+	char name[32];
+	int ret = 0;
+
+	if (sc->n_uids) {
+		for (size_t i = 0; ret == 0 && i < sc->n_uids; i++)
+			ret = elems_push(&l, &sc->uids[i], 4, false);
+		if (ret == 0)
+			ret = put_set_udata(bd, "uids", SETID_UIDS, DT_UID, 4, 0, 0, true);
+		if (ret == 0)
+			ret = put_elems(bd, NFT_MSG_NEWSETELEM, "uids", SETID_UIDS, 4, l.e, l.n, 0);
+	}
+	for (size_t k = 0; ret == 0 && k < pl->n_cg; k++) {
+		const struct plan_cgroup_level *c = &pl->cg[k];
+		uint32_t id = SETID_CGROUP + c->level;
+
+		l.n = 0;
+		for (size_t i = 0; ret == 0 && i < c->n_ids; i++)
+			ret = elems_push(&l, &c->ids[i], 8, false);
+		nft_fault_name(name, sizeof(name), "cgroup_l", c->level);
+		if (ret == 0)
+			ret = put_set_udata(bd, name, id, DT_CGROUPV2, 8, 0, 0, true);
+		if (ret == 0 && l.n)
+			ret = put_elems(bd, NFT_MSG_NEWSETELEM, name, id, 8, l.e, l.n, 0);
+	}
+	free(l.e);
+	return ret;
+}
+
 static int build_sets(struct build *bd, const struct plan *pl)
 {
 	struct elems l = { 0 };
@@ -698,6 +805,8 @@ static int build_sets(struct build *bd, const struct plan *pl)
 			ret = put_interval_set(bd, "xports", SETID_XPORTS, DT_INET_SERVICE, 2, &l);
 	}
 	free(l.e);
+	if (ret == 0 && pl->owner)
+		ret = build_owner_sets(bd, pl);
 	for (i = 0; ret == 0 && i < pl->p->n_faults; i++) {
 		if (pl->p->faults[i].action == ACT_PAUSE)
 			continue;
@@ -809,6 +918,30 @@ int nft_build_add_targets(struct nfnl_batch *b, const struct target_set *add)
 	if (ret == 0 && l.n)
 		ret = put_elems(&bd, NFT_MSG_NEWSETELEM, "dst6", 0, 16, l.e, l.n, 0);
 	free(l.e);
+	return ret;
+}
+
+int nft_build_cgroup_update(struct nfnl_batch *b, const struct nft_cgroup_update *u, size_t n)
+{
+	struct build bd = { .b = b };
+	char name[32];
+	int ret = 0;
+
+	if (!n)
+		return -EINVAL;
+	for (size_t i = 0; ret == 0 && i < n; i++) {
+		struct elem e = { 0 };
+
+		nft_fault_name(name, sizeof(name), "cgroup_l", u[i].level);
+		if (u[i].del_id) {
+			memcpy(e.key, &u[i].del_id, 8);
+			ret = put_elems(&bd, NFT_MSG_DELSETELEM, name, 0, 8, &e, 1, 0);
+		}
+		if (ret == 0 && u[i].add_id) {
+			memcpy(e.key, &u[i].add_id, 8);
+			ret = put_elems(&bd, NFT_MSG_NEWSETELEM, name, 0, 8, &e, 1, 0);
+		}
+	}
 	return ret;
 }
 

@@ -11,7 +11,7 @@
 
 #include "nft_plan.h"
 
-const char *const nft_chain_order[NFT_N_CHAINS] = { "output", "input", "forward", "egress", "ingress" };
+const char *const nft_chain_order[NFT_N_CHAINS] = { "output", "input", "forward", "owner", "egress", "ingress" };
 
 /* ---- ranges ---------------------------------------------------------- */
 
@@ -277,6 +277,78 @@ static void plan_calls(struct plan *pl, const char *chain)
 	}
 }
 
+/* ---- owner scope (uid, cgroup) ---------------------------------------- */
+
+static int cg_level_cmp(const void *a, const void *b)
+{
+	const struct plan_cgroup_level *x = a, *y = b;
+
+	return x->level < y->level ? -1 : x->level > y->level;
+}
+
+/* One set of ids per cgroup level: the socket expression reads the
+ * socket's ancestor at one level, so each level is looked up apart. */
+static int plan_owner(struct plan *pl, const struct policy *p, const struct scope *sc)
+{
+	if (!pl->owner)
+		return 0;
+	if (!sc || !p->n_uids != !sc->n_uids || sc->n_cgroups != p->n_cgroups)
+		return -EINVAL;
+	for (size_t i = 0; i < p->n_faults; i++)
+		if (p->faults[i].action == ACT_DNS)
+			return -EINVAL; /* refused by the policy: nothing to scope it by */
+	pl->scope = sc;
+	pl->label = p->arm_min_flows > 0;
+	pl->cg = calloc(sc->n_cgroups + 1, sizeof(*pl->cg));
+	if (!pl->cg)
+		return -ENOMEM;
+	for (size_t i = 0; i < sc->n_cgroups; i++) {
+		const struct scope_cgroup *c = &sc->cgroups[i];
+		struct plan_cgroup_level *l = NULL;
+		uint64_t *ids;
+
+		for (size_t k = 0; k < pl->n_cg; k++)
+			if (pl->cg[k].level == c->level)
+				l = &pl->cg[k];
+		if (!l) {
+			l = &pl->cg[pl->n_cg++];
+			l->level = c->level;
+		}
+		ids = reallocarray(l->ids, l->n_ids + c->n_ids + 1, sizeof(*ids));
+		if (!ids)
+			return -ENOMEM;
+		l->ids = ids;
+		memcpy(l->ids + l->n_ids, c->ids, c->n_ids * sizeof(*ids));
+		l->n_ids += c->n_ids;
+	}
+	qsort(pl->cg, pl->n_cg, sizeof(*pl->cg), cg_level_cmp);
+	return 0;
+}
+
+/* The owner chain: a packet whose socket is in scope goes on to egress
+ * (goto: egress returns to output, so a socket matching two levels is not
+ * counted twice); any other falls off the end, out of scope. With both
+ * keys a socket must match both. A packet without a socket matches no
+ * rule. */
+static void plan_owner_chain(struct plan *pl)
+{
+	struct rule_ir *r;
+
+	if (!pl->n_cg) {
+		r = plan_rule(pl, "owner");
+		rule_op(r, OP_SKUID_SET, 0, 0, SETID_UIDS, "uids");
+		rule_op(r, OP_GOTO, 0, 0, 0, "egress");
+		return;
+	}
+	for (size_t i = 0; i < pl->n_cg; i++) {
+		r = plan_rule(pl, "owner");
+		if (pl->scope->n_uids)
+			rule_op(r, OP_SKUID_SET, 0, 0, SETID_UIDS, "uids");
+		rule_op(r, OP_CGROUP_SET, 0, pl->cg[i].level, SETID_CGROUP + pl->cg[i].level, NULL);
+		rule_op(r, OP_GOTO, 0, 0, 0, "egress");
+	}
+}
+
 static int plan_chain_body(struct plan *pl, const char *chain, bool egress)
 {
 	struct rule_ir *r;
@@ -301,6 +373,9 @@ static int plan_chain_body(struct plan *pl, const char *chain, bool egress)
 		r = plan_rule(pl, chain);
 		rule_op(r, OP_CT_NEW, 0, 0, 0, NULL);
 		rule_op(r, OP_COUNTER, 0, 0, 0, "watch_new");
+		/* conntrack events carry no socket owner: the label says it */
+		if (pl->label)
+			rule_op(r, OP_CT_LABEL_SET, 0, SCOPE_CT_LABEL, 0, NULL);
 		plan_calls(pl, chain);
 	}
 	for (i = 0; i < pl->p->n_faults; i++) {
@@ -401,6 +476,9 @@ static int plan_dns_names(struct plan *pl, size_t *rules)
 
 void nft_plan_free(struct plan *pl)
 {
+	for (size_t i = 0; i < pl->n_cg; i++)
+		free(pl->cg[i].ids);
+	free(pl->cg);
 	free(pl->dns);
 	free(pl->v4);
 	free(pl->v6);
@@ -419,7 +497,9 @@ int nft_plan_make(struct plan *pl, const struct policy *p, const struct target_s
 	memset(pl, 0, sizeof(*pl));
 	pl->p = p;
 	pl->delay_prio = delay_prio;
-	pl->ingress = p->direction != DIR_EGRESS;
+	pl->owner = policy_owner_scoped(p);
+	/* an owner scope acts on egress: received packets have no socket */
+	pl->ingress = p->direction != DIR_EGRESS && !pl->owner;
 	if (p->n_faults > 100000)
 		return -EINVAL;
 	ret = norm_ranges(ts->v4, ts->n_v4, AF_INET, &pl->v4, &pl->n_v4);
@@ -433,21 +513,29 @@ int nft_plan_make(struct plan *pl, const struct policy *p, const struct target_s
 		ret = plan_dns_names(pl, &dns_rules);
 	if (ret < 0)
 		goto fail;
-	pl->cap_rules = 32 + 2 * p->n_faults + dns_rules;
+	if (ret == 0)
+		ret = plan_owner(pl, p, ts->scope);
+	if (ret < 0)
+		goto fail;
+	pl->cap_rules = 32 + 2 * p->n_faults + dns_rules + pl->n_cg + 1;
 	pl->rules = calloc(pl->cap_rules, sizeof(*pl->rules));
 	if (!pl->rules) {
 		ret = -ENOMEM;
 		goto fail;
 	}
 	plan_dns(pl, "output");
-	plan_jumps(pl, "output", 0, "egress");
+	plan_jumps(pl, "output", 0, pl->owner ? "owner" : "egress");
 	plan_dns(pl, "input");
 	if (pl->ingress)
 		plan_jumps(pl, "input", F_SRC, "ingress");
+	/* forwarded packets have no local socket: out of an owner scope */
 	plan_dns(pl, "forward");
-	plan_jumps(pl, "forward", 0, "egress");
+	if (!pl->owner)
+		plan_jumps(pl, "forward", 0, "egress");
 	if (pl->ingress)
 		plan_jumps(pl, "forward", F_SRC, "ingress");
+	if (pl->owner)
+		plan_owner_chain(pl);
 	ret = plan_chain_body(pl, "egress", true);
 	if (ret == 0 && pl->ingress)
 		ret = plan_chain_body(pl, "ingress", false);
@@ -467,6 +555,10 @@ bool nft_plan_has_chain(const struct plan *pl, const char *name)
 		return pl->ingress || pl->dns_input;
 	if (!strcmp(name, "ingress"))
 		return pl->ingress;
+	if (!strcmp(name, "forward"))
+		return !pl->owner || pl->n_dns;
+	if (!strcmp(name, "owner"))
+		return pl->owner;
 	return true;
 }
 

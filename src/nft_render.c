@@ -165,6 +165,18 @@ static void render_op(FILE *out, const struct op *o)
 	case OP_JUMP:
 		fprintf(out, "jump %s", o->name);
 		break;
+	case OP_GOTO:
+		fprintf(out, "goto %s", o->name);
+		break;
+	case OP_SKUID_SET:
+		fprintf(out, "meta skuid @%s", o->name);
+		break;
+	case OP_CGROUP_SET:
+		fprintf(out, "socket cgroupv2 level %u @cgroup_l%u", o->val, o->val);
+		break;
+	case OP_CT_LABEL_SET:
+		fprintf(out, "ct label set %u", o->val);
+		break;
 	case OP_REJECT:
 		fprintf(out, "reject with %s", reject_text((enum reject_with)o->val));
 		break;
@@ -194,6 +206,34 @@ static void render_chain(FILE *out, const struct plan *pl, const char *chain)
 	fputs("\t}\n", out);
 }
 
+/* nft names a cgroup only by its path under /sys/fs/cgroup (where a hybrid
+ * layout has no cgroup2), so the ids the daemon adds are comments here */
+static void render_owner_sets(FILE *out, const struct plan *pl)
+{
+	const struct scope *sc = pl->scope;
+
+	if (sc->n_uids) {
+		fputs("\tset uids {\n\t\ttype uid\n\t\telements = {", out);
+		for (size_t i = 0; i < sc->n_uids; i++) {
+			render_sep(out, i);
+			fprintf(out, "%u", sc->uids[i]);
+		}
+		fputs(" }\n\t}\n", out);
+	}
+	for (size_t k = 0; k < pl->n_cg; k++) {
+		fprintf(out, "\tset cgroup_l%u {\n\t\ttype cgroupsv2\n", pl->cg[k].level);
+		for (size_t i = 0; i < sc->n_cgroups; i++) {
+			const struct scope_cgroup *c = &sc->cgroups[i];
+
+			if (c->level == pl->cg[k].level)
+				fprintf(out, "\t\t# element %llu: cgroup %s (added by the daemon: nft reads cgroup "
+					     "paths under /sys/fs/cgroup only)\n",
+					(unsigned long long)c->id, c->path);
+		}
+		fputs("\t}\n", out);
+	}
+}
+
 void nft_render_opts(FILE *out, const struct policy *p, const struct target_set *ts, const uint32_t *delay_prio,
 		     unsigned flags)
 {
@@ -215,6 +255,8 @@ void nft_render_opts(FILE *out, const struct policy *p, const struct target_set 
 		render_interval_set(out, "ports", "inet_service", NULL, pl.ports, pl.n_ports, 0);
 	if (pl.n_xports)
 		render_interval_set(out, "xports", "inet_service", NULL, pl.xports, pl.n_xports, 0);
+	if (pl.owner)
+		render_owner_sets(out, &pl);
 	for (i = 0; i < p->n_faults; i++)
 		if (p->faults[i].action != ACT_PAUSE)
 			fprintf(out, "\tset on%zu {\n\t\ttype nf_proto\n\t\tflags timeout\n\t}\n", i);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* okx-faultctl: read a drill journal back and correlate it with the
- * connector's error events (okx-faultctl(1)). */
+ * connector's error events and call records (okx-faultctl(1)). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -8,27 +8,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
+#include "bundle.h"
 #include "correlate.h"
 #include "ctl_status.h"
 #include "duration.h"
 #include "events.h"
+#include "expect.h"
 #include "journal_read.h"
 #include "log.h"
+#include "safefile.h"
+#include "sha256.h"
 #include "svg.h"
 #include "timeparse.h"
 
 #define EXIT_PASS 0
 #define EXIT_GATE_FAIL 1
 #define EXIT_BAD_INPUT 2
+#define EXIT_NOT_INTACT 1 /* verify */
 #define REPORT_VERSION 1
 #define DEFAULT_GRACE_MS 5000
 
 /* --- a plain text table, columns sized to their widest cell --- */
 
-#define MAX_COLS 10
+#define MAX_COLS 12
 
 struct table {
 	size_t cols, rows;
@@ -369,21 +375,32 @@ static void print_types(const struct event_list *ev, const struct corr_window *c
 	free(c);
 }
 
-static void print_correlation(const struct jread *j, const struct event_list *ev, const struct corr_report *r, FILE *f)
+/* "612.0" or "-" */
+static void ms_text(char *buf, size_t len, const struct latency_stats *s, bool p95)
 {
-	struct table t = { .cols = 8, .right = 1u << 0 | 1u << 4 | 1u << 5 | 1u << 6 };
+	if (!s->n)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%.1f", p95 ? s->p95 : s->p50);
+}
+
+static void print_table(const struct event_list *ev, const struct corr_report *r, FILE *f)
+{
+	bool calls = ev->n_calls > 0;
+	struct table t = { .cols = calls ? 10 : 8,
+			   .right = 1u << 0 | 1u << 4 | 1u << 5 | 1u << 6 | (calls ? 1u << 7 | 1u << 8 : 0) };
 	int ret;
 
-	print_drill(j, f);
-	fprintf(f, "events   %s (%zu error events, %s form), grace %lldms\n", ev->path, ev->n, form_name(ev->form),
-		(long long)(r->grace_ns / 1000000));
-	print_armed(j, f);
-	fputc('\n', f);
-	ret = table_row(&t, "#", "ACTION", "BEGIN", "END", "PACKETS", "ERRORS", "FIRST ERROR", "DIAGNOSIS");
+	if (calls)
+		ret = table_row(&t, "#", "ACTION", "BEGIN", "END", "PACKETS", "ERRORS", "FIRST ERROR", "CALLS",
+				"P50 MS IN/OUT", "DIAGNOSIS");
+	else
+		ret = table_row(&t, "#", "ACTION", "BEGIN", "END", "PACKETS", "ERRORS", "FIRST ERROR", "DIAGNOSIS");
 	for (size_t i = 0; i < r->n && !ret; i++) {
 		const struct corr_window *cw = &r->w[i];
 		const struct jwindow *w = cw->w;
-		char idx[24], b[TIME_STRLEN], e[TIME_STRLEN + 8], pk[24], by[24], n[24], d[32];
+		char idx[24], b[TIME_STRLEN], e[TIME_STRLEN + 8], pk[24], by[24], n[24], d[32], nc[24], in[24],
+			out[24], p50[56];
 
 		snprintf(idx, sizeof(idx), "%lld", (long long)w->index);
 		fmt_time(w->begin_ns, b);
@@ -396,22 +413,83 @@ static void print_correlation(const struct jread *j, const struct event_list *ev
 			snprintf(d, sizeof(d), "+%.3fs", (double)cw->first_delay_ns / 1e9);
 		else
 			snprintf(d, sizeof(d), "-");
-		ret = table_row(&t, idx, w->action, b, e, pk, n, d, diagnosis_name(cw->diag));
+		if (!calls) {
+			ret = table_row(&t, idx, w->action, b, e, pk, n, d, diagnosis_name(cw->diag));
+			continue;
+		}
+		snprintf(nc, sizeof(nc), "%zu", cw->n_calls);
+		ms_text(in, sizeof(in), &cw->lat, false);
+		ms_text(out, sizeof(out), &r->base, false);
+		snprintf(p50, sizeof(p50), "%s/%s", in, out);
+		ret = table_row(&t, idx, w->action, b, e, pk, n, d, nc, p50, diagnosis_name(cw->diag));
 	}
 	if (r->n && !ret)
 		table_print(&t, f);
 	else if (!r->n)
 		fprintf(f, "(no fault windows)\n");
 	table_free(&t);
-	fputc('\n', f);
+}
+
+/* "window 2: 4 calls inside (0 failed), latency p50 612.0 ms, p95 640.0 ms
+ * vs p50 3.1 ms, p95 5.2 ms outside: slower (p50 +608.9 ms, at least +150
+ * ms needed: half the injected 300ms)" */
+static void print_calls(const struct corr_report *r, const struct corr_window *cw, FILE *f)
+{
+	const struct jwindow *w = cw->w;
+	double in, out;
+
+	fprintf(f, "window %lld: %zu call%s inside (%zu failed)", (long long)w->index, cw->n_calls,
+		cw->n_calls == 1 ? "" : "s", cw->calls_failed);
+	if (!cw->lat.n) {
+		fprintf(f, ", none with a latency%s\n",
+			w->expect == EXPECT_ERRORS ? "" : ": slower calls cannot be judged");
+		return;
+	}
+	fprintf(f, ", latency p50 %.1f ms, p95 %.1f ms", cw->lat.p50, cw->lat.p95);
+	if (r->base.n)
+		fprintf(f, " vs p50 %.1f ms, p95 %.1f ms outside", r->base.p50, r->base.p95);
+	else
+		fprintf(f, " (no call outside every window: baseline 0)");
+	if (w->expect == EXPECT_ERRORS) {
+		fprintf(f, "; the %s expects errors\n", w->action);
+		return;
+	}
+	in = cw->by_p95 ? cw->lat.p95 : cw->lat.p50;
+	out = cw->by_p95 ? r->base.p95 : r->base.p50;
+	fprintf(f, ": %s (%s %+.1f ms, at least +%.0f ms needed: ", cw->slower ? "slower" : "not slower",
+		cw->by_p95 ? "p95" : "p50", in - out, cw->need_ms);
+	if (cw->by_p95)
+		fprintf(f, "no injected latency)\n");
+	else
+		fprintf(f, "half the injected %lldms)\n", (long long)w->latency_ms);
+}
+
+static const char *evidence_text(const struct corr_window *cw)
+{
+	switch (cw->w->expect) {
+	case EXPECT_ERRORS:
+		return "no error recorded";
+	case EXPECT_LATENCY:
+		return "no slower calls recorded";
+	case EXPECT_ANY:
+		return "no error and no slower calls recorded";
+	}
+	return "?";
+}
+
+static void print_window_notes(const struct event_list *ev, const struct corr_report *r, FILE *f)
+{
 	for (size_t i = 0; i < r->n; i++) {
 		const struct corr_window *cw = &r->w[i];
 		long long idx = (long long)cw->w->index;
 
 		print_types(ev, cw, f);
+		if (ev->n_calls)
+			print_calls(r, cw, f);
 		if (cw->diag == DIAG_TELEMETRY_GAP)
-			fprintf(f, "window %lld: telemetry gap: the %s hit %llu packets, no error recorded within the grace\n", idx,
-				cw->w->action, (unsigned long long)cw->w->hit_packets);
+			fprintf(f, "window %lld: telemetry gap: the %s hit %llu packets, %s within the grace%s\n", idx,
+				cw->w->action, (unsigned long long)cw->w->hit_packets, evidence_text(cw),
+				cw->w->expect != EXPECT_ERRORS && !ev->n_calls ? " (no call records: latency not judged)" : "");
 		else if (cw->diag == DIAG_NO_TRAFFIC && cw->unrelated)
 			fprintf(f, "window %lld: no traffic: the %s hit 0 packets; %zu error%s inside, not caused by this "
 				   "fault: it hit no packets\n",
@@ -424,8 +502,36 @@ static void print_correlation(const struct jread *j, const struct event_list *ev
 				idx);
 		else if (cw->diag == DIAG_UNKNOWN)
 			fprintf(f, "window %lld: the daemon could not read its hit counter: hits unknown\n", idx);
+		else if (cw->diag == DIAG_OK && !cw->errors_seen)
+			fprintf(f, "window %lld: ok by latency: the %s slowed the calls, no error recorded\n", idx,
+				cw->w->action);
 	}
+}
+
+static void print_correlation(const struct jread *j, const struct event_list *ev, const struct corr_report *r, FILE *f)
+{
+	print_drill(j, f);
+	fprintf(f, "events   %s (%zu error events, %s form), grace %lldms\n", ev->path, ev->n, form_name(ev->form),
+		(long long)(r->grace_ns / 1000000));
+	if (ev->n_calls) {
+		fprintf(f, "calls    %zu call records (%zu with a latency, %zu failed), %zu outside every window", ev->n_calls,
+			ev->calls_timed, ev->calls_failed, r->calls_outside);
+		if (r->base.n)
+			fprintf(f, ": p50 %.1f ms, p95 %.1f ms", r->base.p50, r->base.p95);
+		fputc('\n', f);
+	}
+	print_armed(j, f);
+	fputc('\n', f);
+	print_table(ev, r, f);
+	fputc('\n', f);
+	print_window_notes(ev, r, f);
 	fprintf(f, "errors outside every window: %zu of %zu\n", r->outside, ev->n);
+	if (ev->errors_from_calls)
+		fprintf(f, "errors: the %zu failed call records (the file has no error events of its own)\n", ev->n);
+	else if (ev->calls_failed)
+		fprintf(f, "note: %zu failed call records are not counted as errors: the file has error events of its "
+			   "own\n",
+			ev->calls_failed);
 	if (r->shared)
 		fprintf(f, "note: %zu error events fall in more than one window (faults closer than the grace) and are "
 			   "counted in each; a smaller --grace separates them\n",
@@ -568,10 +674,25 @@ static cJSON *json_types(struct jb *b, const struct event_list *ev, const struct
 	return a;
 }
 
+/* {"calls", "p50_ms", "p95_ms"}, or null when no call has a latency */
+static cJSON *json_latency(struct jb *b, const struct latency_stats *s)
+{
+	cJSON *o;
+
+	if (!s->n)
+		return jb_check(b, cJSON_CreateNull());
+	if (!(o = jb_check(b, cJSON_CreateObject())))
+		return NULL;
+	jb_num(b, o, "calls", (double)s->n);
+	jb_num(b, o, "p50_ms", s->p50);
+	jb_num(b, o, "p95_ms", s->p95);
+	return o;
+}
+
 static cJSON *json_window(struct jb *b, const struct corr_window *cw, const struct event_list *ev)
 {
 	const struct jwindow *w = cw->w;
-	cJSON *o = jb_check(b, cJSON_CreateObject()), *h, *list;
+	cJSON *o = jb_check(b, cJSON_CreateObject()), *h, *list, *sub;
 
 	if (!o)
 		return NULL;
@@ -601,6 +722,22 @@ static cJSON *json_window(struct jb *b, const struct corr_window *cw, const stru
 		jb_num(b, o, "first_error_delay_ms", (double)(cw->first_delay_ns / 1000) / 1000.0);
 	else
 		jb_check(b, cJSON_AddNullToObject(o, "first_error_delay_ms"));
+	jb_str(b, o, "expect", expect_name(w->expect));
+	if (w->latency_ms > 0)
+		jb_num(b, o, "injected_latency_ms", (double)w->latency_ms);
+	else
+		jb_check(b, cJSON_AddNullToObject(o, "injected_latency_ms"));
+	jb_num(b, o, "calls", (double)cw->n_calls);
+	jb_num(b, o, "calls_failed", (double)cw->calls_failed);
+	jb_add(b, o, "latency", json_latency(b, &cw->lat));
+	if ((sub = jb_check(b, cJSON_AddObjectToObject(o, "slower_rule")))) {
+		jb_str(b, sub, "percentile", cw->by_p95 ? "p95" : "p50");
+		jb_num(b, sub, "min_increase_ms", cw->need_ms);
+	}
+	if ((sub = jb_check(b, cJSON_AddObjectToObject(o, "evidence")))) {
+		jb_check(b, cJSON_AddBoolToObject(sub, "errors", cw->errors_seen));
+		jb_check(b, cJSON_AddBoolToObject(sub, "slower_calls", cw->slower));
+	}
 	jb_str(b, o, "diagnosis", diagnosis_name(cw->diag));
 	jb_add(b, o, "error_types", json_types(b, ev, cw));
 	if ((list = jb_check(b, cJSON_AddArrayToObject(o, "error_events")))) {
@@ -625,7 +762,7 @@ static cJSON *json_window(struct jb *b, const struct corr_window *cw, const stru
 static char *json_frame(const struct jread *j, const struct event_list *ev, const struct corr_report *r)
 {
 	struct jb b = { false };
-	cJSON *root = jb_check(&b, cJSON_CreateObject()), *e, *g;
+	cJSON *root = jb_check(&b, cJSON_CreateObject()), *e, *g, *c;
 	char *text = NULL;
 
 	if (!root)
@@ -641,6 +778,14 @@ static char *json_frame(const struct jread *j, const struct event_list *ev, cons
 		else
 			jb_check(&b, cJSON_AddNullToObject(e, "declared_count"));
 		jb_check(&b, cJSON_AddBoolToObject(e, "count_only", events_count_only(ev)));
+	}
+	if ((c = jb_check(&b, cJSON_AddObjectToObject(root, "calls")))) {
+		jb_num(&b, c, "count", (double)ev->n_calls);
+		jb_num(&b, c, "with_latency", (double)ev->calls_timed);
+		jb_num(&b, c, "failed", (double)ev->calls_failed);
+		jb_check(&b, cJSON_AddBoolToObject(c, "errors_from_calls", ev->errors_from_calls));
+		jb_num(&b, c, "outside", (double)r->calls_outside);
+		jb_add(&b, c, "outside_latency", json_latency(&b, &r->base));
 	}
 	jb_num(&b, root, "grace_ms", (double)(r->grace_ns / 1000000));
 	jb_check(&b, cJSON_AddArrayToObject(root, "windows"));
@@ -700,13 +845,48 @@ static bool output_is_input(const char *out, const char *const *in, size_t n)
 	return false;
 }
 
+/* The inputs' bytes, as read (a bundle archives what was correlated). */
+struct drill_raw {
+	char *journal, *events;
+	size_t journal_len, events_len;
+};
+
+/* Read the journal and the events, each once, parse and correlate them.
+ * raw (may be NULL) keeps the bytes read. Returns 0, or -1 once the error
+ * is logged; j, ev and r are to be freed in either case. */
+static int drill_load(const char *journal, const char *events, int64_t grace_ms, struct jread *j,
+		      struct event_list *ev, struct corr_report *r, struct drill_raw *raw)
+{
+	struct drill_raw mine = { 0 };
+	char *error = NULL;
+	int ret;
+
+	if (!raw)
+		raw = &mine;
+	if ((ret = read_whole_file(journal, &raw->journal, &raw->journal_len, &error)) < 0 ||
+	    (ret = jread_buffer(j, journal, raw->journal, raw->journal_len, &error)) < 0)
+		goto cleanup;
+	print_warnings(j);
+	if ((ret = read_whole_file(events, &raw->events, &raw->events_len, &error)) < 0 ||
+	    (ret = events_buffer(ev, events, raw->events, raw->events_len, &error)) < 0)
+		goto cleanup;
+	if ((ret = correlate(j, ev, grace_ms * 1000000, r)) < 0)
+		goto cleanup;
+cleanup:
+	if (ret < 0)
+		log_errx("%s", error ? error : "out of memory");
+	free(error);
+	free(mine.journal);
+	free(mine.events);
+	return ret < 0 ? -1 : 0;
+}
+
 static int cmd_correlate(int argc, char **argv)
 {
 	struct correlate_opts o = { 0 };
 	struct jread j = { 0 };
 	struct event_list ev = { 0 };
 	struct corr_report r = { 0 };
-	char *error = NULL;
 	int ret, code;
 
 	code = correlate_parse(argc, argv, &o);
@@ -717,17 +897,8 @@ static int cmd_correlate(int argc, char **argv)
 		log_errx("--svg %s: that is an input file (the journal or the events); refusing to overwrite it", o.svg);
 		goto cleanup;
 	}
-	if (load_journal(&j, o.journal) < 0)
+	if (drill_load(o.journal, o.events, o.grace_ms, &j, &ev, &r, NULL) < 0)
 		goto cleanup;
-	ret = events_file(&ev, o.events, &error);
-	if (ret < 0) {
-		log_errx("%s", error ? error : "out of memory");
-		goto cleanup;
-	}
-	if (correlate(&j, &ev, o.grace_ms * 1000000, &r) < 0) {
-		log_errx("out of memory");
-		goto cleanup;
-	}
 	if (o.svg && (ret = svg_write_file(o.svg, &j, &ev, &r)) < 0) {
 		log_errx("%s: %s", o.svg, strerror(-ret));
 		goto cleanup;
@@ -742,11 +913,182 @@ static int cmd_correlate(int argc, char **argv)
 	}
 	code = r.pass ? EXIT_PASS : EXIT_GATE_FAIL;
 cleanup:
-	free(error);
 	corr_report_free(&r);
 	events_free(&ev);
 	jread_free(&j);
 	return code;
+}
+
+/* --- okx-faultctl bundle, verify (bundle.h) --- */
+
+static const char *bundle_usage =
+	"usage: okx-faultctl bundle --journal JOURNAL --events EVENTS [--grace DUR] -o BUNDLE\n";
+
+/* A report rendered into memory: 0, or -ENOMEM/-EIO. */
+struct rendered {
+	char *text;
+	size_t len;
+};
+
+static int render(struct rendered *out, int kind, const struct jread *j, const struct event_list *ev,
+		  const struct corr_report *r)
+{
+	FILE *f = open_memstream(&out->text, &out->len);
+	int ret = 0;
+
+	if (!f)
+		return -ENOMEM;
+	if (kind == 't')
+		print_correlation(j, ev, r, f);
+	else if (kind == 'j')
+		ret = json_report(f, j, ev, r);
+	else
+		ret = svg_write(f, j, ev, r);
+	if (ferror(f) && !ret)
+		ret = -ENOMEM;
+	if (fclose(f) != 0 && !ret)
+		ret = -ENOMEM;
+	return ret;
+}
+
+static int cmd_bundle(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "events", required_argument, NULL, 'e' }, { "grace", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },         { "journal", required_argument, NULL, 'j' },
+		{ "output", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 },
+	};
+	const char *journal = NULL, *events = NULL, *out = NULL;
+	int64_t grace_ms = DEFAULT_GRACE_MS;
+	struct jread j = { 0 };
+	struct event_list ev = { 0 };
+	struct corr_report r = { 0 };
+	struct drill_raw raw = { 0 };
+	struct rendered txt = { 0 }, json = { 0 }, svg = { 0 };
+	struct bundle_member m[5];
+	struct bundle_info info;
+	struct timespec now;
+	char *error = NULL, hex[65];
+	int c, ret, code = EXIT_BAD_INPUT;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "e:g:hj:o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'e': events = optarg; break;
+		case 'j': journal = optarg; break;
+		case 'o': out = optarg; break;
+		case 'g':
+			if (!parse_grace(optarg, &grace_ms))
+				return EXIT_BAD_INPUT;
+			break;
+		case 'h': fputs(bundle_usage, stdout); return EXIT_PASS;
+		default: fputs(bundle_usage, stderr); return EXIT_BAD_INPUT;
+		}
+	}
+	if (optind < argc) {
+		log_errx("bundle: unexpected argument '%s'", argv[optind]);
+		return EXIT_BAD_INPUT;
+	}
+	if (!journal || !events || !out) {
+		log_errx("bundle: --journal, --events and -o are required");
+		fputs(bundle_usage, stderr);
+		return EXIT_BAD_INPUT;
+	}
+	/* refused before the inputs are read; bundle_write() creates it with
+	 * O_EXCL|O_NOFOLLOW all the same */
+	if (output_is_input(out, (const char *const[]){ journal, events }, 2)) {
+		log_errx("-o %s: that is an input file (the journal or the events); refusing to overwrite it", out);
+		return EXIT_BAD_INPUT;
+	}
+	if ((ret = safefile_check_new(out, false)) < 0) {
+		log_errx("-o %s: %s", out, ret == -EEXIST ? "exists; refusing to overwrite it" : strerror(-ret));
+		return EXIT_BAD_INPUT;
+	}
+	if (drill_load(journal, events, grace_ms, &j, &ev, &r, &raw) < 0)
+		goto cleanup;
+	if (render(&txt, 't', &j, &ev, &r) < 0 || render(&json, 'j', &j, &ev, &r) < 0 ||
+	    render(&svg, 's', &j, &ev, &r) < 0) {
+		log_errx("rendering the reports: out of memory");
+		goto cleanup;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	m[0] = (struct bundle_member){ BUNDLE_JOURNAL, raw.journal, raw.journal_len };
+	m[1] = (struct bundle_member){ ev.form == EVENTS_LINES ? "events.jsonl" : "events.json", raw.events,
+				       raw.events_len };
+	m[2] = (struct bundle_member){ BUNDLE_REPORT_TXT, txt.text, txt.len };
+	m[3] = (struct bundle_member){ BUNDLE_REPORT_JSON, json.text, json.len };
+	m[4] = (struct bundle_member){ BUNDLE_SVG, svg.text, svg.len };
+	info = (struct bundle_info){
+		.created_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec,
+		.drill = j.name,
+		.faultd_version = j.version,
+		.faultd_commit = j.git_commit,
+		.policy = j.policy,
+		.policy_sha256 = j.policy_sha256,
+		.journal_src = journal,
+		.events_src = events,
+		.grace_ms = grace_ms,
+		.pass = r.pass,
+		.reason = r.reason,
+	};
+	if (bundle_write(out, &info, m, sizeof(m) / sizeof(m[0]), &error) < 0) {
+		log_errx("%s", error ? error : "out of memory");
+		goto cleanup;
+	}
+	if ((ret = sha256_file_hex(out, hex)) < 0) {
+		log_errx("%s: reading it back: %s", out, strerror(-ret));
+		goto cleanup;
+	}
+	printf("bundle   %s: %zu members and %s\nsha256   %s\n", out, sizeof(m) / sizeof(m[0]), BUNDLE_MANIFEST, hex);
+	printf("drill    %s (okx-faultd %s, git %s), policy sha256 %s\n", j.name, j.version ? j.version : "?",
+	       j.git_commit ? j.git_commit : "?", j.policy_sha256 ? j.policy_sha256 : "?");
+	printf("verdict  %s: %s\n", r.pass ? "PASS" : "FAIL", r.reason);
+	code = EXIT_PASS;
+cleanup:
+	free(error);
+	free(txt.text);
+	free(json.text);
+	free(svg.text);
+	free(raw.journal);
+	free(raw.events);
+	corr_report_free(&r);
+	events_free(&ev);
+	jread_free(&j);
+	return code;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+	char *problems = NULL, *line, *save = NULL;
+	size_t n = 0;
+	int c, ret;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			printf("usage: okx-faultctl verify BUNDLE\n");
+			return EXIT_PASS;
+		}
+		return EXIT_BAD_INPUT;
+	}
+	if (argc - optind != 1) {
+		log_errx("usage: okx-faultctl verify BUNDLE");
+		return EXIT_BAD_INPUT;
+	}
+	ret = bundle_verify(argv[optind], stdout, &problems);
+	if (!ret)
+		return EXIT_PASS;
+	/* what was checked so far first, then why the bundle fails */
+	fflush(stdout);
+	for (line = strtok_r(problems, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++)
+		log_errx("%s", line);
+	if (!problems)
+		log_errx("%s: out of memory", argv[optind]);
+	if (ret == -EBADMSG)
+		log_errx("%s: NOT intact: %zu problem%s", argv[optind], n, n == 1 ? "" : "s");
+	free(problems);
+	return ret == -EBADMSG ? EXIT_NOT_INTACT : EXIT_BAD_INPUT;
 }
 
 /* --- main --- */
@@ -756,9 +1098,11 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 } commands[] = {
 	/* sorted */
+	{ "bundle", cmd_bundle },
 	{ "correlate", cmd_correlate },
 	{ "status", ctl_status },
 	{ "stop", ctl_stop },
+	{ "verify", cmd_verify },
 	{ "watch", ctl_watch },
 	{ "windows", cmd_windows },
 };
@@ -767,14 +1111,21 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: okx-faultctl windows JOURNAL\n"
 		   "       okx-faultctl correlate --journal JOURNAL --events EVENTS [--grace DUR] [--json] [--svg FILE]\n"
+		   "       okx-faultctl bundle --journal JOURNAL --events EVENTS [--grace DUR] -o BUNDLE\n"
+		   "       okx-faultctl verify BUNDLE\n"
 		   "       okx-faultctl status [NAME] [--json] [--control-dir DIR]\n"
 		   "       okx-faultctl watch NAME [--control-dir DIR]\n"
 		   "       okx-faultctl stop NAME [--control-dir DIR]\n"
 		   "       okx-faultctl -h | --help | -V | --version\n"
 		   "\n"
 		   "  windows     table of the fault windows of a drill journal\n"
-		   "  correlate   match the connector's error events against the windows; exit 0 when the\n"
-		   "              gate passes, 1 when it fails, 2 on bad input\n"
+		   "  correlate   match the connector's error events and call records against the windows,\n"
+		   "              judge each by what its fault should cause; exit 0 when the gate passes,\n"
+		   "              1 when it fails, 2 on bad input\n"
+		   "  bundle      correlate and write the drill's evidence (journal, events, reports,\n"
+		   "              timeline, MANIFEST.json with their SHA-256) into one tar.gz; exit 0 when\n"
+		   "              written, whatever the verdict, 2 on bad input\n"
+		   "  verify      check a bundle against its manifest; exit 0 intact, 1 not, 2 unreadable\n"
 		   "  status      where a running drill is (no NAME: every running drill)\n"
 		   "  watch       follow a running drill to its end; exit with the drill's exit code\n"
 		   "  stop        end a running drill as its stop file would\n"

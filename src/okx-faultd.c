@@ -139,6 +139,11 @@ static int need_root(void)
 
 static int check(const struct policy *p, const char *path, bool verbose)
 {
+	const char *note = policy_scope_note(p);
+
+	/* on stderr: stdout is "POLICY: OK" or the normalized policy */
+	if (note)
+		fprintf(stderr, "%s: note: %s\n", path, note);
 	if (verbose) {
 		policy_print(p, stdout);
 		fprintf(stderr, "%s: OK\n", path);

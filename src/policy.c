@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "duration.h"
+#include "expect.h"
 #include "policy.h"
 #include "safefile.h"
 #include "trust.h"
@@ -26,9 +27,9 @@
 
 enum key_id {
 	K_ALLOW_BROAD, K_ARM_DELAY, K_ARM_MIN_BYTES, K_ARM_MIN_CALLS, K_ARM_MIN_FLOWS, K_ARM_MIN_PACKETS,
-	K_ARM_TIMEOUT, K_ARM_WINDOW, K_DIRECTION, K_EXEMPT, K_EXEMPT_PORT, K_FAULT,
-	K_INTERFACE, K_JOURNAL, K_NAME, K_PORT, K_PROTOCOL, K_REPEAT, K_RESOLVE_EVERY, K_TARGET,
-	K_TARGET_HOST, K__COUNT
+	K_ARM_TIMEOUT, K_ARM_WINDOW, K_CGROUP, K_DIRECTION, K_EXEMPT, K_EXEMPT_PORT, K_FAULT,
+	K_INTERFACE, K_JOURNAL, K_NAME, K_NETNS, K_PORT, K_PROTOCOL, K_REPEAT, K_RESOLVE_EVERY, K_TARGET,
+	K_TARGET_HOST, K_UID, K__COUNT
 };
 
 struct perror_entry {
@@ -51,6 +52,7 @@ struct parser {
 	int seen[K__COUNT]; /* first line of each key, 0: not given */
 	bool bad[K__COUNT]; /* some value of the key was rejected */
 	size_t cap_targets, cap_target_lines, cap_hosts, cap_ports, cap_exempt, cap_exempt_ports, cap_faults;
+	size_t cap_uids, cap_cgroups;
 	int *target_lines;  /* line of p->targets[i] */
 	int exempt_none_line, exempt_ports_line;
 	bool unparsed; /* a line was rejected before its key was known */
@@ -638,24 +640,153 @@ static void parse_allow_broad(struct parser *ps, char *v)
 		LERR(ps, K_ALLOW_BROAD, "invalid allow_broad '%s' (yes or no)", v);
 }
 
+/* ---- scope: uid, cgroup, netns ---- */
+
+/* Append a scope word; a value given twice is an error naming both lines. */
+static void add_word(struct parser *ps, enum key_id key, const char *what, struct policy_word **arr, size_t *n,
+		     size_t *cap, const char *v)
+{
+	char *copy;
+	void *t;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (!strcmp((*arr)[i].value, v)) {
+			LERR(ps, key, "%s '%s' given twice (first on line %d)", what, v, (*arr)[i].line);
+			return;
+		}
+	}
+	if (!(t = reserve(ps, *arr, cap, *n, sizeof(**arr))))
+		return;
+	*arr = t;
+	if (!(copy = strdup(v))) {
+		ps->oom = true;
+		return;
+	}
+	(*arr)[*n].value = copy;
+	(*arr)[(*n)++].line = ps->lineno;
+}
+
+/* A user name as useradd and systemd accept it (a letter or '_' first,
+ * then letters, digits, '_', '.', '-', an optional final '$'), at most 32
+ * bytes; or a number, 0 to 4294967294 (-1 is no user), without leading
+ * zeros. */
+static const char *uid_problem(const char *v)
+{
+	size_t n = strlen(v), i;
+	uint64_t num;
+
+	if (is_digit(v[0])) {
+		if (!parse_dec(v, 4294967294ull, &num))
+			return "a number must be 0-4294967294";
+		if (v[0] == '0' && v[1])
+			return "a number has no leading zeros";
+		return NULL;
+	}
+	if (n > 32)
+		return "a user name has at most 32 characters";
+	if (!((v[0] >= 'a' && v[0] <= 'z') || (v[0] >= 'A' && v[0] <= 'Z') || v[0] == '_'))
+		return "a user name starts with a letter or '_'";
+	for (i = 1; i < n; i++) {
+		char c = v[i];
+
+		if (c == '$' && i == n - 1)
+			break;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_' || c == '.' ||
+		      c == '-'))
+			return "a user name has letters, digits, '_', '.', '-' and an optional final '$'";
+	}
+	return NULL;
+}
+
+static void parse_uid(struct parser *ps, char *v)
+{
+	const char *why = uid_problem(v);
+
+	if (why) {
+		LERR(ps, K_UID, "invalid uid '%s': %s", v, why);
+		return;
+	}
+	add_word(ps, K_UID, "uid", &ps->p->uids, &ps->p->n_uids, &ps->cap_uids, v);
+}
+
+/* cgroup: a path below the cgroup2 root, with or without the leading '/';
+ * kept without it (and without a trailing '/'), the form the kernel's
+ * level counts from. */
+static void parse_cgroup(struct parser *ps, char *v)
+{
+	char *path = v, *c;
+	size_t depth = 0, n;
+
+	while (*path == '/')
+		path++;
+	n = strlen(path);
+	while (n && path[n - 1] == '/')
+		path[--n] = '\0';
+	if (!n) {
+		LERR(ps, K_CGROUP, "cgroup '%s' is the root cgroup, which holds every socket; leave 'cgroup' out instead", v);
+		return;
+	}
+	if (strpbrk(path, " \t")) {
+		LERR(ps, K_CGROUP, "invalid cgroup '%s': white space in the path", v);
+		return;
+	}
+	for (c = path; c; c = strchr(c, '/')) {
+		const char *comp = c == path ? c : ++c;
+		size_t len = strcspn(comp, "/");
+
+		if (!len || (len == 1 && comp[0] == '.') || (len == 2 && comp[0] == '.' && comp[1] == '.')) {
+			LERR(ps, K_CGROUP, "invalid cgroup '%s': empty, '.' or '..' component", v);
+			return;
+		}
+		if (++depth > POLICY_MAX_CGROUP_DEPTH) {
+			LERR(ps, K_CGROUP, "invalid cgroup '%s': deeper than %u levels", v, POLICY_MAX_CGROUP_DEPTH);
+			return;
+		}
+	}
+	add_word(ps, K_CGROUP, "cgroup", &ps->p->cgroups, &ps->p->n_cgroups, &ps->cap_cgroups, path);
+}
+
+/* netns: a name under /run/netns (as `ip netns` makes them) or an absolute
+ * path (/proc/PID/ns/net, a bind mount of one). */
+static void parse_netns(struct parser *ps, char *v)
+{
+	size_t n = strlen(v);
+	bool name = v[0] != '/';
+	char *copy;
+
+	if (strpbrk(v, " \t") || (name && (strchr(v, '/') || !strcmp(v, ".") || !strcmp(v, ".."))) ||
+	    n > (name ? 255u : 4095u)) {
+		LERR(ps, K_NETNS,
+		     "invalid netns '%s' (a name under /run/netns, or an absolute path such as /proc/PID/ns/net)", v);
+		return;
+	}
+	if (!(copy = strdup(v))) {
+		ps->oom = true;
+		return;
+	}
+	ps->p->netns = copy;
+	ps->p->netns_line = ps->lineno;
+}
+
 /* ---- fault = ACTION DURATION [opt=value ...] ---- */
 
-enum fault_opt { O_WITH, O_PERCENT, O_LATENCY, O_JITTER, O_LOSS, O_MODE, O__COUNT };
+enum fault_opt { O_WITH, O_PERCENT, O_LATENCY, O_JITTER, O_LOSS, O_MODE, O_EXPECT, O__COUNT };
 static const char *const opt_names[] = {
 	[O_WITH] = "with", [O_PERCENT] = "percent", [O_LATENCY] = "latency", [O_JITTER] = "jitter", [O_LOSS] = "loss",
-	[O_MODE] = "mode",
+	[O_MODE] = "mode", [O_EXPECT] = "expect",
 };
 /* options each action accepts, and how to say so */
 static const struct {
 	unsigned opts;
 	const char *expect;
 } action_opts[] = {
-	[ACT_DROP] = { 0, NULL },
-	[ACT_REJECT] = { 1u << O_WITH, "with" },
-	[ACT_LOSS] = { 1u << O_PERCENT, "percent" },
-	[ACT_DELAY] = { 1u << O_LATENCY | 1u << O_JITTER | 1u << O_LOSS, "latency, jitter or loss" },
+	[ACT_DROP] = { 1u << O_EXPECT, "expect" },
+	[ACT_REJECT] = { 1u << O_WITH | 1u << O_EXPECT, "with or expect" },
+	[ACT_LOSS] = { 1u << O_PERCENT | 1u << O_EXPECT, "percent or expect" },
+	[ACT_DELAY] = { 1u << O_LATENCY | 1u << O_JITTER | 1u << O_LOSS | 1u << O_EXPECT,
+			"latency, jitter, loss or expect" },
 	[ACT_PAUSE] = { 0, NULL },
-	[ACT_DNS] = { 1u << O_MODE, "mode" },
+	[ACT_DNS] = { 1u << O_MODE | 1u << O_EXPECT, "mode or expect" },
 };
 
 static bool parse_fault_opt(struct parser *ps, struct fault *f, enum fault_opt o, const char *v)
@@ -687,6 +818,12 @@ static bool parse_fault_opt(struct parser *ps, struct fault *f, enum fault_opt o
 			return false;
 		}
 		f->mode = (enum dns_mode)i;
+		return true;
+	case O_EXPECT:
+		if (!expect_parse(v, &f->expect)) {
+			LERR(ps, K_FAULT, "invalid expect '%s' (errors, latency or any)", v);
+			return false;
+		}
 		return true;
 	default:
 		return false;
@@ -767,6 +904,7 @@ static void parse_fault(struct parser *ps, char *v)
 		return;
 	}
 	f.action = (enum fault_action)a;
+	f.expect = expect_default(an);
 	if (!(w = next_word(&rest))) {
 		LERR(ps, K_FAULT, "fault '%s' needs a duration, e.g. '%s 90s'", an, an);
 		return;
@@ -801,6 +939,7 @@ static const struct keyword keywords[] = {
 	{ "arm_min_packets", K_ARM_MIN_PACKETS, false, parse_arm_min_packets },
 	{ "arm_timeout", K_ARM_TIMEOUT, false, parse_arm_timeout },
 	{ "arm_window", K_ARM_WINDOW, false, parse_arm_window },
+	{ "cgroup", K_CGROUP, true, parse_cgroup },
 	{ "direction", K_DIRECTION, false, parse_direction },
 	{ "exempt", K_EXEMPT, true, parse_exempt },
 	{ "exempt_port", K_EXEMPT_PORT, true, parse_exempt_port },
@@ -808,12 +947,14 @@ static const struct keyword keywords[] = {
 	{ "interface", K_INTERFACE, false, parse_interface },
 	{ "journal", K_JOURNAL, false, parse_journal },
 	{ "name", K_NAME, false, parse_name },
+	{ "netns", K_NETNS, false, parse_netns },
 	{ "port", K_PORT, true, parse_port },
 	{ "protocol", K_PROTOCOL, false, parse_protocol },
 	{ "repeat", K_REPEAT, false, parse_repeat },
 	{ "resolve_every", K_RESOLVE_EVERY, false, parse_resolve_every },
 	{ "target", K_TARGET, true, parse_target },
 	{ "target_host", K_TARGET_HOST, true, parse_target_host },
+	{ "uid", K_UID, true, parse_uid },
 };
 
 static int keyword_cmp(const void *key, const void *elem)
@@ -1183,6 +1324,35 @@ static void check_limits(struct parser *ps)
 	check_exempt_targets(ps);
 }
 
+/* A uid or cgroup scope matches the socket that sends a packet: packets
+ * received or forwarded have none (okx-faultd.policy(5), SCOPE). */
+static void check_scope(struct parser *ps)
+{
+	const struct policy *p = ps->p;
+	const char *key = p->n_uids ? "uid" : "cgroup";
+	int line = p->n_uids ? p->uids[0].line : p->n_cgroups ? p->cgroups[0].line : 0;
+
+	if (p->n_uids > POLICY_MAX_SCOPE)
+		perr(ps, p->uids[POLICY_MAX_SCOPE].line, "too many uid lines: %zu, at most %u", p->n_uids,
+		     POLICY_MAX_SCOPE);
+	if (p->n_cgroups > POLICY_MAX_SCOPE)
+		perr(ps, p->cgroups[POLICY_MAX_SCOPE].line, "too many cgroup lines: %zu, at most %u", p->n_cgroups,
+		     POLICY_MAX_SCOPE);
+	if (!line)
+		return;
+	if (p->direction == DIR_INGRESS && !ps->bad[K_DIRECTION])
+		perr(ps, ps->seen[K_DIRECTION],
+		     "'direction = ingress' cannot be scoped by '%s' (line %d): received packets have no socket owner, "
+		     "a uid or cgroup scope acts on egress only",
+		     key, line);
+	for (size_t i = 0; i < p->n_faults; i++)
+		if (p->faults[i].action == ACT_DNS)
+			perr(ps, p->faults[i].line,
+			     "'dns' cannot be scoped by '%s' (line %d): it also acts where queries are received or "
+			     "forwarded, where packets have no socket owner; use 'netns' to drill one service's queries",
+			     key, line);
+}
+
 /* A connector that keeps one connection open (keep-alive, websocket)
  * opens no new flow: with arm_min_calls given, flows are not required
  * unless arm_min_flows says so too (okx-faultd.policy(5)). */
@@ -1275,6 +1445,7 @@ static int parser_finish(struct parser *ps, int r, char **errors)
 		check_targets(ps);
 		check_faults(ps);
 		check_limits(ps);
+		check_scope(ps);
 		check_arm_defaults(ps);
 		check_required(ps);
 	}
@@ -1372,12 +1543,41 @@ void policy_free(struct policy *p)
 	free(p->exempt_ports);
 	free(p->faults);
 	free(p->journal);
+	for (i = 0; i < p->n_uids; i++)
+		free(p->uids[i].value);
+	free(p->uids);
+	for (i = 0; i < p->n_cgroups; i++)
+		free(p->cgroups[i].value);
+	free(p->cgroups);
+	free(p->netns);
 	memset(p, 0, sizeof(*p));
 }
 
 size_t policy_n_steps(const struct policy *p)
 {
 	return p->n_faults * (size_t)p->repeat;
+}
+
+bool policy_owner_scoped(const struct policy *p)
+{
+	return p->n_uids || p->n_cgroups;
+}
+
+const char *policy_scope_note(const struct policy *p)
+{
+	if (!policy_owner_scoped(p))
+		return NULL;
+	return "scoped by socket owner (uid, cgroup): faults act on egress only, on packets sent by the sockets in "
+	       "scope (received and forwarded packets have no socket owner)";
+}
+
+int policy_netns_path(const struct policy *p, char *buf, size_t len)
+{
+	if (!p->netns)
+		return -1;
+	if (p->netns[0] == '/')
+		return snprintf(buf, len, "%s", p->netns);
+	return snprintf(buf, len, "/run/netns/%s", p->netns);
 }
 
 /* ---- printing ---- */
@@ -1461,6 +1661,12 @@ void policy_print(const struct policy *p, FILE *out)
 	fprintf(out, "direction = %s\n", direction_name(p->direction));
 	if (p->interface[0])
 		fprintf(out, "interface = %s\n", p->interface);
+	for (i = 0; i < p->n_uids; i++)
+		fprintf(out, "uid = %s\n", p->uids[i].value);
+	for (i = 0; i < p->n_cgroups; i++)
+		fprintf(out, "cgroup = %s\n", p->cgroups[i].value);
+	if (p->netns)
+		fprintf(out, "netns = %s\n", p->netns);
 	fprintf(out, "arm_min_flows = %llu\n", (unsigned long long)p->arm_min_flows);
 	if (p->arm_min_calls)
 		fprintf(out, "arm_min_calls = %llu\n", (unsigned long long)p->arm_min_calls);
@@ -1477,7 +1683,10 @@ void policy_print(const struct policy *p, FILE *out)
 
 		duration_format(f->duration_ms, dur, sizeof(dur));
 		fault_format_params(f, params, sizeof(params));
-		fprintf(out, "fault = %s %s%s%s\n", action_name(f->action), dur, params[0] ? " " : "", params);
+		fprintf(out, "fault = %s %s%s%s", action_name(f->action), dur, params[0] ? " " : "", params);
+		if (f->action != ACT_PAUSE && f->expect != expect_default(action_name(f->action)))
+			fprintf(out, " expect=%s", expect_name(f->expect));
+		fputc('\n', out);
 	}
 	fprintf(out, "repeat = %llu\n", (unsigned long long)p->repeat);
 	if (p->journal)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The drill as an SVG timeline (SVG 1.1, no scripts, no external files). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,15 +14,23 @@
 #define X1 1170.0
 #define Y_BAND0 112
 #define Y_BAND1 176
-#define Y_EV0 218
-#define Y_EV1 258
-#define Y_AXIS 278
-#define Y_LEGEND 348
+/* without calls; with calls the latency panel goes under the bands and
+ * what follows moves down by LAT_H */
+#define Y_EV0_ 218
+#define Y_EV1_ 258
+#define Y_AXIS_ 278
+#define Y_LEGEND_ 348
+#define Y_LAT0 208  /* the latency panel: its top ... */
+#define LAT_PLOT 100 /* ... the plot's height */
+#define LAT_H 130
 #define FONT "DejaVu Sans, Helvetica, Arial, sans-serif"
 #define N_TYPE_COLORS 7
 
 struct view {
 	int64_t t0, t1;     /* drawn range */
+	int y_ev0, y_ev1, y_axis, y_legend;
+	bool latency;       /* the latency panel: calls with a latency */
+	double lat_max;     /* its scale, ms */
 	int64_t origin;     /* "+0s": the journal's start */
 	const char *types[N_TYPE_COLORS]; /* error types in order of appearance */
 	size_t n_types;
@@ -40,6 +49,8 @@ static const char *const type_colors[N_TYPE_COLORS] = {
 #define OTHER_COLOR "#7f7f7f"
 #define UNTYPED_COLOR "#555555"
 #define ARMED_COLOR "#009e73"
+#define CALL_COLOR "#4a6fa5"
+#define FAILED_COLOR "#c62828"
 
 /* Length of a valid UTF-8 sequence at p, 0 if invalid. */
 static size_t utf8_len(const unsigned char *p)
@@ -126,6 +137,26 @@ static double xpos(const struct view *v, int64_t t)
 	return X0 + (double)(t - v->t0) * (X1 - X0) / (double)(v->t1 - v->t0);
 }
 
+/* The latency axis: 0 to a round number (1, 2 or 5 times a power of ten)
+ * at or above the slowest call drawn. */
+static double lat_scale(const struct view *v, const struct event_list *ev)
+{
+	double max = 0, step = 1;
+
+	for (size_t i = 0; i < ev->n_calls; i++)
+		if (ev->calls[i].ns >= v->t0 && ev->calls[i].ns <= v->t1 && ev->calls[i].latency_ms > max)
+			max = ev->calls[i].latency_ms;
+	for (;;) {
+		if (max <= step)
+			return step;
+		if (max <= 2 * step)
+			return 2 * step;
+		if (max <= 5 * step)
+			return 5 * step;
+		step *= 10;
+	}
+}
+
 static void view_init(struct view *v, const struct jread *j, const struct event_list *ev, const struct corr_report *r)
 {
 	int64_t t1 = j->last_ns, pad;
@@ -148,6 +179,12 @@ static void view_init(struct view *v, const struct jread *j, const struct event_
 	pad = (t1 - v->t0) / 40;
 	v->t0 -= pad;
 	v->t1 = t1 + pad;
+	v->latency = ev->calls_timed > 0;
+	v->y_ev0 = Y_EV0_ + (v->latency ? LAT_H : 0);
+	v->y_ev1 = Y_EV1_ + (v->latency ? LAT_H : 0);
+	v->y_axis = Y_AXIS_ + (v->latency ? LAT_H : 0);
+	v->y_legend = Y_LEGEND_ + (v->latency ? LAT_H : 0);
+	v->lat_max = lat_scale(v, ev);
 	for (size_t e = 0; e < ev->n; e++) {
 		const char *type = ev->v[e].type;
 		bool known = false;
@@ -196,7 +233,7 @@ static void draw_axis(FILE *f, const struct view *v)
 			break;
 	}
 	fprintf(f, "<g id=\"axis\" font-size=\"11\" fill=\"#333\">\n");
-	fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\"/>\n", X0, Y_AXIS, X1, Y_AXIS);
+	fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\"/>\n", X0, v->y_axis, X1, v->y_axis);
 	/* first tick at or after t0, on a multiple of step from the origin */
 	t = v->origin + ((v->t0 - v->origin) / (step * 1000000)) * step * 1000000;
 	for (; t <= v->t1; t += step * 1000000) {
@@ -206,12 +243,12 @@ static void draw_axis(FILE *f, const struct view *v)
 			continue;
 		x = xpos(v, t);
 		rel_label((t - v->origin) / 1000000, label, sizeof(label));
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\"/>\n", x, Y_AXIS, x, Y_AXIS + 5);
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>\n", x, Y_BAND0 - 24, x, Y_AXIS);
-		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x, Y_AXIS + 18,
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\"/>\n", x, v->y_axis, x, v->y_axis + 5);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ddd\"/>\n", x, Y_BAND0 - 24, x, v->y_axis);
+		fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", x, v->y_axis + 18,
 			t == v->origin ? "0" : label);
 	}
-	fprintf(f, "<text x=\"%.1f\" y=\"%d\">t0 = %s (journal start, UTC); ticks every %s</text>\n", X0, Y_AXIS + 38,
+	fprintf(f, "<text x=\"%.1f\" y=\"%d\">t0 = %s (journal start, UTC); ticks every %s</text>\n", X0, v->y_axis + 38,
 		time_format_rfc3339(v->origin, 3, when, sizeof(when)), (rel_label(step, label, sizeof(label)), label + 1));
 	fprintf(f, "</g>\n");
 }
@@ -296,15 +333,80 @@ static void draw_events(FILE *f, const struct view *v, const struct event_list *
 		}
 		fprintf(f, "</title><line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" stroke-width=\"2\"/>"
 			   "<circle cx=\"%.1f\" cy=\"%d\" r=\"3\" fill=\"%s\"/></g>\n",
-			px, Y_EV0, px, Y_EV1, color, px, Y_EV0, color);
+			px, v->y_ev0, px, v->y_ev1, color, px, v->y_ev0, color);
 	}
 	if (before)
 		fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" fill=\"#555\">\xe2\x97\x80 %zu earlier</text>\n", X0 + 2,
-			Y_EV1 + 12, before);
+			v->y_ev1 + 12, before);
 	if (after)
 		fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" fill=\"#555\" text-anchor=\"end\">%zu later \xe2\x96\xb6</text>\n",
-			X1 - 2, Y_EV1 + 12, after);
+			X1 - 2, v->y_ev1 + 12, after);
 	fprintf(f, "</g>\n");
+}
+
+static double ypos_lat(const struct view *v, double ms)
+{
+	return Y_LAT0 + LAT_PLOT - ms * LAT_PLOT / v->lat_max;
+}
+
+/* A dot per call with a latency at its end time (failed calls red), at
+ * most one per pixel of each kind; the baseline's median as a dashed line,
+ * each window's median inside as a line over its span. */
+static int draw_latency(FILE *f, const struct view *v, const struct event_list *ev, const struct corr_report *r)
+{
+	size_t cols = (size_t)(X1 - X0) + 2, rows = LAT_PLOT + 2;
+	uint8_t *seen;
+	char label[32];
+
+	if (!v->latency)
+		return 0;
+	seen = calloc(cols * rows, 1);
+	if (!seen)
+		return -ENOMEM;
+	fprintf(f, "<g id=\"latency\" font-size=\"11\" fill=\"#444\">\n");
+	for (int k = 0; k <= 2; k++) {
+		double ms = v->lat_max * k / 2, y = ypos_lat(v, ms);
+
+		snprintf(label, sizeof(label), "%g ms", ms);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", X0, y, X1, y,
+			k ? "#eee" : "#999");
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", X0 - 4, y + 4, label);
+	}
+	for (size_t i = 0; i < ev->n_calls; i++) {
+		const struct call_record *c = &ev->calls[i];
+		double x, y;
+		size_t cell;
+
+		if (c->latency_ms < 0 || c->ns < v->t0 || c->ns > v->t1)
+			continue;
+		x = xpos(v, c->ns);
+		y = ypos_lat(v, c->latency_ms);
+		cell = ((size_t)(x - X0) * rows + (size_t)(y - Y_LAT0)) % (cols * rows);
+		if (seen[cell] & (c->failed ? 2 : 1))
+			continue;
+		seen[cell] |= c->failed ? 2 : 1;
+		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.6\" fill=\"%s\"/>\n", x, y,
+			c->failed ? FAILED_COLOR : CALL_COLOR);
+	}
+	free(seen);
+	if (r->base.n)
+		fprintf(f, "<g><title>calls outside every window: p50 %.1f ms, p95 %.1f ms (%zu calls)</title>"
+			   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555\" stroke-dasharray=\"4,3\"/></g>\n",
+			r->base.p50, r->base.p95, r->base.n, X0, ypos_lat(v, r->base.p50), X1, ypos_lat(v, r->base.p50));
+	for (size_t i = 0; i < r->n; i++) {
+		const struct corr_window *cw = &r->w[i];
+		double xb = xpos(v, cw->w->begin_ns), xe = xpos(v, cw->w->end_ns), y;
+
+		if (!cw->lat.n)
+			continue;
+		y = ypos_lat(v, cw->lat.p50);
+		fprintf(f, "<g><title>fault %lld: p50 %.1f ms, p95 %.1f ms inside (%zu calls)%s</title>"
+			   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2.5\"/></g>\n",
+			(long long)cw->w->index, cw->lat.p50, cw->lat.p95, cw->lat.n, cw->slower ? ": slower" : "", xb, y,
+			xe < xb + 3 ? xb + 3 : xe, y, action_color(cw->w->action));
+	}
+	fprintf(f, "</g>\n");
+	return 0;
 }
 
 static void draw_armed(FILE *f, const struct view *v, const struct jread *j)
@@ -318,7 +420,7 @@ static void draw_armed(FILE *f, const struct view *v, const struct jread *j)
 	fprintf(f, "<g id=\"armed\" font-size=\"11\" fill=\"%s\">\n", ARMED_COLOR);
 	fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"%s\" stroke-width=\"1.5\" "
 		   "stroke-dasharray=\"5,3\"/>\n",
-		x, Y_BAND0 - 40, x, Y_AXIS, ARMED_COLOR);
+		x, Y_BAND0 - 40, x, v->y_axis, ARMED_COLOR);
 	fprintf(f, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"%s\">armed %s", x + (x > W / 2 ? -4 : 4), Y_BAND0 - 32,
 		x > W / 2 ? "end" : "start", time_format_rfc3339(j->armed_ns, 3, when, sizeof(when)));
 	if (j->trigger_dst) {
@@ -362,7 +464,7 @@ static void legend_item(struct legend *l, const char *color, const char *label, 
 
 static int draw_legend(FILE *f, const struct view *v)
 {
-	struct legend l = { f, X0, Y_LEGEND };
+	struct legend l = { f, X0, v->y_legend };
 	char label[96];
 
 	fprintf(f, "<g id=\"legend\" font-size=\"11\" fill=\"#222\">\n");
@@ -380,11 +482,18 @@ static int draw_legend(FILE *f, const struct view *v)
 	if (v->untyped)
 		legend_item(&l, UNTYPED_COLOR, "error: no type", "");
 	legend_item(&l, "#555", "faded: outside every window", "fill-opacity=\"0.45\"");
+	if (v->latency) {
+		legend_item(&l, CALL_COLOR, "call: latency at its end", "");
+		legend_item(&l, FAILED_COLOR, "failed call", "");
+		legend_item(&l, "#555", "p50 of the calls outside every window", NULL);
+		legend_item(&l, "#999", "p50 inside a window (fault colour)", "");
+	}
 	fprintf(f, "</g>\n");
 	return l.y;
 }
 
-static void draw_header(FILE *f, const struct jread *j, const struct event_list *ev, const struct corr_report *r)
+static void draw_header(FILE *f, const struct view *v, const struct jread *j, const struct event_list *ev,
+			const struct corr_report *r)
 {
 	char when[TIME_STRLEN];
 
@@ -405,8 +514,11 @@ static void draw_header(FILE *f, const struct jread *j, const struct event_list 
 	fprintf(f, " \xc2\xb7 %zu windows \xc2\xb7 %zu error events, %zu outside every window \xc2\xb7 grace %.3gs</text>\n",
 		r->n, ev->n, r->outside, (double)r->grace_ns / 1e9);
 	fprintf(f, "<g font-size=\"12\" font-weight=\"bold\" fill=\"#444\"><text x=\"10\" y=\"%d\">faults</text>"
-		   "<text x=\"10\" y=\"%d\">errors</text></g>\n",
-		(Y_BAND0 + Y_BAND1) / 2 + 4, (Y_EV0 + Y_EV1) / 2 + 4);
+		   "<text x=\"10\" y=\"%d\">errors</text>",
+		(Y_BAND0 + Y_BAND1) / 2 + 4, (v->y_ev0 + v->y_ev1) / 2 + 4);
+	if (v->latency)
+		fprintf(f, "<text x=\"10\" y=\"%d\">latency</text>", Y_LAT0 + LAT_PLOT / 4 + 4);
+	fprintf(f, "</g>\n");
 }
 
 int svg_write(FILE *f, const struct jread *j, const struct event_list *ev, const struct corr_report *r)
@@ -422,9 +534,14 @@ int svg_write(FILE *f, const struct jread *j, const struct event_list *ev, const
 	m = open_memstream(&body, &blen);
 	if (!m)
 		return -ENOMEM;
-	draw_header(m, j, ev, r);
+	draw_header(m, &v, j, ev, r);
 	draw_axis(m, &v);
 	draw_windows(m, &v, r);
+	if (draw_latency(m, &v, ev, r) < 0) {
+		fclose(m);
+		free(body);
+		return -ENOMEM;
+	}
 	draw_events(m, &v, ev, r);
 	draw_armed(m, &v, j);
 	if (!r->n)

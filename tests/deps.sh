@@ -4,7 +4,7 @@
 # ensure:  the same, but only when something is missing (fast no-op otherwise).
 set -euo pipefail
 BUILD_PKGS=(build-essential pkg-config libnftnl-dev libmnl-dev libnl-3-dev libnl-route-3-dev
-	libcjson-dev libcriterion-dev)
+	libcjson-dev libarchive-dev libcriterion-dev)
 TEST_PKGS=(nftables conntrack iproute2 systemd python3 python3-requests kmod git binutils)
 VM_PKGS=(qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils zstd vagrant)
 # make check asks for clang: it replays the fuzz corpora and builds with

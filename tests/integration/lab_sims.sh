@@ -170,6 +170,13 @@ note "$summary"
 [ "$(fp "$LAB_TMP/quiet.json" 'f["calls"] == 10 and f["ok"] == 0 and f["error_count"] == 0 and f["error_events"] == [] and f["unrecorded_errors"] == 10')" = True ] ||
 	fail "--no-net-errors: $(fp "$LAB_TMP/quiet.json" 'f')"
 [[ $summary == *"calls=10 ok=0 error_count=0"* ]] || fail "summary line: $summary"
+# call records next to the fingerprint (okx-faultctl(1), CALL RECORDS): one
+# per call, failed ones "ok": false; --no-net-errors leaves their "ok" out
+calls() { python3 -c 'import json,sys; c = json.load(open(sys.argv[1]))["calls"]; print(eval(sys.argv[2]))' "$1" "$2"; }
+[ "$(calls "$LAB_TMP/refused.json" 'len(c) == 10 and all(x["ok"] is False and 0 <= x["latency_ms"] < 500 and len(x["ts"]) == 27 for x in c)')" = True ] ||
+	fail "refused call records: $(calls "$LAB_TMP/refused.json" 'c[:2]')"
+[ "$(calls "$LAB_TMP/quiet.json" 'len(c) == 10 and all("ok" not in x and x["latency_ms"] >= 0 for x in c)')" = True ] ||
+	fail "--no-net-errors call records: $(calls "$LAB_TMP/quiet.json" 'c[:2]')"
 
 # 5. netprobe: tcp ok/refused on both families, echo, datagram counts.
 bg_srv "$NP" tcp-serve 198.18.0.2 9000 --seconds 30

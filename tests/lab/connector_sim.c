@@ -4,7 +4,8 @@
  *
  *   connector_sim --url http://ADDR:PORT/PATH --out FILE.json
  *                 [--warmup DUR] [--rate-ms N] [--duration DUR] [--timeout-ms N]
- *                 [--keepalive | --fresh] [--no-net-errors] [-v]
+ *                 [--keepalive | --fresh] [--no-net-errors]
+ *                 [--resolve-each [--no-dns-errors]] [-v]
  *
  * It idles for the warm-up (the incident's 480 s, scaled down), then calls
  * the URL on a fixed schedule, one call every rate-ms for `duration` (the
@@ -24,16 +25,33 @@
  * --no-net-errors leaves out the first three, like the connector in the
  * incident: calls still count, and unrecorded_errors says how many were lost.
  *
+ * --resolve-each looks HOST up again (getaddrinfo) for each new connection,
+ * as HTTP clients do, instead of once at start: with --fresh for every
+ * call, with --keepalive only for the first connection and one that
+ * replaces a connection dropped after an error or closed by the server. A
+ * kept-alive connection never looks the name up again, so a DNS failure
+ * reaches a connector only when it opens a connection. A failed lookup is a
+ * name_resolution_error event (the call makes no connection); the lookup
+ * is bounded by the resolver's own timeout (resolv.conf), not timeout-ms.
+ * --no-dns-errors leaves those out, like a connector that does not record
+ * its DNS failures (unrecorded_errors counts them).
+ *
  * At the end (or on SIGTERM/SIGINT) it writes
  *   {"execution_fingerprint": {"connector": "connector_sim", "calls": N,
  *    "ok": N, "error_count": N, "error_events": [{"type", "ts", "message"}],
- *    "unrecorded_errors": N, "url", "mode", "first_call_ts", "last_call_ts"}}
- * (ts: RFC 3339 UTC with microseconds), prints a one-line summary on stdout
- * and exits 0. Exit 2 on usage errors, 1 when the file cannot be written.
+ *    "unrecorded_errors": N, "url", "mode", "first_call_ts", "last_call_ts"},
+ *    "calls": [{"ts", "latency_ms", "ok"}]}
+ * (ts: RFC 3339 UTC with microseconds; a call's ts is when it ended, its
+ * latency_ms how long it took: okx-faultctl(1), CALL RECORDS; at most
+ * MAX_CALLS records, calls_not_stored counts the rest; with --no-net-errors
+ * a call whose network error was not recorded has no "ok"), prints a
+ * one-line summary on stdout and exits 0. Exit 2 on usage errors, 1 when
+ * the file cannot be written.
  */
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -53,9 +71,10 @@
 #include "labutil.h"
 
 #define MAX_EVENTS 100000
+#define MAX_CALLS 100000
 #define RESP_MAX 65536
 
-enum ev_type { EV_REFUSED, EV_RESET, EV_TIMEOUT, EV_HTTP, EV_BAD, EV__COUNT };
+enum ev_type { EV_REFUSED, EV_RESET, EV_TIMEOUT, EV_HTTP, EV_BAD, EV_DNS, EV__COUNT };
 
 static const char *const ev_names[EV__COUNT] = {
 	[EV_REFUSED] = "connection_refused",
@@ -63,6 +82,7 @@ static const char *const ev_names[EV__COUNT] = {
 	[EV_TIMEOUT] = "timeout",
 	[EV_HTTP] = "http_error",
 	[EV_BAD] = "bad_response",
+	[EV_DNS] = "name_resolution_error",
 };
 
 struct event {
@@ -79,11 +99,22 @@ struct opts {
 	uint64_t warmup_ms, duration_ms;
 	long rate_ms, timeout_ms;
 	bool keepalive, no_net_errors, verbose;
+	bool resolve_each, no_dns_errors;
+};
+
+/* A call record: when it ended, how long it took; ok -1: not recorded */
+struct call_rec {
+	struct timespec ts;
+	double latency_ms;
+	signed char ok;
 };
 
 struct state {
 	struct event *events;
 	size_t nevents;
+	struct call_rec *callv;
+	size_t ncalls;
+	unsigned long calls_not_stored;
 	unsigned long calls, ok, error_count, unrecorded, truncated;
 	unsigned long by_type[EV__COUNT];
 	struct timespec first_call, last_call;
@@ -226,9 +257,10 @@ static void set_errno_result(struct result *r, const char *op, int err)
 	set_result(r, t, "%s: %s (%s)", op, strerror(err), errno_name(err));
 }
 
-static int do_connect(const struct opts *o, uint64_t deadline, struct result *r)
+static int do_connect(const struct opts *o, const struct sockaddr_storage *addr, socklen_t addrlen,
+		      uint64_t deadline, struct result *r)
 {
-	int fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int err = 0, one = 1;
 	socklen_t elen = sizeof(err);
 
@@ -240,7 +272,7 @@ static int do_connect(const struct opts *o, uint64_t deadline, struct result *r)
 		set_errno_result(r, "setsockopt", errno);
 		goto fail;
 	}
-	if (connect(fd, (const struct sockaddr *)&o->addr, o->addrlen) == 0)
+	if (connect(fd, (const struct sockaddr *)addr, addrlen) == 0)
 		return fd;
 	if (errno != EINPROGRESS) {
 		set_errno_result(r, "connect", errno);
@@ -271,6 +303,39 @@ static int do_connect(const struct opts *o, uint64_t deadline, struct result *r)
 fail:
 	close(fd);
 	return -1;
+}
+
+static const char *gai_name(int rc)
+{
+	switch (rc) {
+	case EAI_AGAIN: return "EAI_AGAIN";
+	case EAI_FAIL: return "EAI_FAIL";
+	case EAI_NONAME: return "EAI_NONAME";
+	case EAI_NODATA: return "EAI_NODATA";
+	case EAI_ADDRFAMILY: return "EAI_ADDRFAMILY";
+	case EAI_MEMORY: return "EAI_MEMORY";
+	case EAI_SYSTEM: return "EAI_SYSTEM";
+	default: return "EAI_OTHER";
+	}
+}
+
+/* --resolve-each: HOST looked up for a new connection; its first address. */
+static bool lookup_again(const struct opts *o, struct sockaddr_storage *addr, socklen_t *addrlen,
+			 struct result *r)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res;
+	int rc = getaddrinfo(o->host, o->port, &hints, &res);
+
+	if (rc != 0) {
+		set_result(r, EV_DNS, "getaddrinfo %s: %s (%s)", o->host,
+			   rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc), gai_name(rc));
+		return false;
+	}
+	memcpy(addr, res->ai_addr, res->ai_addrlen);
+	*addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return true;
 }
 
 static bool send_all(int fd, const char *buf, size_t len, uint64_t deadline,
@@ -475,6 +540,8 @@ static void do_call(const struct opts *o, struct state *st, struct response *res
 		    struct result *r)
 {
 	uint64_t deadline = mono_ms() + (uint64_t)o->timeout_ms;
+	struct sockaddr_storage addr = o->addr;
+	socklen_t addrlen = o->addrlen;
 	char req[1536];
 	int fd, n;
 
@@ -482,7 +549,9 @@ static void do_call(const struct opts *o, struct state *st, struct response *res
 	if (o->keepalive)
 		drop_if_stale(st);
 	fd = st->fd;
-	if (fd < 0 && (fd = do_connect(o, deadline, r)) < 0)
+	if (fd < 0 && o->resolve_each && !lookup_again(o, &addr, &addrlen, r))
+		return;
+	if (fd < 0 && (fd = do_connect(o, &addr, addrlen, deadline, r)) < 0)
 		return;
 	n = snprintf(req, sizeof(req),
 		     "GET %s HTTP/1.1\r\n"
@@ -508,6 +577,12 @@ static void do_call(const struct opts *o, struct state *st, struct response *res
 	st->fd = -1;
 }
 
+/* --no-net-errors, --no-dns-errors: counted, not recorded */
+static bool unrecorded(const struct opts *o, enum ev_type t)
+{
+	return (o->no_net_errors && t <= EV_TIMEOUT) || (o->no_dns_errors && t == EV_DNS);
+}
+
 static void record(const struct opts *o, struct state *st, const struct result *r)
 {
 	struct timespec now;
@@ -518,10 +593,10 @@ static void record(const struct opts *o, struct state *st, const struct result *
 
 		rfc3339_us(&now, ts, sizeof(ts));
 		fprintf(stderr, "connector_sim: %s %s: %s%s\n", ts, ev_names[r->type], r->message,
-			o->no_net_errors && r->type <= EV_TIMEOUT ? " (not recorded)" : "");
+			unrecorded(o, r->type) ? " (not recorded)" : "");
 	}
 	st->by_type[r->type]++;
-	if (o->no_net_errors && r->type <= EV_TIMEOUT) {
+	if (unrecorded(o, r->type)) {
 		st->unrecorded++;
 		return;
 	}
@@ -535,6 +610,21 @@ static void record(const struct opts *o, struct state *st, const struct result *
 	e->type = r->type;
 	e->ts = now;
 	snprintf(e->message, sizeof(e->message), "%s", r->message);
+}
+
+static void add_call(const struct opts *o, struct state *st, const struct result *r, double ms,
+		     const struct timespec *end)
+{
+	struct call_rec *c;
+
+	if (st->ncalls == MAX_CALLS) {
+		st->calls_not_stored++;
+		return;
+	}
+	c = &st->callv[st->ncalls++];
+	c->ts = *end;
+	c->latency_ms = ms;
+	c->ok = r->ok ? 1 : o->no_net_errors && r->type <= EV_TIMEOUT ? -1 : 0;
 }
 
 static void run(const struct opts *o, struct state *st)
@@ -551,10 +641,16 @@ static void run(const struct opts *o, struct state *st)
 
 		if (slot >= o->duration_ms || !sleep_until_ns((t0 + slot) * 1000000u))
 			return;
+		struct timespec m0, m1;
+
+		clock_gettime(CLOCK_MONOTONIC, &m0);
 		do_call(o, st, &resp, &r);
 		if (r.aborted)
 			return;
+		clock_gettime(CLOCK_MONOTONIC, &m1);
 		clock_gettime(CLOCK_REALTIME, st->calls ? &st->last_call : &st->first_call);
+		add_call(o, st, &r, (double)(m1.tv_sec - m0.tv_sec) * 1e3 + (double)(m1.tv_nsec - m0.tv_nsec) / 1e6,
+			 st->calls ? &st->last_call : &st->first_call);
 		if (!st->calls)
 			st->last_call = st->first_call;
 		st->calls++;
@@ -578,6 +674,28 @@ static cJSON *add_ts(cJSON *obj, const char *key, const struct timespec *ts)
 		return cJSON_AddNullToObject(obj, key);
 	rfc3339_us(ts, buf, sizeof(buf));
 	return cJSON_AddStringToObject(obj, key, buf);
+}
+
+/* "calls": [{"ts", "latency_ms", "ok"}], next to the fingerprint */
+static int add_calls(cJSON *root, const struct state *st)
+{
+	cJSON *arr = cJSON_AddArrayToObject(root, "calls");
+
+	if (!arr)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->ncalls; i++) {
+		cJSON *c = cJSON_CreateObject();
+		char ts[48];
+
+		if (!c || !cJSON_AddItemToArray(arr, c))
+			return -ENOMEM;
+		rfc3339_us(&st->callv[i].ts, ts, sizeof(ts));
+		if (!cJSON_AddStringToObject(c, "ts", ts) ||
+		    !cJSON_AddNumberToObject(c, "latency_ms", round(st->callv[i].latency_ms * 1000) / 1000) ||
+		    (st->callv[i].ok >= 0 && !cJSON_AddBoolToObject(c, "ok", st->callv[i].ok)))
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 static int write_output(const struct opts *o, const struct state *st)
@@ -616,6 +734,10 @@ static int write_output(const struct opts *o, const struct state *st)
 	cJSON_AddStringToObject(fp, "mode", o->keepalive ? "keepalive" : "fresh");
 	add_ts(fp, "first_call_ts", &st->first_call);
 	add_ts(fp, "last_call_ts", &st->last_call);
+	if (st->calls_not_stored)
+		cJSON_AddNumberToObject(fp, "calls_not_stored", (double)st->calls_not_stored);
+	if (add_calls(root, st) < 0)
+		goto out;
 	text = cJSON_Print(root);
 	if (!text)
 		goto out;
@@ -656,7 +778,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: connector_sim --url http://ADDR:PORT/PATH --out FILE.json\n"
 		"                     [--warmup DUR] [--rate-ms N] [--duration DUR] [--timeout-ms N]\n"
-		"                     [--keepalive|--fresh] [--no-net-errors] [-v]\n"
+		"                     [--keepalive|--fresh] [--no-net-errors]\n"
+		"                     [--resolve-each [--no-dns-errors]] [-v]\n"
 		"  DUR: N[ms|s|m|h] (bare N = seconds); defaults: warmup 0, rate-ms 1000,\n"
 		"  duration 10s (calling phase, after the warm-up), timeout-ms 2000\n");
 }
@@ -678,6 +801,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			continue;
 		} else if (!strcmp(a, "--no-net-errors")) {
 			o->no_net_errors = true;
+			continue;
+		} else if (!strcmp(a, "--resolve-each")) {
+			o->resolve_each = true;
+			continue;
+		} else if (!strcmp(a, "--no-dns-errors")) {
+			o->no_dns_errors = true;
 			continue;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			o->verbose = true;
@@ -720,6 +849,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "connector_sim: bad --url '%s' (want http://HOST:PORT/PATH)\n", o->url);
 		return -EINVAL;
 	}
+	if (o->no_dns_errors && !o->resolve_each) {
+		fprintf(stderr, "connector_sim: --no-dns-errors needs --resolve-each (no lookup fails otherwise)\n");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -737,7 +870,10 @@ int main(int argc, char **argv)
 	if (resolve(&o) < 0)
 		return 2;
 	st.events = calloc(MAX_EVENTS, sizeof(*st.events));
-	if (!st.events) {
+	st.callv = calloc(MAX_CALLS, sizeof(*st.callv));
+	if (!st.events || !st.callv) {
+		free(st.events);
+		free(st.callv);
 		fprintf(stderr, "connector_sim: out of memory\n");
 		return 1;
 	}
@@ -748,6 +884,7 @@ int main(int argc, char **argv)
 	if (sigaction(SIGTERM, &sa, NULL) < 0 || sigaction(SIGINT, &sa, NULL) < 0) {
 		fprintf(stderr, "connector_sim: sigaction: %s\n", strerror(errno));
 		free(st.events);
+		free(st.callv);
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -757,10 +894,12 @@ int main(int argc, char **argv)
 		close(st.fd);
 	rc = write_output(&o, &st);
 	printf("connector_sim: calls=%lu ok=%lu error_count=%lu unrecorded=%lu "
-	       "(refused=%lu reset=%lu timeout=%lu http_error=%lu bad_response=%lu)%s out=%s\n",
+	       "(refused=%lu reset=%lu timeout=%lu http_error=%lu bad_response=%lu dns=%lu)%s out=%s\n",
 	       st.calls, st.ok, st.error_count, st.unrecorded, st.by_type[EV_REFUSED],
 	       st.by_type[EV_RESET], st.by_type[EV_TIMEOUT], st.by_type[EV_HTTP], st.by_type[EV_BAD],
+	       st.by_type[EV_DNS],
 	       stop_signal ? " stopped-by-signal" : "", o.out);
 	free(st.events);
+	free(st.callv);
 	return rc < 0 ? 1 : 0;
 }

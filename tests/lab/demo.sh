@@ -6,7 +6,7 @@
 # (the connectors and okx-faultd). Nothing leaves the lab; the namespaces
 # and every process go away on every exit path.
 #
-# Two phases, one after the other; each is correlated only with the events
+# Three phases, one after the other; each is correlated only with the events
 # of the connectors it started, which it stops before the next phase:
 #
 #   (b)    the incident's mistake: a connector starts its warm-up (the
@@ -19,10 +19,23 @@
 #          okx-faultd with tests/lab/demo.policy waits for 3 live calls, then
 #          drop, pause, reject (and delay when the kernel has sch_netem), each
 #          window journaled with its hits.
-#   end    okx-faultctl correlate, three times:
+#   dns    the exchange's name stops resolving (tests/lab/demo_dns.policy):
+#          a resolver of the lab's own (tests/lab/dns_sim.py on 198.18.0.4)
+#          answers okx-sim.test with okx_sim's address; okx-faultd and two
+#          connectors use it as the system's resolver (tests/lib/with_resolv.sh)
+#          and the connectors call by name, looking it up for every call
+#          (--resolve-each): "dns" records a failed lookup as a
+#          name_resolution_error, "dns_quiet" runs with --no-dns-errors.
+#          okx-faultd arms on 3 calls, then a dns fault for 3 s.
+#   end    okx-faultctl correlate, five times:
 #            journal + connector             -> every window ok, gate PASS
+#                                               (the delay by its calls' latency)
 #            journal + quiet                 -> (a) telemetry_gap: hits, no errors
+#                                               (the delay is ok: its calls were
+#                                               slower, which the quiet one records)
 #            manual cut + its connector      -> (b) no_traffic: the cut hit nothing
+#            dns journal + dns connector     -> the dns window ok (name_resolution_error)
+#            dns journal + dns_quiet         -> the dns window telemetry_gap
 #
 # phases.json holds each phase's time span (UTC microseconds since the
 # epoch), journal and event files. Every event of a phase was recorded
@@ -31,9 +44,10 @@
 # checks it (tests/integration/demo_short.sh too), it does not assume it.
 #
 # Writes demo-out/: journal.jsonl, events.json (connector), events_quiet.json,
-# manual_cut.jsonl, events_manual_cut.json, phases.json, the policies run,
+# manual_cut.jsonl, events_manual_cut.json, journal_dns.jsonl,
+# events_dns.json, events_dns_quiet.json, phases.json, the policies run,
 # timeline*.svg, report*.json (--json).
-# Exit 0 when the three verdicts are the expected ones and the phases are
+# Exit 0 when the five verdicts are the expected ones and the phases are
 # apart, 1 otherwise.
 #
 # Environment: DEMO_SHORT=1 (a ~30 s version for tests/integration/
@@ -121,6 +135,10 @@ EOF
 for p in "$OUT/demo.policy" "$OUT/manual_cut.policy"; do
 	out=$("$OKX_FAULTD" --check "$p" 2>&1) || { echo "demo: $p rejected:" >&2; echo "$out" >&2; exit 1; }
 done
+# the dns phase's policy, the same in the short demo
+rm -f "$OUT"/{journal_dns.jsonl,events_dns.json,events_dns_quiet.json,demo_dns.policy}
+cp "$TOP/tests/lab/demo_dns.policy" "$OUT/demo_dns.policy" || exit 1
+out=$("$OKX_FAULTD" --check "$OUT/demo_dns.policy" 2>&1) || { echo "demo: demo_dns.policy rejected:" >&2; echo "$out" >&2; exit 1; }
 
 hr "okx-faultd demo$([ "$SHORT" = 1 ] && echo " (short)")"
 say "lab: namespaces $LAB_PREFIX-cli (connectors, okx-faultd) and $LAB_PREFIX-srv (OKX)"
@@ -150,11 +168,12 @@ stop_connector() {
 	wait "$1" || say "$2 exit $?"
 }
 
-# run_drill POLICY JOURNAL MAX_SECONDS: okx-faultd in the client namespace,
+# run_drill POLICY JOURNAL MAX_SECONDS [WRAPPER...]: okx-faultd in the client
+# namespace (started through WRAPPER, e.g. tests/lib/with_resolv.sh DIR),
 # its journal followed as it grows; SIGTERM at MAX_SECONDS. Sets DRILL_RC.
 run_drill() {
 	local policy=$1 journal=$2 max=$3 seen=0 line ev what deadline
-	bg_cli "$OKX_FAULTD" -q -j "$journal" "$policy"
+	bg_cli "${@:4}" "$OKX_FAULTD" -q -j "$journal" "$policy"
 	DAEMON=$!
 	deadline=$((${EPOCHREALTIME%.*} + max))
 	while :; do
@@ -233,12 +252,59 @@ D_END=$(now_us)
 say "connector: $(summary "$LAB_TMP/conn.out")"
 say "quiet:     $(summary "$LAB_TMP/quiet.out")"
 
+# --- the dns phase ------------------------------------------------------------
+# dns_phase: the lab's resolver, okx-faultd with demo_dns.policy and two
+# connectors calling by name, all three with that resolver as the system's.
+# Sets DNS_BEGIN, DNS_END, DNS_RC.
+DNS_NAME=okx-sim.test DNS_ADDR=198.18.0.4
+dns_phase() {
+	local dir=$LAB_TMP/dns wrap=$TOP/tests/lib/with_resolv.sh c q
+	local args=(--url "http://$DNS_NAME:$PORT/api/v5/public/time" --rate-ms "$RATE_MS" --duration "${CALLING}s"
+		--timeout-ms "$TIMEOUT_MS" --fresh --resolve-each)
+	mkdir -p "$dir" || exit 1
+	printf 'nameserver %s\noptions timeout:1 attempts:1\n' "$DNS_ADDR" >"$dir/resolv.conf"
+	printf '127.0.0.1 localhost\n' >"$dir/hosts"
+	printf 'hosts: files dns\n' >"$dir/nsswitch.conf"
+	serve "$LAB_TMP/dns_sim.err" srv python3 "$TOP/tests/lab/dns_sim.py" serve "$DNS_ADDR" "$DNS_NAME=$TARGET" \
+		>"$LAB_TMP/dns_sim.log"
+	say "lab resolver: dns_sim.py on $DNS_ADDR (OKX namespace) answers $DNS_NAME with $TARGET; okx-faultd and"
+	say "  the connectors below use it as the system's (a private resolv.conf in a mount namespace of their own)"
+	say "dns policy: $OUT/demo_dns.policy"
+	sed -n 's/^\(name\|target_host\|port\|arm_[a-z_]*\|fault\) *=/    &/p' "$OUT/demo_dns.policy" | sed 's/ *#.*//'
+	DNS_BEGIN=$(now_us)
+	bg_cli "$wrap" "$dir" "$LAB/connector_sim" "${args[@]}" --out "$OUT/events_dns.json" >"$LAB_TMP/dns.out"
+	c=$!
+	bg_cli "$wrap" "$dir" "$LAB/connector_sim" "${args[@]}" --no-dns-errors --out "$OUT/events_dns_quiet.json" \
+		>"$LAB_TMP/dns_quiet.out"
+	q=$!
+	say "connectors started: a call to http://$DNS_NAME:$PORT every $RATE_MS ms, a new connection and a lookup"
+	say "  of the name for each (--fresh --resolve-each); \"dns_quiet\" runs with --no-dns-errors"
+	say "  (a kept-alive connection would not look the name up again: a dns fault reaches a connector"
+	say "  only when it resolves, as with real HTTP clients)"
+	say "okx-faultd $OUT/demo_dns.policy: waiting for the connectors' first calls"
+	run_drill "$OUT/demo_dns.policy" "$OUT/journal_dns.jsonl" "$DRILL_MAX" "$wrap" "$dir"
+	DNS_RC=$DRILL_RC
+	say "  the dns window's hits are the connectors' queries for $DNS_NAME, refused by the kernel"
+	# 2 s more of calls, as in the drill: the lookups succeed again
+	sleep 2
+	stop_connector "$c" "dns connector"
+	stop_connector "$q" "dns_quiet connector"
+	DNS_END=$(now_us)
+	say "dns:       $(summary "$LAB_TMP/dns.out")"
+	say "dns_quiet: $(summary "$LAB_TMP/dns_quiet.out")"
+	say "the lab resolver answered $(grep -c " $DNS_NAME\$" "$LAB_TMP/dns_sim.log") queries for $DNS_NAME (A and AAAA)"
+}
+hr "the name stops resolving: a dns fault"
+dns_phase
+
 cat >"$OUT/phases.json" <<EOF
 {
   "manual_cut": { "begin_us": $B_BEGIN, "end_us": $B_END, "journal": "manual_cut.jsonl",
                   "events": ["events_manual_cut.json"] },
   "drill": { "begin_us": $D_BEGIN, "end_us": $D_END, "journal": "journal.jsonl",
-             "events": ["events.json", "events_quiet.json"] }
+             "events": ["events.json", "events_quiet.json"] },
+  "dns": { "begin_us": $DNS_BEGIN, "end_us": $DNS_END, "journal": "journal_dns.jsonl",
+           "events": ["events_dns.json", "events_dns_quiet.json"] }
 }
 EOF
 
@@ -256,22 +322,32 @@ correlate() {
 }
 hr "journal + connector: every window should be ok"
 correlate "" "$OUT/journal.jsonl" "$OUT/events.json"
-hr "(a) journal + quiet connector (--no-net-errors): telemetry_gap"
+hr "(a) journal + quiet connector (--no-net-errors): telemetry_gap (the delay ok by latency)"
 correlate telemetry_gap "$OUT/journal.jsonl" "$OUT/events_quiet.json"
 hr "(b) manual cut + its connector: no_traffic"
 correlate no_traffic "$OUT/manual_cut.jsonl" "$OUT/events_manual_cut.json"
+hr "dns journal + dns connector: the dns window ok, its errors name_resolution_error"
+correlate dns "$OUT/journal_dns.jsonl" "$OUT/events_dns.json"
+hr "dns journal + dns_quiet connector (--no-dns-errors): telemetry_gap"
+correlate dns_gap "$OUT/journal_dns.jsonl" "$OUT/events_dns_quiet.json"
 
 hr "summary"
 python3 - "$OUT" "$NETEM" <<'EOF'
 import json, re, sys
 from datetime import datetime, timezone
 out, netem = sys.argv[1], sys.argv[2]
+# the delay expects slower calls or errors: the quiet connector's calls show it
 cases = [
     ("drill armed on calls + connector", "report.json", "ok", True),
     ("(a) same drill + --no-net-errors", "report_telemetry_gap.json", "telemetry_gap", False),
     ("(b) cut during warm-up + its connector", "report_no_traffic.json", "no_traffic", False),
+    ("dns fault + connector (dns errors)", "report_dns.json", "ok", True),
+    ("dns fault + --no-dns-errors", "report_dns_gap.json", "telemetry_gap", False),
 ]
+def want_of(want, action):
+    return "ok" if action == "delay" else want
 good = True
+lat_notes = []
 print(f"{'case':39} {'windows (diagnosis, packets hit, errors)':52} {'gate':5} expected")
 for name, fname, want, want_pass in cases:
     try:
@@ -281,13 +357,22 @@ for name, fname, want, want_pass in cases:
         desc = ", ".join(f"{w['action']}:{w['diagnosis']}/{(w.get('hits') or {}).get('packets', '?')}/{w['errors']}"
                          + (f" ({w['unrelated_errors']} unrelated)" if w.get("unrelated_errors") else "")
                          for w in ws)
-        ok = bool(ws) and all(d == want for d in got) and r["gate"]["pass"] == want_pass
+        ok = bool(ws) and all(w["diagnosis"] == want_of(want, w["action"]) for w in ws) and r["gate"]["pass"] == want_pass
         gate = "PASS" if r["gate"]["pass"] else "FAIL"
+        for w in ws:
+            if w["action"] == "delay" and w.get("latency"):
+                out_lat = (r["calls"]["outside_latency"] or {}).get("p50_ms", 0)
+                lat_notes.append(f"{name}: delay window {w['index']}: p50 {w['latency']['p50_ms']:.1f} ms inside "
+                                 f"vs {out_lat:.1f} ms outside ({w['injected_latency_ms']} ms injected): "
+                                 f"{w['diagnosis']}, {'slower' if w['evidence']['slower_calls'] else 'not slower'}, "
+                                 f"{w['errors']} errors")
     except (OSError, ValueError, KeyError, TypeError) as e:
         desc, gate, ok = f"no report ({e.__class__.__name__})", "-", False
     good &= ok
-    print(f"{name:39} {desc:52} {gate:5} {want}, gate {'PASS' if want_pass else 'FAIL'}: "
-          f"{'as expected' if ok else 'UNEXPECTED'}")
+    print(f"{name:39} {desc:52} {gate:5} {want}{' (delay ok)' if want == 'telemetry_gap' and netem == 'yes' else ''}, "
+          f"gate {'PASS' if want_pass else 'FAIL'}: {'as expected' if ok else 'UNEXPECTED'}")
+for note in lat_notes:
+    print(note)
 
 # The phases are apart: every event and every window of a phase lies in
 # the phase's time span, and the spans do not overlap (phases.json).
@@ -310,6 +395,8 @@ try:
             problems.append(f"{name}: {len(stray)} of {len(times)} window edges and error events outside its span")
     if phases["manual_cut"]["end_us"] > phases["drill"]["begin_us"]:
         problems.append("the manual cut's phase overlaps the drill's")
+    if phases["drill"]["end_us"] > phases["dns"]["begin_us"]:
+        problems.append("the drill's phase overlaps the dns phase")
 except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
     problems.append(f"phases.json: {e.__class__.__name__}: {e}")
 for p in problems:
@@ -326,6 +413,15 @@ sys.exit(0 if good else 1)
 EOF
 rc=$?
 [ "$MAIN_RC" = 0 ] || { say "okx-faultd exited $MAIN_RC on the main drill (expected 0)"; rc=1; }
+[ "$DNS_RC" = 0 ] || { say "okx-faultd exited $DNS_RC on the dns drill (expected 0)"; rc=1; }
+# The drill's evidence in one file (okx-faultctl(1), BUNDLE), then checked.
+hr "evidence bundle of the drill"
+rm -f "$OUT/bundle.tar.gz"
+echo "\$ okx-faultctl bundle --journal ${OUT#"$TOP"/}/journal.jsonl --events ${OUT#"$TOP"/}/events.json -o ${OUT#"$TOP"/}/bundle.tar.gz"
+"$OKX_FAULTCTL" bundle --journal "$OUT/journal.jsonl" --events "$OUT/events.json" -o "$OUT/bundle.tar.gz" || rc=1
+echo "\$ okx-faultctl verify ${OUT#"$TOP"/}/bundle.tar.gz"
+"$OKX_FAULTCTL" verify "$OUT/bundle.tar.gz" || { say "okx-faultctl verify $OUT/bundle.tar.gz failed"; rc=1; }
+echo "bundle: $OUT/bundle.tar.gz"
 echo
 echo "demo-out: $OUT (journal.jsonl, events.json, timeline.svg, ...)"
 [ $rc = 0 ] && echo "demo: OK" || echo "demo: FAILED"

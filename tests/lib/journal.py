@@ -23,10 +23,11 @@ ABORT_REASONS = {"stop_file", "signal", "stopped"}
 BY = re.compile(r"^control socket uid=\d+ pid=\d+$")
 FIELDS = {
     "start": ["policy", "policy_sha256", "name", "version", "git_commit", "host", "kernel", "pid",
-              "targets", "ports", "protocol", "exempt"],
+              "targets", "ports", "protocol", "exempt", "scope"],
     "armed": ["flows", "calls", "packets", "bytes", "first_flow_ts", "trigger"],
     "targets_added": ["name", "addresses"],
-    "fault_begin": ["index", "action", "params", "planned_ms", "timeout_ms", "invoke_ts"],
+    "scope_changed": ["state"],
+    "fault_begin": ["index", "action", "params", "expect", "planned_ms", "timeout_ms", "invoke_ts"],
     "fault_end": ["index", "invoke_ts", "actual_ms", "hits", "reason"],
     "end": ["outcome", "exit_code"],
 }
@@ -88,6 +89,9 @@ def check(lines, a):
     seq = [x for x in names if x in ("fault_begin", "fault_end")]
     if seq != ["fault_begin", "fault_end"] * (len(seq) // 2):
         die(f"windows overlap: {seq}")
+    for b in begins:
+        if b["expect"] not in ("errors", "latency", "any"):
+            die(f"window {b['index']}: expect {b['expect']!r} is not errors, latency or any")
     for b, x in zip(begins, ends):
         if x["reason"] == "completed" and abs(x["actual_ms"] - b["planned_ms"]) > a.tolerance_ms:
             die(f"window {b['index']}: actual {x['actual_ms']} ms vs planned {b['planned_ms']} ms")
@@ -115,9 +119,41 @@ def check(lines, a):
         die(f"exit_code {end['exit_code']}, expected {a.exit}")
     if a.windows is not None and len(begins) != a.windows:
         die(f"{len(begins)} windows, expected {a.windows}")
+    check_scope(lines)
     s = lines[0]
     if len(s["policy_sha256"]) != 64 or s["git_commit"] in ("", "unknown"):
         die("start lacks a real policy_sha256 or git_commit")
+
+
+def check_scope(lines):
+    """start.scope and the scope_changed events (okx-faultd(8), JOURNAL)."""
+    sc = lines[0]["scope"]
+    if not isinstance(sc, dict) or not isinstance(sc.get("uids"), list) or \
+            not isinstance(sc.get("cgroups"), list) or "netns" not in sc:
+        die(f"start.scope is not {{uids, cgroups, netns}}: {sc!r}")
+    if not all(isinstance(u, int) and u >= 0 for u in sc["uids"]):
+        die(f"start.scope.uids: {sc['uids']!r}")
+    for c in sc["cgroups"]:
+        if not isinstance(c.get("path"), str) or not isinstance(c.get("level"), int) or \
+                not isinstance(c.get("id"), int) or c["level"] < 1:
+            die(f"start.scope.cgroups: {c!r}")
+    n = sc["netns"]
+    if n is not None and (not isinstance(n.get("path"), str) or not isinstance(n.get("inode"), int)):
+        die(f"start.scope.netns: {n!r}")
+    for e in lines:
+        if e["event"] != "scope_changed":
+            continue
+        if "cgroup" in e:
+            want = {"removed": ["id"], "recreated": ["id", "previous_id"]}.get(e["state"])
+            if want is None or not all(isinstance(e.get(k), int) for k in want):
+                die(f"scope_changed: {e!r}")
+            if e["cgroup"] not in [c["path"] for c in sc["cgroups"]]:
+                die(f"scope_changed for a cgroup not in start.scope: {e['cgroup']}")
+        elif "netns" in e:
+            if e["state"] != "gone" or not isinstance(e.get("inode"), int) or not isinstance(e.get("reason"), str):
+                die(f"scope_changed: {e!r}")
+        else:
+            die(f"scope_changed names neither a cgroup nor a netns: {e!r}")
 
 
 def main():

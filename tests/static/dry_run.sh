@@ -36,6 +36,21 @@ done
 grep -q '198.18.7.7' <(dry "$TOP/policies/c2_3_degradation.policy") || fail "c2_3: www.okx.com not resolved into the set"
 after=$(ip netns exec "$ns" nft list ruleset; ip netns exec "$ns" tc qdisc show)
 [ "$before" = "$after" ] || fail "a dry run changed the namespace"
+# a drill scoped by user and cgroup, in the namespace by `netns` (run from
+# here: ip netns exec would hide the cgroup mount): the owner chain, the
+# sets and the connection label pass nft -c; the cgroup's id is a comment
+# (nft names cgroups by path under /sys/fs/cgroup only)
+cgm=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+[ -n "$cgm" ] || fail "no cgroup2 mount"
+cg="okxt-dry-$$"
+mkdir "$cgm/$cg" || fail "mkdir $cgm/$cg"
+trap 'rmdir "$cgm/$cg" 2>/dev/null; ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
+printf 'name = scope_dry\ntarget = 198.18.7.7\nuid = nobody\ncgroup = %s\nnetns = %s\nfault = drop 1s\n' "$cg" "$ns" \
+	> "$tmp/scope.policy"
+"$OKX_FAULTD" --dry-run "$tmp/scope.policy" > "$tmp/out" 2>"$tmp/err" || { cat "$tmp/err"; fail "scoped --dry-run failed"; }
+grep -q 'meta skuid @uids socket cgroupv2 level 1 @cgroup_l1 goto egress' "$tmp/out" || fail "no owner chain: $(cat "$tmp/out")"
+grep -q "# element $(stat -c %i "$cgm/$cg"): cgroup $cg " "$tmp/out" || fail "the cgroup's id: $(cat "$tmp/out")"
+ip netns exec "$ns" nft -c -f - < "$tmp/out" || { cat -n "$tmp/out"; fail "nft -c rejected the scoped dry run"; }
 # the check must be able to fail: a broken ruleset is rejected
 printf 'table inet okx_faultd {\n chain c { ip daddr @nosuchset drop }\n}\n' | ip netns exec "$ns" nft -c -f - 2>/dev/null &&
 	fail "nft -c accepts anything: the test proves nothing"

@@ -126,7 +126,8 @@ run c_gap 1 correlate --journal completed.jsonl --events events_gap.jsonl
 has c_gap out "(3 error events, lines form)"
 has c_gap out "2  delay   2026-11-28T03:43:15.021000Z  2026-11-28T03:43:45.021500Z      812       0            -  telemetry_gap"
 has c_gap out "window 2: telemetry gap: the delay hit 812 packets"
-has c_gap out "verdict  FAIL: telemetry gap: window 2 hit packets but no error was recorded"
+has c_gap out "verdict  FAIL: telemetry gap: window 2 hit packets but no error and no slower calls were recorded"
+has c_gap out "window 2: telemetry gap: the delay hit 812 packets, no error and no slower calls recorded within the grace (no call records: latency not judged)"
 
 run c_array 0 correlate --journal completed.jsonl --events events_array.json
 has c_array out "(3 error events, array form)"
@@ -134,7 +135,7 @@ has c_array out "+15.229s  ok"
 has c_array out "errors outside every window: 1 of 3"
 
 run c_none 1 correlate --journal completed.jsonl --events events_none.json
-has c_none out "verdict  FAIL: telemetry gap: window 0, 2 hit packets"
+has c_none out "verdict  FAIL: telemetry gap: window 0 hit packets but no error was recorded; window 2 hit packets but no error and no slower calls were recorded"
 # count-only telemetry: error_count but no timestamped error_events
 run c_count_only 1 correlate --journal completed.jsonl --events events_count_only.json
 has c_count_only out "errors counted but not timestamped: cannot attribute to windows (error_count 5, no timestamped error events)"
@@ -284,6 +285,79 @@ w = json.load(open(sys.argv[1]))["windows"]
 got = [(x["diagnosis"], x["unrelated_errors"]) for x in w]
 assert got == [("ok", 0), ("no_traffic", 2), ("ok", 0)], got
 PY
+
+# --- call records: each window judged by what its fault should cause
+#     (okx-faultctl(1), DIAGNOSIS); latency_drill.jsonl: drop (errors),
+#     delay latency=300ms (any), loss (any), delay expect=latency ---
+run calls_slow 0 correlate --journal latency_drill.jsonl --events calls_slow.jsonl
+empty calls_slow err
+has calls_slow out "events   calls_slow.jsonl (11 error events, lines form), grace 5000ms"
+has calls_slow out "calls    95 call records (95 with a latency, 11 failed), 51 outside every window: p50 6.0 ms, p95 7.0 ms"
+has calls_slow out "#  ACTION  BEGIN                        END                          PACKETS  ERRORS  FIRST ERROR  CALLS  P50 MS IN/OUT  DIAGNOSIS"
+has calls_slow out "0  drop    2026-11-28T03:40:20.000000Z  2026-11-28T03:40:30.000000Z      100      11      +0.000s     11     1000.0/6.0  ok"
+has calls_slow out "1  delay   2026-11-28T03:40:40.000000Z  2026-11-28T03:40:50.000000Z      200       0            -     11      612.0/6.0  ok"
+has calls_slow out "window 0: error types: Timeout 11"
+has calls_slow out "window 0: 11 calls inside (11 failed), latency p50 1000.0 ms, p95 1000.0 ms vs p50 6.0 ms, p95 7.0 ms outside; the drop expects errors"
+has calls_slow out "window 1: 11 calls inside (0 failed), latency p50 612.0 ms, p95 613.0 ms vs p50 6.0 ms, p95 7.0 ms outside: slower (p50 +606.0 ms, at least +150 ms needed: half the injected 300ms)"
+has calls_slow out "window 1: ok by latency: the delay slowed the calls, no error recorded"
+has calls_slow out "window 2: 11 calls inside (0 failed), latency p50 6.0 ms, p95 1205.0 ms vs p50 6.0 ms, p95 7.0 ms outside: slower (p95 +1198.0 ms, at least +200 ms needed: no injected latency)"
+has calls_slow out "errors: the 11 failed call records (the file has no error events of its own)"
+has calls_slow out "verdict  PASS: every window that hit traffic recorded what its fault should cause (4 of 4)"
+# the same drill, flat latency: the delay and loss windows fail; the drop
+# passes on the error_events (the failed calls are not counted twice)
+run calls_flat 1 correlate --journal latency_drill.jsonl --events calls_flat.json
+has calls_flat out "events   calls_flat.json (11 error events, nested form), grace 5000ms"
+has calls_flat out "1  delay   2026-11-28T03:40:40.000000Z  2026-11-28T03:40:50.000000Z      200       0            -     11        6.0/6.0  telemetry_gap"
+has calls_flat out "window 1: 11 calls inside (0 failed), latency p50 6.0 ms, p95 7.0 ms vs p50 6.0 ms, p95 7.0 ms outside: not slower (p50 +0.0 ms, at least +150 ms needed: half the injected 300ms)"
+has calls_flat out "window 3: telemetry gap: the delay hit 120 packets, no slower calls recorded within the grace"
+has calls_flat out "note: 11 failed call records are not counted as errors: the file has error events of its own"
+has calls_flat out "verdict  FAIL: telemetry gap: window 3 hit packets but no slower calls were recorded; window 1, 2 hit packets but no error and no slower calls were recorded"
+run calls_json 0 correlate --journal latency_drill.jsonl --events calls_slow.jsonl --json
+checks=$((checks + 1))
+python3 - "$tmp/calls_json.out" <<'PY' || fail "calls_json: report content"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["calls"] == {"count": 95, "with_latency": 95, "failed": 11, "errors_from_calls": True, "outside": 51,
+                      "outside_latency": {"calls": 51, "p50_ms": 6, "p95_ms": 7}}, r["calls"]
+w = r["windows"]
+assert [x["expect"] for x in w] == ["errors", "any", "any", "latency"], [x["expect"] for x in w]
+assert [x["injected_latency_ms"] for x in w] == [None, 300, None, 300]
+assert [x["calls"] for x in w] == [11, 11, 11, 11] and [x["calls_failed"] for x in w] == [11, 0, 0, 0]
+assert w[1]["latency"] == {"calls": 11, "p50_ms": 612, "p95_ms": 613}, w[1]["latency"]
+assert w[1]["slower_rule"] == {"percentile": "p50", "min_increase_ms": 150}
+assert w[2]["slower_rule"] == {"percentile": "p95", "min_increase_ms": 200}
+assert [x["evidence"] for x in w] == [{"errors": True, "slower_calls": True}, {"errors": False, "slower_calls": True},
+                                      {"errors": False, "slower_calls": True}, {"errors": False, "slower_calls": True}]
+assert [x["diagnosis"] for x in w] == ["ok"] * 4
+assert w[0]["error_types"] == [{"type": "Timeout", "count": 11}]
+assert r["gate"]["pass"] is True
+PY
+run calls_json_none 1 correlate --journal completed.jsonl --events events_gap.jsonl --json
+checks=$((checks + 1))
+python3 - "$tmp/calls_json_none.out" <<'PY' || fail "calls_json_none: report content"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["calls"] == {"count": 0, "with_latency": 0, "failed": 0, "errors_from_calls": False, "outside": 0,
+                      "outside_latency": None}, r["calls"]
+w = r["windows"][2]
+assert w["expect"] == "any" and w["latency"] is None and w["calls"] == 0 and w["diagnosis"] == "telemetry_gap"
+PY
+run calls_svg 1 correlate --journal latency_drill.jsonl --events calls_flat.json --svg "$tmp/calls.svg"
+svg_check "$tmp/calls.svg" "latency_drill|FAIL|id=\"latency\"|1000 ms|fault 1: p50 6.0 ms, p95 7.0 ms inside (11 calls)|calls outside every window: p50 6.0 ms|failed call"
+checks=$((checks + 1))
+python3 - "$tmp/calls.svg" <<'PY' || fail "calls_svg: a dot per call"
+import sys, xml.dom.minidom
+doc = xml.dom.minidom.parse(sys.argv[1])
+g = [x for x in doc.getElementsByTagName("g") if x.getAttribute("id") == "latency"][0]
+dots = g.getElementsByTagName("circle")
+# 95 calls, one dot per pixel and kind: none of these share one
+assert len(dots) == 95, len(dots)
+assert sum(d.getAttribute("fill") == "#c62828" for d in dots) == 11
+PY
+run svg_no_calls 0 correlate --journal completed.jsonl --events events_pass.json --svg "$tmp/nocalls.svg"
+checks=$((checks + 1))
+! grep -q 'id="latency"' "$tmp/nocalls.svg" || fail "svg_no_calls: a latency panel without calls"
+bad_events e_bad_latency calls_bad.jsonl "okx-faultctl: calls_bad.jsonl:2: \"latency_ms\" is not a number of milliseconds from 0 to 86400000 (a day)"
 
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]

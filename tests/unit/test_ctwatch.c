@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctwatch.h"
+#include "scope.h"
 
 static uint32_t msgbuf[4096 / 4];
 
@@ -36,6 +37,9 @@ struct spec {
 	bool extra_unknown;
 	uint8_t tcp_state;   /* 0: SYN_SENT (as in the NEW event of a connect) */
 	bool no_protoinfo;
+	bool label;          /* CTA_LABELS with SCOPE_CT_LABEL */
+	bool other_label;    /* CTA_LABELS with another bit only */
+	bool short_labels;   /* CTA_LABELS of 4 bytes */
 };
 
 static void put_addr(struct nlmsghdr *nlh, int family, uint16_t type4, uint16_t type6, const char *s)
@@ -122,6 +126,18 @@ static struct nlmsghdr *build(const struct spec *s)
 		mnl_attr_nest_end(nlh, pi);
 	}
 	mnl_attr_put_u32(nlh, CTA_ID, htonl(0x12345678));
+	if (s->label || s->other_label || s->short_labels) {
+		/* as ctnetlink_dump_labels() puts it: the kernel's bytes */
+		uint8_t bits[16], mask;
+		size_t byte;
+
+		scope_label_bytes(bits, &byte, &mask);
+		if (s->other_label) {
+			memset(bits, 0, sizeof(bits));
+			bits[byte ? 0 : 15] = 0x01;
+		}
+		mnl_attr_put(nlh, CTA_LABELS, s->short_labels ? 4 : 16, bits);
+	}
 	mnl_attr_put_u32(nlh, CTA_USE, htonl(1));
 	if (s->extra_unknown) {
 		mnl_attr_put_u32(nlh, CTA_MAX + 5, 7);
@@ -448,6 +464,7 @@ Test(ct_scope, decisions, .init = scope_setup, .fini = scope_teardown)
  * socketpair (SO_ATTACH_FILTER works the same there): a message passes
  * when it arrives. */
 static int sv[2] = { -1, -1 };
+static bool label_filter; /* attach() builds the owner scope's filter */
 
 static void filter_setup(void)
 {
@@ -457,6 +474,7 @@ static void filter_setup(void)
 
 static void filter_teardown(void)
 {
+	label_filter = false;
 	close(sv[0]);
 	close(sv[1]);
 	scope_teardown();
@@ -466,7 +484,7 @@ static void attach(const struct target_set *t)
 {
 	static struct sock_filter prog[CTWATCH_BPF_MAX];
 	struct sock_fprog fp;
-	int n = ctwatch_build_filter(t, prog, CTWATCH_BPF_MAX);
+	int n = ctwatch_build_filter(t, label_filter, prog, CTWATCH_BPF_MAX);
 
 	cr_assert_gt(n, 0);
 	fp.len = (unsigned short)n;
@@ -609,9 +627,55 @@ Test(ct_filter, sizes)
 	}
 	big.v4 = many;
 	big.n_v4 = 1001;
-	cr_assert_eq(ctwatch_build_filter(&big, prog, CTWATCH_BPF_MAX), 0, "too many ranges: no filter");
+	cr_assert_eq(ctwatch_build_filter(&big, false, prog, CTWATCH_BPF_MAX), 0, "too many ranges: no filter");
 	big.n_v4 = 1000;
-	cr_assert_gt(ctwatch_build_filter(&big, prog, CTWATCH_BPF_MAX), 3000);
-	cr_assert_leq(ctwatch_build_filter(&big, prog, CTWATCH_BPF_MAX), CTWATCH_BPF_MAX);
-	cr_assert_eq(ctwatch_build_filter(&big, prog, 10), -E2BIG);
+	cr_assert_gt(ctwatch_build_filter(&big, false, prog, CTWATCH_BPF_MAX), 3000);
+	cr_assert_leq(ctwatch_build_filter(&big, false, prog, CTWATCH_BPF_MAX), CTWATCH_BPF_MAX);
+	cr_assert_eq(ctwatch_build_filter(&big, false, prog, 10), -E2BIG);
+}
+
+/* A uid or cgroup scope: a NEW event passes only with the scope's label
+ * (the table sets it on connections of sockets in scope), still only to
+ * a target; anything that is not a NEW event passes as before. */
+Test(ct_filter, label_required_with_an_owner_scope, .init = filter_setup, .fini = filter_teardown)
+{
+	struct spec a = V4("198.18.0.2"), b = V4("198.18.0.3"), c = V6("2001:2::2");
+
+	label_filter = true;
+	attach(&ts);
+	cr_assert_not(passes(&a), "no labels: not from a socket in scope");
+	a.label = true;
+	cr_assert(passes(&a));
+	b.label = true;
+	cr_assert_not(passes(&b), "labelled, but not toward a target");
+	c.label = true;
+	cr_assert(passes(&c));
+	c.label = false;
+	c.other_label = true;
+	cr_assert_not(passes(&c), "someone else's label");
+	c.other_label = false;
+	c.short_labels = true;
+	cr_assert_not(passes(&c), "labels shorter than the bit's byte");
+	a.msg_type = IPCTNL_MSG_CT_DELETE;
+	a.label = false;
+	cr_assert(passes(&a), "another message type");
+}
+
+Test(ct_parse, labels)
+{
+	struct spec s = V4("198.18.0.2");
+	struct ct_flow f;
+
+	cr_assert_eq(ct_parse_flow(build(&s), &f), 0);
+	cr_expect_not(f.label);
+	s.label = true;
+	cr_assert_eq(ct_parse_flow(build(&s), &f), 0);
+	cr_expect(f.label);
+	s.label = false;
+	s.other_label = true;
+	cr_assert_eq(ct_parse_flow(build(&s), &f), 0);
+	cr_expect_not(f.label);
+	s.other_label = false;
+	s.short_labels = true;
+	cr_expect_eq(ct_parse_flow(build(&s), &f), -EINVAL, "labels of the wrong length");
 }

@@ -155,7 +155,7 @@ Test(events, bad_inputs)
 	expect_error("{\"x\":{\"error_events\":[{\"ts\":1795837260},{\"ts\":\"28/11/2026\"}]}}",
 		     "ev.json: $.x.error_events[1]: \"ts\": bad time '28/11/2026'");
 	expect_error("{\"x\":{\"error_events\":{\"ts\":1}}}", "ev.json: $.x.error_events is not an array");
-	expect_error("{\"a\": 1}", "ev.json:1: no time stamp (\"ts\", \"timestamp\" or \"time\"), and no \"error_events\" array");
+	expect_error("{\"a\": 1}", "ev.json:1: no time stamp (\"ts\", \"timestamp\" or \"time\"), and no \"error_events\" or \"calls\" array");
 	expect_error("[{\"ts\":true}]", "\"ts\" is neither an RFC 3339 string nor an epoch number");
 	expect_error("[{\"ts\":-5}]", "negative");
 	expect_error("[{\"ts\":\"2026-11-28T03:41:00\"}]", "missing time zone");
@@ -204,5 +204,110 @@ Test(events, count_only_telemetry)
 	cr_assert(events_count_only(&l));
 	cr_assert_eq(parse("{\"execution_fingerprint\":{\"error_count\":0}}"), 0, "%s", err);
 	cr_assert_eq(l.declared_count, 0);
+	cr_assert_not(events_count_only(&l));
+}
+
+/* --- call records --- */
+
+Test(events, calls_nested_at_any_depth)
+{
+	/* a numeric "calls" (a count) is an ordinary member; the "calls" array
+	 * at the top is the records; error_events are the errors */
+	cr_assert_eq(parse("{\"execution_fingerprint\":{\"calls\":3,\"error_count\":1,\"error_events\":["
+			   "{\"type\":\"timeout\",\"ts\":\"2026-11-28T03:41:02Z\"}]},"
+			   "\"calls\":[{\"ts\":\"2026-11-28T03:41:02Z\",\"latency_ms\":1000,\"ok\":false},"
+			   "{\"ts\":\"2026-11-28T03:41:00Z\",\"latency_ms\":4.5,\"ok\":true},"
+			   "{\"ts\":\"2026-11-28T03:41:01Z\"}]}"),
+		     0, "%s", err);
+	cr_assert_eq(l.form, EVENTS_NESTED);
+	cr_assert_eq(l.n_calls, 3);
+	cr_assert_eq(l.calls_timed, 2);
+	cr_assert_eq(l.calls_failed, 1);
+	cr_assert_eq(l.n, 1, "the failed call is not counted again");
+	cr_assert_not(l.errors_from_calls);
+	cr_assert_eq(l.declared_count, 1);
+	/* sorted by time */
+	cr_assert_eq(l.calls[0].ns, T0);
+	cr_assert_eq(l.calls[0].latency_ms, 4.5);
+	cr_assert_not(l.calls[0].failed);
+	cr_assert_eq(l.calls[1].latency_ms, -1);
+	cr_assert_eq(l.calls[2].ns, T0 + 2 * S);
+	cr_assert(l.calls[2].failed);
+
+	/* deeper, no error_events: the failed calls are the errors */
+	cr_assert_eq(parse("{\"runs\":[{\"log\":{\"calls\":[{\"time\":1795837261,\"latency_ms\":3,\"error\":\"Timeout\","
+			   "\"type\":\"Timeout\"},{\"time\":1795837260,\"latency_ms\":2,\"error\":null}]}}],"
+			   "\"error_count\":1}"),
+		     0, "%s", err);
+	cr_assert_eq(l.n_calls, 2);
+	cr_assert_eq(l.n, 1);
+	cr_assert(l.errors_from_calls);
+	cr_assert_eq(l.v[0].ns, T0 + S);
+	cr_assert_str_eq(l.v[0].type, "Timeout");
+	cr_assert_str_eq(l.v[0].text, "Timeout");
+	cr_assert_eq(l.declared_count, 1);
+	cr_assert_not(events_count_only(&l));
+}
+
+Test(events, calls_in_lines_and_arrays)
+{
+	/* JSON Lines: latency_ms or ok makes a call record */
+	cr_assert_eq(parse("{\"ts\":\"2026-11-28T03:41:00Z\",\"latency_ms\":5}\n"
+			   "{\"ts\":\"2026-11-28T03:41:01Z\",\"ok\":false,\"type\":\"ConnectionError\",\"error\":\"refused\"}\n"
+			   "{\"ts\":\"2026-11-28T03:41:02Z\",\"latency_ms\":1000,\"error\":true}\n"),
+		     0, "%s", err);
+	cr_assert_eq(l.form, EVENTS_LINES);
+	cr_assert_eq(l.n_calls, 3);
+	cr_assert_eq(l.calls[1].line, 2);
+	cr_assert_eq(l.calls_failed, 2);
+	cr_assert_eq(l.n, 2, "no error events of its own: the failed calls are the errors");
+	cr_assert(l.errors_from_calls);
+	cr_assert_str_eq(l.v[0].type, "ConnectionError");
+	cr_assert_str_eq(l.v[0].text, "refused");
+	cr_assert_eq(l.v[0].line, 2);
+	cr_assert_null(l.v[1].type);
+	cr_assert_str_eq(l.v[1].text, "true");
+
+	/* an array mixing error events and calls: the error events are the errors */
+	cr_assert_eq(parse("[{\"ts\":1795837260,\"type\":\"timeout\"},"
+			   " {\"ts\":1795837261,\"latency_ms\":1000,\"ok\":false},"
+			   " {\"ts\":1795837262,\"ok\":true,\"error\":\"\"}]"),
+		     0, "%s", err);
+	cr_assert_eq(l.form, EVENTS_ARRAY);
+	cr_assert_eq(l.n, 1);
+	cr_assert_str_eq(l.v[0].type, "timeout");
+	cr_assert_eq(l.n_calls, 2);
+	cr_assert_eq(l.calls_failed, 1);
+	cr_assert_not(l.errors_from_calls);
+	cr_assert_eq(l.calls[0].seq, 1);
+
+	/* a single line that is a call */
+	cr_assert_eq(parse("{\"ts\":1795837260,\"latency_ms\":0}"), 0, "%s", err);
+	cr_assert_eq(l.n_calls, 1);
+	cr_assert_eq(l.n, 0);
+	cr_assert_eq(l.calls[0].latency_ms, 0);
+}
+
+Test(events, bad_call_records)
+{
+	expect_error("[{\"ts\":1795837260,\"latency_ms\":\"5ms\"}]",
+		     "ev.json: $[0]: \"latency_ms\" is not a number of milliseconds from 0 to 86400000 (a day)");
+	expect_error("{\"ts\":1795837260,\"latency_ms\":-1}\n", "ev.json:1: \"latency_ms\" is not a number");
+	expect_error("{\"ts\":1795837260,\"latency_ms\":86400001}\n", "ev.json:1: \"latency_ms\" is not a number");
+	expect_error("{\"ts\":1795837260,\"ok\":1}\n", "ev.json:1: \"ok\" is neither true nor false");
+	expect_error("{\"ts\":1795837260,\"ok\":true,\"error\":\"Timeout\"}\n",
+		     "ev.json:1: \"ok\" is true but \"error\" is set");
+	expect_error("{\"calls\":[{\"ts\":1795837260},{\"latency_ms\":3}]}",
+		     "ev.json: $.calls[1]: no time stamp (\"ts\", \"timestamp\" or \"time\")");
+	expect_error("{\"calls\":[{\"ts\":1795837260},7]}", "ev.json: $.calls[1]: a call record is not a JSON object");
+}
+
+/* an error_count with calls is not count-only: the calls have times */
+Test(events, count_with_calls)
+{
+	cr_assert_eq(parse("{\"error_count\":4,\"calls\":[{\"ts\":1795837260,\"latency_ms\":3,\"ok\":true}]}"), 0,
+		     "%s", err);
+	cr_assert_eq(l.declared_count, 4);
+	cr_assert_eq(l.n, 0);
 	cr_assert_not(events_count_only(&l));
 }

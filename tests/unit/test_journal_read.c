@@ -304,3 +304,57 @@ Test(jread, targets_added_is_known)
 	cr_assert_eq(j.n_warnings, 0, "%s", j.n_warnings ? j.warnings[0] : "");
 	cr_assert_eq(j.n_windows, 1);
 }
+
+/* fault_begin.expect, else the action's default; a delay's latency from its
+ * params */
+Test(jread, expect_and_injected_latency)
+{
+#define BEGIN_X(i, t, action, params, expect) \
+	"{\"event\":\"fault_begin\",\"ts\":\"" t "\",\"mono_ns\":3,\"index\":" #i ",\"action\":\"" action "\",\"params\":\"" params \
+	"\",\"expect\":" expect ",\"planned_ms\":10000,\"invoke_ts\":\"" t "\"}\n"
+	cr_assert_eq(parse(START ARMED BEGIN(0, "2026-11-28T03:41:01Z", "drop", "")
+			   END(0, "2026-11-28T03:41:02Z", 1)
+			   BEGIN(1, "2026-11-28T03:41:03Z", "delay", "latency=300ms jitter=10ms")
+			   END(1, "2026-11-28T03:41:04Z", 1)
+			   BEGIN_X(2, "2026-11-28T03:41:05Z", "delay", "jitter=1s latency=2s loss=1", "\"latency\"")
+			   END(2, "2026-11-28T03:41:06Z", 1)
+			   BEGIN_X(3, "2026-11-28T03:41:07Z", "drop", "", "\"any\"")
+			   END(3, "2026-11-28T03:41:08Z", 1)
+			   BEGIN(4, "2026-11-28T03:41:09Z", "loss", "percent=30")
+			   END(4, "2026-11-28T03:41:10Z", 1) FINISH("completed", 0)),
+		     0, "%s", err);
+	cr_assert_eq(j.n_windows, 5);
+	cr_assert_eq(j.windows[0].expect, EXPECT_ERRORS);
+	cr_assert_eq(j.windows[0].latency_ms, 0);
+	cr_assert_eq(j.windows[1].expect, EXPECT_ANY);
+	cr_assert_eq(j.windows[1].latency_ms, 300);
+	cr_assert_eq(j.windows[2].expect, EXPECT_LATENCY);
+	cr_assert_eq(j.windows[2].latency_ms, 2000);
+	cr_assert_eq(j.windows[3].expect, EXPECT_ANY);
+	cr_assert_eq(j.windows[4].expect, EXPECT_ANY);
+	cr_assert_eq(j.windows[4].latency_ms, 0);
+	expect_error(START ARMED BEGIN_X(0, "2026-11-28T03:41:01Z", "drop", "", "\"slower\""),
+		     "J:3: \"expect\" is not \"errors\", \"latency\" or \"any\"");
+	expect_error(START ARMED BEGIN_X(0, "2026-11-28T03:41:01Z", "drop", "", "1"), "J:3: \"expect\" is not");
+	expect_error(START ARMED BEGIN(0, "2026-11-28T03:41:01Z", "delay", "latency=fast"),
+		     "J:3: \"params\": bad latency 'fast'");
+#undef BEGIN_X
+}
+
+/* The drill's identity in the start event, as a bundle's manifest records
+ * it (okx-faultctl(1), BUNDLE): policy_sha256 is optional, a string. */
+Test(jread, start_identity)
+{
+	cr_assert_eq(parse("{\"event\":\"start\",\"ts\":\"2026-11-28T03:40:00Z\",\"mono_ns\":1,\"name\":\"d1\","
+			   "\"version\":\"0.1.0\",\"git_commit\":\"abc\",\"policy\":\"p\",\"policy_sha256\":\"00ff\"}\n"),
+		     0, "%s", err);
+	cr_expect_str_eq(j.version, "0.1.0");
+	cr_expect_str_eq(j.git_commit, "abc");
+	cr_expect_str_eq(j.policy, "p");
+	cr_expect_str_eq(j.policy_sha256, "00ff");
+	cr_assert_eq(parse(START), 0, "%s", err);
+	cr_expect_null(j.policy_sha256);
+	expect_error("{\"event\":\"start\",\"ts\":\"2026-11-28T03:40:00Z\",\"mono_ns\":1,\"name\":\"d1\","
+		     "\"policy_sha256\":1}\n",
+		     "J:1: \"policy_sha256\" is not a string");
+}

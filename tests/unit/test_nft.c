@@ -22,6 +22,7 @@
 
 #include "nfnl.h"
 #include "nft.h"
+#include "scope.h"
 
 /* ---- fixtures ---- */
 
@@ -959,4 +960,269 @@ Test(nft, add_targets_batch)
 	expect_key4(&l, 1, "198.18.0.4", true);
 	expect_key4(&l, 2, "255.255.255.0", false); /* to the top: no end element */
 	nfnl_batch_free(&b);
+}
+
+/* ---- owner scope (uid, cgroup) ---- */
+
+struct owner_fixture {
+	struct fixture x;
+	struct scope sc;
+	struct policy_word uids[2], cgroups[3];
+	uint32_t uid_vals[2];
+	struct scope_cgroup cg[3];
+};
+
+/* fixture_basic (direction both) scoped by uids 0, 65534 and cgroups a/b
+ * (level 2, ids 100 then 101 after a restart), c (level 1, id 7), d/e
+ * (level 2, id 200) */
+static void fixture_owner(struct owner_fixture *o)
+{
+	memset(o, 0, sizeof(*o));
+	fixture_basic(&o->x);
+	o->x.p.direction = DIR_BOTH;
+	o->x.p.arm_min_flows = 1;
+	o->uids[0] = (struct policy_word){ "0", 3 };
+	o->uids[1] = (struct policy_word){ "nobody", 4 };
+	o->x.p.uids = o->uids;
+	o->x.p.n_uids = 2;
+	o->cgroups[0] = (struct policy_word){ "a/b", 5 };
+	o->cgroups[1] = (struct policy_word){ "c", 6 };
+	o->cgroups[2] = (struct policy_word){ "d/e", 7 };
+	o->x.p.cgroups = o->cgroups;
+	o->x.p.n_cgroups = 3;
+	o->uid_vals[0] = 0;
+	o->uid_vals[1] = 65534;
+	o->cg[0] = (struct scope_cgroup){ .path = "a/b", .level = 2, .id = 101, .present = true, .ids = { 100, 101 }, .n_ids = 2 };
+	o->cg[1] = (struct scope_cgroup){ .path = "c", .level = 1, .id = 7, .present = true, .ids = { 7 }, .n_ids = 1 };
+	o->cg[2] = (struct scope_cgroup){ .path = "d/e", .level = 2, .id = 200, .present = true, .ids = { 200 }, .n_ids = 1 };
+	scope_init(&o->sc);
+	o->sc.uids = o->uid_vals;
+	o->sc.n_uids = 2;
+	o->sc.cgroups = o->cg;
+	o->sc.n_cgroups = 3;
+	o->x.ts.scope = &o->sc;
+}
+
+struct label_check {
+	bool ct_set_labels, goto_egress;
+	uint8_t imm[16];
+	uint32_t imm_len, socket_level, socket_key;
+	char lookup[32];
+};
+
+static int owner_cb(struct nftnl_expr *e, void *data)
+{
+	struct label_check *c = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+	uint32_t len = 0;
+
+	if (!strcmp(name, "ct") && nftnl_expr_is_set(e, NFTNL_EXPR_CT_SREG))
+		c->ct_set_labels = nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY) == NFT_CT_LABELS;
+	else if (!strcmp(name, "immediate") && nftnl_expr_is_set(e, NFTNL_EXPR_IMM_DATA)) {
+		const void *d = nftnl_expr_get(e, NFTNL_EXPR_IMM_DATA, &len);
+
+		c->imm_len = len;
+		memcpy(c->imm, d, len < 16 ? len : 16);
+	} else if (!strcmp(name, "immediate") && nftnl_expr_is_set(e, NFTNL_EXPR_IMM_VERDICT)) {
+		c->goto_egress = (int)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT) == NFT_GOTO &&
+				 !strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN), "egress");
+	} else if (!strcmp(name, "socket")) {
+		c->socket_key = nftnl_expr_get_u32(e, NFTNL_EXPR_SOCKET_KEY);
+		c->socket_level = nftnl_expr_get_u32(e, NFTNL_EXPR_SOCKET_LEVEL);
+	} else if (!strcmp(name, "lookup"))
+		snprintf(c->lookup, sizeof(c->lookup), "%s", nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET));
+	return 0;
+}
+
+static struct label_check rule_check(const struct msgs *ms, size_t rule)
+{
+	struct label_check c = { 0 };
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	size_t i, k = 0;
+
+	for (i = 0; i < ms->n; i++) {
+		if (mtype(ms->m[i]) != NFT_MSG_NEWRULE || k++ != rule)
+			continue;
+		cr_assert_eq(nftnl_rule_nlmsg_parse(ms->m[i], r), 0);
+		cr_assert_eq(nftnl_expr_foreach(r, owner_cb, &c), 0);
+		break;
+	}
+	nftnl_rule_free(r);
+	return c;
+}
+
+Test(nft, owner_scope_sets)
+{
+	struct owner_fixture o;
+	struct nfnl_batch b;
+	struct msgs ms;
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct elem_list l;
+	uint32_t ulen = 0;
+	uint64_t id;
+
+	fixture_owner(&o);
+	build_install(&b, &o.x, NULL);
+	walk(&b, &ms);
+	cr_assert_not_null(find_set(&ms, "uids", s));
+	cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), 24, "uid");
+	cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 4);
+	cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_FLAGS), 0, "a plain hash set");
+	cr_expect(nftnl_set_is_set(s, NFTNL_SET_USERDATA), "key byte order for nft list");
+	cr_expect_gt((nftnl_set_get_data(s, NFTNL_SET_USERDATA, &ulen), ulen), 0);
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "uids", &l), 1);
+	cr_assert_eq(l.total, 2);
+	cr_expect_eq(*(uint32_t *)l.key[0], 0);
+	cr_expect_eq(*(uint32_t *)l.key[1], 65534, "host order, as meta skuid loads it");
+	cr_assert_not_null(find_set(&ms, "cgroup_l1", s));
+	cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE), 46, "cgroupsv2");
+	cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 8);
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "cgroup_l1", &l), 1);
+	cr_assert_eq(l.total, 1);
+	memcpy(&id, l.key[0], 8);
+	cr_expect_eq(id, 7);
+	cr_assert_not_null(find_set(&ms, "cgroup_l2", s));
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "cgroup_l2", &l), 1);
+	cr_assert_eq(l.total, 3, "both ids of a/b, the id of d/e");
+	memcpy(&id, l.key[2], 8);
+	cr_expect_eq(id, 200);
+	cr_expect_null(find_set(&ms, "cgroup_l3", s));
+	nftnl_set_free(s);
+	nfnl_batch_free(&b);
+}
+
+Test(nft, owner_scope_chains_and_rules)
+{
+	char got[32][300];
+	struct owner_fixture o;
+	struct nfnl_batch b;
+	struct msgs ms;
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct label_check k;
+	uint8_t want[16], mask;
+	size_t n, i, byte, watch_new = 99;
+	char chains[128] = "";
+
+	fixture_owner(&o);
+	build_install(&b, &o.x, NULL);
+	walk(&b, &ms);
+	for (i = 0; i < ms.n; i++) {
+		if (mtype(ms.m[i]) != NFT_MSG_NEWCHAIN)
+			continue;
+		cr_assert_eq(nftnl_chain_nlmsg_parse(ms.m[i], c), 0);
+		snprintf(chains + strlen(chains), sizeof(chains) - strlen(chains), "%s ",
+			 nftnl_chain_get_str(c, NFTNL_CHAIN_NAME));
+	}
+	cr_expect_str_eq(chains, "output owner egress ", "no input, forward or ingress: egress only");
+	n = rules_of(&ms, got, 32);
+	cr_assert_geq(n, 6);
+	cr_expect_str_eq(got[0], "output: meta,cmp,payload,lookup,immediate");
+	cr_expect_str_eq(got[2], "owner: meta,lookup,socket,lookup,immediate");
+	cr_expect_str_eq(got[3], "owner: meta,lookup,socket,lookup,immediate");
+	k = rule_check(&ms, 0);
+	cr_expect_str_eq(k.lookup, "dst4");
+	k = rule_check(&ms, 2);
+	cr_expect_eq(k.socket_key, NFT_SOCKET_CGROUPV2);
+	cr_expect_eq(k.socket_level, 1, "levels ascending");
+	cr_expect_str_eq(k.lookup, "cgroup_l1");
+	cr_expect(k.goto_egress, "goto, not jump: a socket matching two levels counts once");
+	k = rule_check(&ms, 3);
+	cr_expect_eq(k.socket_level, 2);
+	cr_expect_str_eq(k.lookup, "cgroup_l2");
+	for (i = 0; i < n; i++)
+		if (strstr(got[i], "egress: ct,bitwise,cmp,objref"))
+			watch_new = i;
+	cr_assert_lt(watch_new, n);
+	cr_expect_str_eq(got[watch_new], "egress: ct,bitwise,cmp,objref,immediate,ct");
+	k = rule_check(&ms, watch_new);
+	cr_expect(k.ct_set_labels);
+	cr_assert_eq(k.imm_len, 16);
+	scope_label_bytes(want, &byte, &mask);
+	cr_expect_arr_eq(k.imm, want, 16);
+	nftnl_chain_free(c);
+	nfnl_batch_free(&b);
+
+	/* flows not counted: no label; uids alone: no socket expression */
+	o.x.p.arm_min_flows = 0;
+	o.x.p.n_cgroups = 0;
+	o.sc.n_cgroups = 0;
+	build_install(&b, &o.x, NULL);
+	walk(&b, &ms);
+	n = rules_of(&ms, got, 32);
+	cr_expect_str_eq(got[2], "owner: meta,lookup,immediate");
+	for (i = 0; i < n; i++)
+		cr_expect_null(strstr(got[i], "immediate,ct"), "no label: %s", got[i]);
+	nfnl_batch_free(&b);
+}
+
+Test(nft, owner_scope_needs_its_resolution)
+{
+	struct owner_fixture o;
+	struct nfnl_batch b;
+
+	fixture_owner(&o);
+	o.x.ts.scope = NULL;
+	cr_assert_eq(nfnl_batch_init(&b, 1), 0);
+	cr_expect_eq(nft_build_install(&b, &o.x.p, &o.x.ts, NULL), -EINVAL);
+	nfnl_batch_free(&b);
+	fixture_owner(&o);
+	o.sc.n_cgroups = 1; /* the policy has three */
+	cr_assert_eq(nfnl_batch_init(&b, 1), 0);
+	cr_expect_eq(nft_build_install(&b, &o.x.p, &o.x.ts, NULL), -EINVAL);
+	nfnl_batch_free(&b);
+}
+
+Test(nft, cgroup_update)
+{
+	const struct nft_cgroup_update u[2] = { { .level = 2, .add_id = 102, .del_id = 100 }, { .level = 1, .add_id = 8 } };
+	struct nfnl_batch b;
+	struct msgs ms;
+	struct elem_list l;
+	uint64_t id;
+
+	cr_assert_eq(nfnl_batch_init(&b, 1), 0);
+	cr_assert_eq(nft_build_cgroup_update(&b, u, 2), 0);
+	cr_assert_eq(nfnl_batch_end(&b), 0);
+	walk(&b, &ms);
+	cr_assert_eq(ms.n, 3, "one transaction");
+	cr_expect_eq(mtype(ms.m[0]), NFT_MSG_DELSETELEM);
+	cr_expect_eq(mtype(ms.m[1]), NFT_MSG_NEWSETELEM);
+	cr_expect_eq(mtype(ms.m[2]), NFT_MSG_NEWSETELEM);
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_DELSETELEM, "cgroup_l2", &l), 1);
+	memcpy(&id, l.key[0], 8);
+	cr_expect_eq(id, 100);
+	cr_expect_eq(l.klen[0], 8);
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "cgroup_l2", &l), 1);
+	memcpy(&id, l.key[0], 8);
+	cr_expect_eq(id, 102);
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "cgroup_l1", &l), 1);
+	memcpy(&id, l.key[0], 8);
+	cr_expect_eq(id, 8);
+	nfnl_batch_free(&b);
+	cr_assert_eq(nfnl_batch_init(&b, 1), 0);
+	cr_expect_eq(nft_build_cgroup_update(&b, u, 0), -EINVAL);
+	nfnl_batch_free(&b);
+}
+
+Test(nft, render_owner_scope)
+{
+	struct owner_fixture o;
+	char *text;
+
+	fixture_owner(&o);
+	text = render(&o.x, NULL, 0);
+	cr_expect_not_null(strstr(text, "\tset uids {\n\t\ttype uid\n\t\telements = { 0, 65534 }\n\t}\n"), "%s", text);
+	cr_expect_not_null(strstr(text, "\tset cgroup_l1 {\n\t\ttype cgroupsv2\n\t\t# element 7: cgroup c (added by the "
+				       "daemon: nft reads cgroup paths under /sys/fs/cgroup only)\n\t}\n"), "%s", text);
+	cr_expect_not_null(strstr(text, "# element 101: cgroup a/b"), "%s", text);
+	cr_expect_not_null(strstr(text, "# element 200: cgroup d/e"), "%s", text);
+	cr_expect_not_null(strstr(text, "\t\tip daddr @dst4 jump owner\n\t\tip6 daddr @dst6 jump owner\n"), "%s", text);
+	cr_expect_not_null(strstr(text, "\tchain owner {\n"
+				       "\t\tmeta skuid @uids socket cgroupv2 level 1 @cgroup_l1 goto egress\n"
+				       "\t\tmeta skuid @uids socket cgroupv2 level 2 @cgroup_l2 goto egress\n\t}\n"), "%s", text);
+	cr_expect_not_null(strstr(text, "ct state new counter name \"watch_new\" ct label set 127\n"), "%s", text);
+	cr_expect_null(strstr(text, "chain forward"));
+	cr_expect_null(strstr(text, "chain input"));
+	cr_expect_null(strstr(text, "chain ingress"));
+	free(text);
 }

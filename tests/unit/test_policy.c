@@ -193,6 +193,57 @@ Test(policy, reject_default_tcp)
 	policy_free(&p);
 }
 
+/* expect=: each action's default, an override, and the normalized form,
+ * which spells out only an override of the default (okx-faultd.policy(5)) */
+Test(policy, expect_per_fault)
+{
+	static const struct {
+		const char *line;
+		enum expect want;
+		const char *printed;
+	} cases[] = {
+		{ "fault = drop 1s", EXPECT_ERRORS, "fault = drop 1s\n" },
+		{ "fault = reject 1s", EXPECT_ERRORS, "fault = reject 1s with=tcp-reset\n" },
+		{ "fault = loss 1s percent=5", EXPECT_ANY, "fault = loss 1s percent=5\n" },
+		{ "fault = delay 1s latency=300ms", EXPECT_ANY, "fault = delay 1s latency=300ms\n" },
+		{ "fault = delay 1s expect=latency latency=300ms", EXPECT_LATENCY,
+		  "fault = delay 1s latency=300ms expect=latency\n" },
+		{ "fault = delay 1s latency=300ms expect=any", EXPECT_ANY, "fault = delay 1s latency=300ms\n" },
+		{ "fault = drop 1s expect=any", EXPECT_ANY, "fault = drop 1s expect=any\n" },
+		{ "fault = drop 1s expect=errors", EXPECT_ERRORS, "fault = drop 1s\n" },
+		{ "fault = loss 1s percent=5 expect=errors", EXPECT_ERRORS, "fault = loss 1s percent=5 expect=errors\n" },
+		{ "fault = reject 1s with=icmp-port expect=latency", EXPECT_LATENCY,
+		  "fault = reject 1s with=icmp-port expect=latency\n" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct policy p;
+		char text[256], *err = NULL, *out;
+
+		snprintf(text, sizeof(text), BASE "%s\n", cases[i].line);
+		cr_assert_eq(parse(text, &p, &err), 0, "%s: %s", cases[i].line, err ? err : "");
+		cr_assert_eq(p.faults[0].expect, cases[i].want, "%s", cases[i].line);
+		policy_free(&p);
+		out = normalize_checked(text);
+		cr_assert(strstr(out, cases[i].printed), "%s: printed\n%s", cases[i].line, out);
+		free(out);
+	}
+	/* dns: errors */
+	{
+		struct policy p;
+		char *err = NULL;
+
+		cr_assert_eq(parse("name = t\ntarget_host = okx.example\nfault = dns 1s\nfault = dns 1s expect=latency\n",
+				   &p, &err), 0, "%s", err ? err : "");
+		cr_assert_eq(p.faults[0].expect, EXPECT_ERRORS);
+		cr_assert_eq(p.faults[1].expect, EXPECT_LATENCY);
+		policy_free(&p);
+	}
+	cr_assert_str_eq(expect_name(EXPECT_ERRORS), "errors");
+	cr_assert_str_eq(expect_name(EXPECT_LATENCY), "latency");
+	cr_assert_str_eq(expect_name(EXPECT_ANY), "any");
+}
+
 /* One key line added to BASE (or replacing the fault) and the line of the
  * normalized output that must show it. */
 struct key_case {
@@ -266,6 +317,19 @@ ParameterizedTestParameters(policy, keys)
 		{ "target_host = WS.OKX.com.\nfault = drop 1s", "target_host = WS.OKX.com.\n" },
 		{ "target_host = xn--bcher-kva.example\nfault = drop 1s", "target_host = xn--bcher-kva.example\n" },
 		{ "target_host = localhost\nfault = drop 1s", "target_host = localhost\n" },
+		{ "uid = nobody\nfault = drop 1s", "uid = nobody\n" },
+		{ "uid = 0\nfault = drop 1s", "uid = 0\n" },
+		{ "uid = 4294967294\nfault = drop 1s", "uid = 4294967294\n" },
+		{ "uid = svc-okx.conn$\nuid = _x\nfault = drop 1s", "uid = svc-okx.conn$\nuid = _x\n" },
+		{ "uid = 65534\nuid = nobody\nfault = drop 1s", "uid = 65534\nuid = nobody\n" },
+		{ "cgroup = system.slice/connector.service\nfault = drop 1s", "cgroup = system.slice/connector.service\n" },
+		{ "cgroup = /system.slice/x.service/\nfault = drop 1s", "cgroup = system.slice/x.service\n" },
+		{ "cgroup = //okx\ncgroup = a/b\nfault = drop 1s", "cgroup = okx\ncgroup = a/b\n" },
+		{ "uid = nobody\ncgroup = okx\nfault = drop 1s", "uid = nobody\ncgroup = okx\n" },
+		{ "uid = nobody\ndirection = egress\nfault = delay 1s latency=10ms", "uid = nobody\n" },
+		{ "netns = okx-conn_1.a\nfault = drop 1s", "netns = okx-conn_1.a\n" },
+		{ "netns = /proc/1234/ns/net\nfault = drop 1s", "netns = /proc/1234/ns/net\n" },
+		{ "netns = /run/netns/x\nfault = dns 1s\ntarget_host = a.example", "netns = /run/netns/x\n" },
 	};
 	return cr_make_param_array(struct key_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -480,13 +544,13 @@ ParameterizedTestParameters(policy, errors)
 		/* faults */
 		{ BASE "fault = blackhole 90s\n", E(3, "unknown action 'blackhole' (drop, reject, loss, delay, dns or pause)") },
 		{ BASE "fault = Drop 90s\n", E(3, "unknown action 'Drop' (drop, reject, loss, delay, dns or pause)") },
-		{ BASE "fault = drop 1s with=tcp-reset\n", E(3, "'drop' takes no options, got 'with=tcp-reset'") },
+		{ BASE "fault = drop 1s with=tcp-reset\n", E(3, "unknown option 'with' for 'drop' (expect)") },
 		{ BASE_FAULT "fault = pause 1s x\n", E(4, "'pause' takes no options, got 'x'") },
 		{ BASE "fault = reject 1s with=tcp-rst\n",
 		  E(3, "invalid with 'tcp-rst' (tcp-reset, icmp-port, icmp-host, icmp-net or icmp-admin)") },
 		{ BASE "fault = reject 1s with=default\n",
 		  E(3, "invalid with 'default' (tcp-reset, icmp-port, icmp-host, icmp-net or icmp-admin)") },
-		{ BASE "fault = reject 1s percent=5\n", E(3, "unknown option 'percent' for 'reject' (with)") },
+		{ BASE "fault = reject 1s percent=5\n", E(3, "unknown option 'percent' for 'reject' (with or expect)") },
 		{ BASE "fault = reject 1s with=icmp-port with=icmp-host\n", E(3, "option 'with' given twice") },
 		{ BASE "fault = reject 1s with=\n", E(3, "empty value for option 'with'") },
 		{ BASE "fault = loss 1s\n", E(3, "'loss' needs percent=P (e.g. percent=30)") },
@@ -498,7 +562,7 @@ ParameterizedTestParameters(policy, errors)
 		  E(3, "missing '=' in fault option 'percent' (write name=value, no spaces)") },
 		{ BASE "fault = loss 1s percent = 30\n",
 		  E(3, "missing '=' in fault option 'percent' (write name=value, no spaces)") },
-		{ BASE "fault = loss 1s prcent=30\n", E(3, "unknown option 'prcent' for 'loss' (percent)") },
+		{ BASE "fault = loss 1s prcent=30\n", E(3, "unknown option 'prcent' for 'loss' (percent or expect)") },
 		{ BASE "fault = delay 1s\n", E(3, "'delay' needs latency=DURATION (e.g. latency=200ms)") },
 		{ BASE "fault = delay 1s jitter=1ms\n", E(3, "'delay' needs latency=DURATION (e.g. latency=200ms)") },
 		{ BASE "fault = delay 1s latency=10ms jitter=11ms\n", E(3, "jitter '11ms' exceeds latency '10ms'") },
@@ -508,7 +572,14 @@ ParameterizedTestParameters(policy, errors)
 		{ BASE "fault = delay 1s latency=1ms loss=200\n",
 		  E(3, "invalid loss '200' (a percentage 0-100, up to 3 decimals, optional %)") },
 		{ BASE "fault = delay 1s latency=1ms with=tcp-reset\n",
-		  E(3, "unknown option 'with' for 'delay' (latency, jitter or loss)") },
+		  E(3, "unknown option 'with' for 'delay' (latency, jitter, loss or expect)") },
+		{ BASE "fault = drop 1s expect=latncy\n", E(3, "invalid expect 'latncy' (errors, latency or any)") },
+		{ BASE "fault = delay 1s latency=5ms expect=Latency\n",
+		  E(3, "invalid expect 'Latency' (errors, latency or any)") },
+		{ BASE "fault = drop 1s expect=\n", E(3, "empty value for option 'expect'") },
+		{ BASE "fault = drop 1s expect=errors expect=any\n", E(3, "option 'expect' given twice") },
+		{ BASE_FAULT "fault = pause 1s expect=errors\n", E(4, "'pause' takes no options, got 'expect=errors'") },
+		{ BASE "fault = loss 1s expect=any\n", E(3, "'loss' needs percent=P (e.g. percent=30)") },
 		{ BASE "fault = pause 1s\n", E(3, "the only fault is a 'pause'; nothing would be injected") },
 		{ BASE "fault = pause 1s\nfault = pause 2s\nrepeat = 5\n",
 		  E(3, "every fault is a 'pause' (lines 3-4); nothing would be injected") },
@@ -549,6 +620,37 @@ ParameterizedTestParameters(policy, errors)
 		  E(4, "arm_min_flows 1000000000000 with 'arm_window' (line 3): at most 100000 flows can be tracked in a window") },
 		{ BASE "arm_min_flows = 100001\nfault = drop 1s\narm_window = 1s\n",
 		  E(3, "arm_min_flows 100001 with 'arm_window' (line 5): at most 100000 flows can be tracked in a window") },
+		/* scope */
+		{ BASE_FAULT "uid = 1nobody\n", E(4, "invalid uid '1nobody': a number must be 0-4294967294") },
+		{ BASE_FAULT "uid = 4294967295\n", E(4, "invalid uid '4294967295': a number must be 0-4294967294") },
+		{ BASE_FAULT "uid = 007\n", E(4, "invalid uid '007': a number has no leading zeros") },
+		{ BASE_FAULT "uid = -1\n", E(4, "invalid uid '-1': a user name starts with a letter or '_'") },
+		{ BASE_FAULT "uid = a$b\n",
+		  E(4, "invalid uid 'a$b': a user name has letters, digits, '_', '.', '-' and an optional final '$'") },
+		{ BASE_FAULT "uid = abcdefghijabcdefghijabcdefghijabc\n",
+		  E(4, "invalid uid 'abcdefghijabcdefghijabcdefghijabc': a user name has at most 32 characters") },
+		{ BASE_FAULT "uid = nobody\nuid = nobody\n", E(5, "uid 'nobody' given twice (first on line 4)") },
+		{ BASE_FAULT "cgroup = /\n",
+		  E(4, "cgroup '/' is the root cgroup, which holds every socket; leave 'cgroup' out instead") },
+		{ BASE_FAULT "cgroup = a//b\n", E(4, "invalid cgroup 'a//b': empty, '.' or '..' component") },
+		{ BASE_FAULT "cgroup = a/../b\n", E(4, "invalid cgroup 'a/../b': empty, '.' or '..' component") },
+		{ BASE_FAULT "cgroup = ./a\n", E(4, "invalid cgroup './a': empty, '.' or '..' component") },
+		{ BASE_FAULT "cgroup = a b\n", E(4, "invalid cgroup 'a b': white space in the path") },
+		{ BASE_FAULT "cgroup = a\ncgroup = /a/\n", E(5, "cgroup 'a' given twice (first on line 4)") },
+		{ BASE_FAULT "netns = a/b\n",
+		  E(4, "invalid netns 'a/b' (a name under /run/netns, or an absolute path such as /proc/PID/ns/net)") },
+		{ BASE_FAULT "netns = ..\n",
+		  E(4, "invalid netns '..' (a name under /run/netns, or an absolute path such as /proc/PID/ns/net)") },
+		{ BASE_FAULT "netns = a\nnetns = b\n", E(5, "'netns' given twice (first on line 4)") },
+		{ BASE_FAULT "uid = nobody\ndirection = ingress\n",
+		  E(5, "'direction = ingress' cannot be scoped by 'uid' (line 4): received packets have no socket owner, "
+		       "a uid or cgroup scope acts on egress only") },
+		{ BASE "direction = ingress\ncgroup = okx\nfault = drop 1s\n",
+		  E(3, "'direction = ingress' cannot be scoped by 'cgroup' (line 4): received packets have no socket owner, "
+		       "a uid or cgroup scope acts on egress only") },
+		{ BASE "target_host = a.example\nuid = 0\nfault = dns 1s\n",
+		  E(5, "'dns' cannot be scoped by 'uid' (line 4): it also acts where queries are received or forwarded, "
+		       "where packets have no socket owner; use 'netns' to drill one service's queries") },
 	};
 	return cr_make_param_array(struct err_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -1074,4 +1176,66 @@ Test(policy, arm_min_calls_and_resolve_every)
 	cr_expect_not_null(strstr(out, "arm_min_flows = 2\narm_min_calls = 3\n"), "%s", out);
 	cr_expect_null(strstr(out, "resolve_every"), "default, no target_host: not printed\n%s", out);
 	free(out);
+}
+
+/* uid and cgroup keys up to the cap, then the first line past it */
+Test(policy, scope_caps)
+{
+	char *text = malloc(64 * 1024), *w;
+	struct policy p;
+	char *err = NULL;
+
+	cr_assert_not_null(text);
+	w = text + sprintf(text, "%s", BASE_FAULT);
+	for (unsigned i = 0; i < POLICY_MAX_SCOPE; i++)
+		w += sprintf(w, "uid = %u\ncgroup = c%u\n", i, i);
+	cr_assert_eq(parse(text, &p, &err), 0, "%s", err ? err : "");
+	cr_expect_eq(p.n_uids, POLICY_MAX_SCOPE);
+	cr_expect_eq(p.n_cgroups, POLICY_MAX_SCOPE);
+	cr_expect_eq(p.uids[3].line, 3 + 1 + 2 * 3);
+	cr_expect(policy_owner_scoped(&p));
+	cr_expect_not_null(policy_scope_note(&p));
+	policy_free(&p);
+	sprintf(w, "uid = 1000000\ncgroup = x\n");
+	expect_errors(text, "t.policy:132: too many uid lines: 65, at most 64\n"
+			    "t.policy:133: too many cgroup lines: 65, at most 64\n");
+	free(text);
+}
+
+Test(policy, scope_deep_cgroup)
+{
+	char text[2048], *w = text + sprintf(text, "%scgroup = ", BASE_FAULT);
+	struct policy p;
+	char *err = NULL;
+
+	for (unsigned i = 0; i < POLICY_MAX_CGROUP_DEPTH; i++)
+		w += sprintf(w, "%sa", i ? "/" : "");
+	sprintf(w, "\n");
+	cr_assert_eq(parse(text, &p, &err), 0, "%s", err ? err : "");
+	policy_free(&p);
+	sprintf(w, "/a\n");
+	cr_assert_eq(parse(text, &p, &err), -EINVAL);
+	cr_expect_not_null(strstr(err, "deeper than 255 levels"), "%s", err);
+	free(err);
+}
+
+Test(policy, scope_netns_path_and_note)
+{
+	struct policy p;
+	char *err = NULL, buf[64];
+
+	cr_assert_eq(parse(BASE_FAULT "netns = okx\n", &p, &err), 0);
+	cr_expect_eq(p.netns_line, 4);
+	cr_expect_eq(policy_netns_path(&p, buf, sizeof(buf)), (int)strlen("/run/netns/okx"));
+	cr_expect_str_eq(buf, "/run/netns/okx");
+	cr_expect_not(policy_owner_scoped(&p), "a namespace is not a socket-owner scope");
+	cr_expect_null(policy_scope_note(&p));
+	policy_free(&p);
+	cr_assert_eq(parse(BASE_FAULT "netns = /proc/77/ns/net\n", &p, &err), 0);
+	policy_netns_path(&p, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "/proc/77/ns/net");
+	policy_free(&p);
+	cr_assert_eq(parse(BASE_FAULT, &p, &err), 0);
+	cr_expect_eq(policy_netns_path(&p, buf, sizeof(buf)), -1);
+	policy_free(&p);
 }
