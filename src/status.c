@@ -93,11 +93,10 @@ static void put_count(struct enc *e, cJSON *o, const char *k, const struct statu
 	put_u64(e, x, "need", c->need);
 }
 
-static void put_step(struct enc *e, cJSON *o, const struct status_step *s, bool with_action)
+static void put_step(struct enc *e, cJSON *o, const struct status_step *s)
 {
 	put_u64(e, o, "index", s->index);
-	if (with_action)
-		put_str(e, o, "action", s->action);
+	put_str(e, o, "action", s->action);
 	put_str(e, o, "params", s->params);
 	put_u64(e, o, "planned_ms", s->planned_ms);
 }
@@ -145,7 +144,7 @@ static void put_phase(struct enc *e, cJSON *root, const struct drill_status *st)
 		put_u64(e, d, "left_ms", st->delay_left_ms);
 	}
 	if (st->state == STATUS_FAULT && (f = chk(e, cJSON_CreateObject()))) {
-		put_step(e, f, &st->step, true);
+		put_step(e, f, &st->step);
 		put_u64(e, f, "elapsed_ms", st->step_elapsed_ms);
 		if (!st->hits_known) {
 			chk(e, cJSON_AddNullToObject(f, "hits"));
@@ -230,7 +229,7 @@ int status_encode(const struct drill_status *st, char *buf, size_t len)
 
 			if (!o)
 				break;
-			put_step(&e, o, &st->next[i], true);
+			put_step(&e, o, &st->next[i]);
 			if (!cJSON_AddItemToArray(n, o)) {
 				cJSON_Delete(o);
 				e.oom = true;
