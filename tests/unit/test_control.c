@@ -659,27 +659,78 @@ Test(server, slow_watcher_dropped)
 	control_close(c);
 }
 
+static char logged[2048];
+
+static void capture(enum log_level lvl, const char *line, void *data)
+{
+	size_t n = strlen(logged);
+
+	(void)lvl;
+	(void)data;
+	snprintf(logged + n, sizeof(logged) - n, "%s\n", line);
+}
+
+static int count_lines(const char *log, const char *what)
+{
+	int n = 0;
+
+	for (const char *p = log; (p = strstr(p, what)); p++)
+		n++;
+	return n;
+}
+
 Test(server, too_many_clients)
 {
 	struct fake f = { .state = STATUS_WAITING };
 	struct control *c;
 	char line[STATUS_LINE_MAX];
-	int fds[CONTROL_MAX_CLIENTS + 1];
+	int fds[CONTROL_MAX_CLIENTS + 3];
 
 	c = serve(&f);
-	for (int i = 0; i <= CONTROL_MAX_CLIENTS; i++) {
+	logged[0] = '\0';
+	log_set_capture(capture, NULL);
+	for (int i = 0; i < CONTROL_MAX_CLIENTS + 3; i++) {
 		fds[i] = client(NULL);
 		pump(c);
 	}
+	log_set_capture(NULL, NULL);
 	read_line(fds[CONTROL_MAX_CLIENTS], line, sizeof(line));
 	cr_expect_str_eq(line, "{\"version\":1,\"error\":\"too many connections\"}");
+	read_line(fds[CONTROL_MAX_CLIENTS + 2], line, sizeof(line));
+	cr_expect_str_eq(line, "{\"version\":1,\"error\":\"too many connections\"}");
+	/* three refusals within a second: one line in the log */
+	cr_expect_eq(count_lines(logged, "refused a connection"), 1, "%s", logged);
 	/* the others still get answers */
 	cr_assert_eq(send(fds[0], "status\n", 7, 0), 7);
 	pump(c);
 	read_line(fds[0], line, sizeof(line));
 	cr_expect(strstr(line, "\"state\":\"waiting\""), "%s", line);
-	for (int i = 0; i <= CONTROL_MAX_CLIENTS; i++)
+	for (int i = 0; i < CONTROL_MAX_CLIENTS + 3; i++)
 		close(fds[i]);
+	control_close(c);
+}
+
+/* A directory whose path does not fit sun_path (108 bytes) still works:
+ * the socket is reached through /proc/self/fd. */
+Test(server, long_dir)
+{
+	struct fake f = { .state = STATUS_WAITING };
+	struct control *c;
+	char line[STATUS_LINE_MAX], longdir[192];
+	int fd;
+
+	snprintf(longdir, sizeof(longdir), "%s/%s/%s", tmp, "a123456789012345678901234567890123456789",
+		 "b123456789012345678901234567890123456789012345678901234567890");
+	cr_assert_gt(strlen(longdir) + strlen("/t.sock"), 108);
+	cr_assert_eq(control_open(&c, longdir, "t", &fake_ops, &f), 0);
+	cr_assert_eq(control_listen(c), 0);
+	fd = control_connect(longdir, "t");
+	cr_assert_geq(fd, 0, "%s", strerror(-fd));
+	cr_assert_eq(send(fd, "status\n", 7, 0), 7);
+	pump(c);
+	read_line(fd, line, sizeof(line));
+	cr_expect(strstr(line, "\"state\":\"waiting\""), "%s", line);
+	close(fd);
 	control_close(c);
 }
 
@@ -727,17 +778,6 @@ Test(server, peer_refused)
 	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child: %d", WEXITSTATUS(st));
 	cr_expect_eq(f.stops, 0, "nothing changed");
 	control_close(c);
-}
-
-static char logged[2048];
-
-static void capture(enum log_level lvl, const char *line, void *data)
-{
-	size_t n = strlen(logged);
-
-	(void)lvl;
-	(void)data;
-	snprintf(logged + n, sizeof(logged) - n, "%s\n", line);
 }
 
 /* Make a socket at dir/t.sock that nobody listens on (a killed drill's). */
