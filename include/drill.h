@@ -19,6 +19,7 @@ enum {
 struct drill_opts {
 	const char *journal;   /* overrides the policy's journal; NULL: policy or default */
 	const char *stop_file; /* NULL: none */
+	const char *control_dir; /* NULL: control_dir(NULL) (include/control.h) */
 };
 
 /* Run a whole drill: resolve, watch, arm, inject, journal, clean up.

@@ -35,6 +35,13 @@ int safefile_check_new(const char *path, bool may_exist);
  * a FIFO, a symlink, dangling or not). */
 int safefile_create(const char *path, mode_t mode);
 
+/* Open the directory PATH (O_RDONLY|O_DIRECTORY|O_CLOEXEC: it can be
+ * flock(2)ed), creating it with exactly `mode` when missing and missing
+ * parents with SAFEFILE_DIR_MODE, no component followed if a symlink.
+ * Returns the descriptor, -ELOOP (a symlink on the way or at PATH),
+ * -ENOTDIR, or -errno. */
+int safefile_open_dir(const char *path, mode_t mode);
+
 /* Read a whole file into memory (NUL-terminated, *len without the NUL).
  * The open never blocks (O_NONBLOCK: a FIFO without a writer cannot hang
  * the daemon) and only a regular file or an anonymous pipe (a shell's

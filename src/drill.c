@@ -24,6 +24,7 @@
 
 #include "arm.h"
 #include "clock.h"
+#include "control.h"
 #include "ctwatch.h"
 #include "dnsname.h"
 #include "drill.h"
@@ -36,6 +37,7 @@
 #include "resolver.h"
 #include "scope.h"
 #include "scope_watch.h"
+#include "status.h"
 #include "stopfile.h"
 #include "targets.h"
 
@@ -91,6 +93,17 @@ struct drill {
 
 	int exit_code;
 	const char *outcome;
+
+	/* the control socket (include/control.h) */
+	struct control *ctl;
+	struct stamp started, armed_at;
+	const char *end_reason; /* an aborted drill's: stop_file, signal, stopped */
+	char stopped_by[64];    /* reason stopped: "control socket uid=U pid=P" */
+	struct {
+		bool read, ok;
+		size_t step;
+		uint64_t ns, pkts, bytes;
+	} hits; /* the live fault's counter as a status last read it */
 };
 
 /* Signals that end a drill like SIGTERM (okx-faultd(8), SIGNALS): an ssh
@@ -260,6 +273,11 @@ static int journal_end(struct drill *d)
 
 	cJSON_AddStringToObject(f, "outcome", d->outcome);
 	cJSON_AddNumberToObject(f, "exit_code", d->exit_code);
+	if (d->end_reason && d->exit_code == EXIT_ABORTED) {
+		cJSON_AddStringToObject(f, "reason", d->end_reason);
+		if (!strcmp(d->end_reason, "stopped"))
+			cJSON_AddStringToObject(f, "by", d->stopped_by);
+	}
 	stamp_now(&now);
 	return journal_event(d, "end", &now, f);
 }
@@ -412,6 +430,8 @@ static int journal_fault_end(struct drill *d, const struct stamp *invoke, const 
 	if (d->p->faults[fi].action == ACT_DELAY)
 		add_netem_stats(d, fi, o);
 	cJSON_AddStringToObject(o, "reason", reason);
+	if (!strcmp(reason, "stopped"))
+		cJSON_AddStringToObject(o, "by", d->stopped_by);
 	if (!strcmp(reason, "completed") || !strcmp(reason, "kernel_expiry"))
 		add_ms(o, "late_ms", late_ns);
 	if (!strcmp(reason, "kernel_expiry"))
@@ -715,6 +735,7 @@ static int arm_now(struct drill *d)
 	struct stamp now;
 
 	stamp_now(&now);
+	d->armed_at = now;
 	(void)read_watch(d);
 	log_info("armed: %" PRIu64 " flows, %" PRIu64 " calls, %" PRIu64 " packets, %" PRIu64
 		 " bytes toward the targets", d->arm.total.flows, d->arm.total.calls, d->arm.total.packets,
@@ -824,6 +845,7 @@ static int on_deadline(struct drill *d)
 static void on_abort(struct drill *d, const char *reason, const char *what)
 {
 	log_info("%s: aborting the drill", what);
+	d->end_reason = reason;
 	abort_live(d, reason);
 	finish(d, EXIT_ABORTED, "aborted");
 }
@@ -859,6 +881,159 @@ static int on_stopfile(struct drill *d)
 	if (ret > 0)
 		on_abort(d, "stop_file", "stop file appeared");
 	return ret < 0 ? ret : 0;
+}
+
+/* ---- the control socket (include/control.h) ------------------------------ */
+
+static uint64_t ms_since(uint64_t now, uint64_t then)
+{
+	return now > then ? (now - then) / 1000000 : 0;
+}
+
+static uint64_t timer_left_ms(int fd)
+{
+	struct itimerspec its;
+
+	if (fd < 0 || timerfd_gettime(fd, &its) < 0)
+		return 0;
+	return (uint64_t)its.it_value.tv_sec * 1000 + (uint64_t)its.it_value.tv_nsec / 1000000;
+}
+
+static void status_step(const struct drill *d, size_t step, struct status_step *s)
+{
+	int idx;
+	const struct fault *f = step_fault(d, step, &idx);
+
+	s->index = step;
+	snprintf(s->action, sizeof(s->action), "%s", action_name(f->action));
+	fault_format_params(f, s->params, sizeof(s->params));
+	s->planned_ms = f->duration_ms;
+}
+
+/* The live fault's hits so far: its counter, read at most every
+ * CONTROL_HITS_EVERY_MS whatever the number of requests. */
+static void status_hits(struct drill *d, uint64_t now, struct drill_status *st)
+{
+	uint64_t pk, by;
+	int ret;
+
+	if (!d->hits.read || d->hits.step != d->live_step || now - d->hits.ns >= CONTROL_HITS_EVERY_MS * 1000000ull) {
+		ret = nft_engine_fault_counter(d->nft, d->live, &pk, &by);
+		if (ret < 0)
+			log_debug("status: reading the counter of fault %zu: %s", d->live_step, strerror(-ret));
+		d->hits.read = true;
+		d->hits.ok = ret == 0;
+		d->hits.step = d->live_step;
+		d->hits.ns = now;
+		d->hits.pkts = ret == 0 ? pk - d->base_pkts[d->live] : 0;
+		d->hits.bytes = ret == 0 ? by - d->base_bytes[d->live] : 0;
+	}
+	st->hits_known = d->hits.ok;
+	st->hits_packets = d->hits.pkts;
+	st->hits_bytes = d->hits.bytes;
+}
+
+static void status_arming(const struct drill *d, uint64_t now, struct drill_status *st)
+{
+	const struct policy *p = d->p;
+	struct arm_counts c = d->arm.total;
+	char pbuf[8];
+
+	if (d->st == ST_WATCH)
+		arm_window_counts(&d->arm, now, &c); /* what counts toward the thresholds now */
+	st->flows = (struct status_count){ c.flows, p->arm_min_flows };
+	st->calls = (struct status_count){ c.calls, p->arm_min_calls };
+	st->packets = (struct status_count){ c.packets, p->arm_min_packets };
+	st->bytes = (struct status_count){ c.bytes, p->arm_min_bytes };
+	st->arm_window_ms = p->arm_window_ms;
+	st->arm_timeout_ms = p->arm_timeout_ms;
+	if (d->st == ST_WATCH) {
+		st->waiting_left = true;
+		st->arm_left_ms = timer_left_ms(d->t_timeout);
+		return;
+	}
+	st->armed = d->armed_at.real.tv_sec != 0;
+	st->armed_ns = (int64_t)timespec_ns(&d->armed_at.real);
+	if (!st->armed || !d->have_trigger)
+		return;
+	st->has_trigger = true;
+	inet_ntop(d->trigger.family, d->trigger.src, st->trigger_src, sizeof(st->trigger_src));
+	inet_ntop(d->trigger.family, d->trigger.dst, st->trigger_dst, sizeof(st->trigger_dst));
+	snprintf(st->trigger_proto, sizeof(st->trigger_proto), "%s", proto_str(d->trigger.proto, pbuf, sizeof(pbuf)));
+	st->trigger_dport = d->trigger.dport;
+}
+
+static void status_fill(void *data, struct drill_status *st, bool hits)
+{
+	struct drill *d = data;
+	uint64_t now = mono_now_ns();
+	size_t next = 0;
+
+	snprintf(st->name, sizeof(st->name), "%s", d->p->name);
+	st->pid = getpid();
+	if (d->j)
+		snprintf(st->journal, sizeof(st->journal), "%s", journal_path(d->j));
+	st->started_ns = (int64_t)timespec_ns(&d->started.real);
+	st->elapsed_ms = ms_since(now, timespec_ns(&d->started.mono));
+	st->steps_total = d->n_steps;
+	status_arming(d, now, st);
+	switch (d->st) {
+	case ST_WATCH:
+		st->state = STATUS_WAITING;
+		break;
+	case ST_DELAY:
+		st->state = STATUS_ARM_DELAY;
+		st->delay_planned_ms = d->p->arm_delay_ms;
+		st->delay_left_ms = timer_left_ms(d->t_deadline);
+		break;
+	case ST_STEP:
+		status_step(d, d->step, &st->step);
+		next = d->step + 1;
+		st->state = d->live >= 0 ? STATUS_FAULT : STATUS_PAUSE;
+		st->step_elapsed_ms = ms_since(now, d->live >= 0 ? timespec_ns(&d->live_begin.mono) : d->plan.begin_ns);
+		if (d->live >= 0 && hits)
+			status_hits(d, now, st);
+		break;
+	case ST_DONE:
+		st->state = STATUS_ENDING;
+		snprintf(st->outcome, sizeof(st->outcome), "%s", d->outcome);
+		st->exit_code = d->exit_code;
+		if (d->end_reason && d->exit_code == EXIT_ABORTED)
+			snprintf(st->reason, sizeof(st->reason), "%s", d->end_reason);
+		snprintf(st->by, sizeof(st->by), "%s", d->stopped_by);
+		next = d->n_steps;
+		break;
+	}
+	for (size_t i = next; i < d->n_steps && st->n_next < STATUS_NEXT_MAX; i++)
+		status_step(d, i, &st->next[st->n_next++]);
+}
+
+/* A client of the control socket asked to end the drill. */
+static void status_stop(void *data, const char *by)
+{
+	struct drill *d = data;
+
+	if (d->st == ST_DONE)
+		return;
+	snprintf(d->stopped_by, sizeof(d->stopped_by), "%s", by);
+	on_abort(d, "stopped", by);
+}
+
+static const struct control_ops drill_control_ops = { .status = status_fill, .stop = status_stop };
+
+/* Before anything is touched: the control socket's directory, and what is
+ * at its path (include/control.h). Returns an exit code. */
+static int open_control(struct drill *d)
+{
+	int ret = control_open(&d->ctl, control_dir(d->o->control_dir), d->p->name, &drill_control_ops, d);
+
+	if (ret == 0 && (ret = ep_add(d->ep, control_fd(d->ctl))) < 0)
+		log_warnx("control socket: %s", strerror(-ret));
+	switch (ret) {
+	case 0: return 0;
+	case -ELOOP: case -ENOTDIR: case -EPERM: case -EEXIST: case -EINVAL: return EXIT_USAGE;
+	default: return EXIT_RUNTIME;
+	}
 }
 
 /* ---- scope (uid, cgroup, netns) ------------------------------------------ */
@@ -1013,6 +1188,7 @@ static void drill_free(struct drill *d)
 	close_fd(&d->t_resolve);
 	close_fd(&d->sfd);
 	stopfile_close(d->sf);
+	control_close(d->ctl);
 	free(d->delay_prio);
 	arm_free(&d->arm);
 	free(d->base_pkts);
@@ -1270,6 +1446,7 @@ static int loop(struct drill *d)
 
 	while (d->st != ST_DONE) {
 		int n = epoll_wait(d->ep, evs, LOOP_EVENTS, -1);
+		bool ctl = false;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -1306,11 +1483,20 @@ static int loop(struct drill *d)
 				ret = on_resolved(d);
 			else if (d->sw && fd == scope_watch_fd(d->sw))
 				ret = on_scope(d);
+			else if (d->ctl && fd == control_fd(d->ctl))
+				ctl = true; /* after the drill's own events: a switch never waits for a client */
 			else if (fd == d->t_tick || fd == d->t_timeout)
 				ret = timer_drain(fd);
 			if (ret < 0)
 				return ret;
 		}
+		if (ctl && d->st != ST_DONE) {
+			int ret = control_handle(d->ctl);
+
+			if (ret < 0)
+				return ret;
+		}
+		control_changed(d->ctl);
 	}
 	return 0;
 }
@@ -1456,6 +1642,7 @@ static void teardown(struct drill *d)
 	}
 	journal_end(d);
 	log_info("drill %s: %s (exit %d)", d->p->name, d->outcome, d->exit_code);
+	control_end(d->ctl);
 }
 
 /* Everything that needs more than CAP_NET_ADMIN is done: the journal and
@@ -1472,11 +1659,15 @@ static int drop_privileges(void)
 	return ret;
 }
 
-/* After the table exists: the journal, then the drill. */
+/* After the table exists: the control socket (a live drill of the same
+ * name, in another network namespace, refuses this one before it has a
+ * journal, as the table does in this one), the journal, then the drill. */
 static void run_installed(struct drill *d)
 {
-	int ret = open_journal(d);
+	int ret = control_listen(d->ctl);
 
+	if (ret == 0)
+		ret = open_journal(d);
 	if (ret == 0)
 		ret = setup_scope_watch(d);
 	if (ret == 0)
@@ -1489,6 +1680,7 @@ static void run_installed(struct drill *d)
 		return;
 	if (stop_file_present(d)) {
 		log_info("stop file %s is present: nothing injected", d->o->stop_file);
+		d->end_reason = "stop_file";
 		finish(d, EXIT_ABORTED, "aborted");
 		return;
 	}
@@ -1509,6 +1701,7 @@ int drill_run(const struct policy *p, const struct drill_opts *o)
 			   .t_resolve = -1, .sfd = -1, .live = -1, .exit_code = EXIT_RUNTIME, .outcome = "error" };
 	int code, ret;
 
+	stamp_now(&d.started);
 	scope_init(&d.scope);
 	d.n_steps = p->n_faults * p->repeat;
 	code = prepare(&d, p, false);
@@ -1523,6 +1716,9 @@ int drill_run(const struct policy *p, const struct drill_opts *o)
 		code = d.stop_unwatchable ? EXIT_USAGE : EXIT_RUNTIME;
 		goto out;
 	}
+	code = open_control(&d);
+	if (code != 0)
+		goto out;
 	code = EXIT_RUNTIME;
 	if (alloc_counters(&d) < 0)
 		goto out;

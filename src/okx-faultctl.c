@@ -14,6 +14,7 @@
 
 #include "bundle.h"
 #include "correlate.h"
+#include "ctl_status.h"
 #include "duration.h"
 #include "events.h"
 #include "expect.h"
@@ -142,7 +143,7 @@ static void print_outcome(const struct jread *j, FILE *f)
 	static const struct {
 		const char *outcome, *meaning;
 	} meanings[] = {
-		{ "aborted", "stopped by the stop file or a signal; faults removed, windows closed" },
+		{ "aborted", "stopped by the stop file, a signal or okx-faultctl stop; faults removed, windows closed" },
 		{ "arm_timeout", "the drill never armed: no traffic to the targets, nothing was injected" },
 		{ "completed", "every fault ran" },
 		{ "error", "runtime failure; faults removed" },
@@ -1231,7 +1232,10 @@ static const struct {
 	{ "bundle", cmd_bundle },
 	{ "correlate", cmd_correlate },
 	{ "fleet", cmd_fleet },
+	{ "status", ctl_status },
+	{ "stop", ctl_stop },
 	{ "verify", cmd_verify },
+	{ "watch", ctl_watch },
 	{ "windows", cmd_windows },
 };
 
@@ -1244,6 +1248,9 @@ static void usage(FILE *f)
 		   "       okx-faultctl fleet [--grace DUR] [--json] [--svg FILE]\n"
 		   "                          --host NAME (--journal JOURNAL [--events EVENTS | --no-events REASON]\n"
 		   "                                       | --absent REASON) ...\n"
+		   "       okx-faultctl status [NAME] [--json] [--control-dir DIR]\n"
+		   "       okx-faultctl watch NAME [--control-dir DIR]\n"
+		   "       okx-faultctl stop NAME [--control-dir DIR]\n"
 		   "       okx-faultctl -h | --help | -V | --version\n"
 		   "\n"
 		   "  windows     table of the fault windows of a drill journal\n"
@@ -1256,6 +1263,9 @@ static void usage(FILE *f)
 		   "  verify      check a bundle against its manifest; exit 0 intact, 1 not, 2 unreadable\n"
 		   "  fleet       one drill across hosts: each host correlated, side by side, one verdict;\n"
 		   "              exit 0 when every host passes, 1 otherwise, 2 on a usage error\n"
+		   "  status      where a running drill is (no NAME: every running drill)\n"
+		   "  watch       follow a running drill to its end; exit with the drill's exit code\n"
+		   "  stop        end a running drill as its stop file would\n"
 		   "See okx-faultctl(1).\n");
 }
 

@@ -12,6 +12,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "drill.h"
 #include "log.h"
 #include "policy.h"
@@ -25,6 +26,7 @@ static void usage(FILE *out)
 	      "  -n, --dry-run         print the nftables ruleset and tc commands the drill would install\n"
 	      "  -j, --journal PATH    journal path (overrides the policy)\n"
 	      "  -s, --stop-file PATH  abort the drill when PATH appears\n"
+	      "      --control-dir DIR the drill's control socket DIR/NAME.sock (default " CONTROL_DIR ")\n"
 	      "  -v, --verbose         more output (debug log; with --check, the normalized policy)\n"
 	      "  -q, --quiet           warnings and errors only\n"
 	      "  -V, --version         version and git commit\n"
@@ -75,7 +77,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "journal", required_argument, NULL, 'j' }, { "stop-file", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },     { "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },     { "help", no_argument, NULL, 'h' },
-		{ "cleanup", no_argument, NULL, 'C' },     { NULL, 0, NULL, 0 },
+		{ "cleanup", no_argument, NULL, 'C' },     { "control-dir", required_argument, NULL, 'D' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c, modes = 0;
 
@@ -87,6 +90,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'C': a->mode = MODE_CLEANUP, modes++; break;
 		case 'j': a->drill.journal = optarg; break;
 		case 's': a->drill.stop_file = optarg; break;
+		case 'D': a->drill.control_dir = optarg; break;
 		case 'v': a->verbose++; break;
 		case 'q': a->quiet++; break;
 		case 'V':

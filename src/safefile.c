@@ -137,6 +137,43 @@ int safefile_create(const char *path, mode_t mode)
 	return ret;
 }
 
+int safefile_open_dir(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	const char *base;
+	struct stat st;
+	size_t len = strlen(path);
+	int dirfd, fd = -1, ret;
+	bool made = false;
+
+	/* "DIR/" names DIR */
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len);
+	buf[len] = '\0';
+	ret = walk(buf, true, &dirfd, &base);
+	if (ret < 0)
+		return ret;
+	if (mkdirat(dirfd, base, mode) == 0)
+		made = true;
+	else if (errno != EEXIST) /* EEXIST: the open decides what it is */
+		ret = -errno;
+	if (ret == 0 && (fd = openat(dirfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		ret = classify(dirfd, base, errno);
+	close(dirfd);
+	if (ret < 0)
+		return ret;
+	/* the asked mode, not whatever the umask left */
+	if (made && fstat(fd, &st) == 0 && (st.st_mode & 07777) != mode && fchmod(fd, mode) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
 static bool is_anonymous_pipe(int fd)
 {
 	struct statfs sfs;

@@ -6,6 +6,8 @@
  *
  * 1. switch latency, request to acknowledgement, over N cycles (default
  *    1000): fault on, fault off, and off+on in one batch; median and p99.
+ *    Also one read of a live fault's counter (what a control socket status
+ *    costs the drill's loop at most every CONTROL_HITS_EVERY_MS).
  *    Baseline: `nft add element` of the same switch element, one process
  *    per call (what a script would do).
  * 2. install time of a table with N target prefixes (default 10000 and
@@ -163,13 +165,14 @@ static int bench_switch(size_t cycles)
 	struct bench_policy bp;
 	struct nft_engine *e = NULL;
 	uint64_t *on = calloc(cycles, 8), *off = calloc(cycles, 8), *swap = calloc(cycles, 8), t0, t1;
+	uint64_t *ctr = calloc(cycles, 8), pk, by;
 	size_t i, n_nft = cycles < 100 ? cycles : 100;
 	char path[] = "/tmp/nft_bench.XXXXXX";
 	FILE *f = NULL;
 	int fd, ret = -ENOMEM;
 
 	policy_init(&bp);
-	if (!on || !off || !swap || targets_make(&bp.ts, 2) < 0)
+	if (!on || !off || !swap || !ctr || targets_make(&bp.ts, 2) < 0)
 		goto out;
 	ret = nft_engine_open(&e);
 	if (ret == 0)
@@ -179,6 +182,11 @@ static int bench_switch(size_t cycles)
 		ret = nft_engine_switch(e, 0, 60000, -1);
 		t1 = now_ns();
 		on[i] = t1 - t0;
+		t0 = now_ns();
+		if (ret == 0)
+			ret = nft_engine_fault_counter(e, 0, &pk, &by);
+		ctr[i] = now_ns() - t0;
+		t1 = now_ns();
 		if (ret == 0)
 			ret = nft_engine_switch(e, 1, 60000, 0);
 		swap[i] = now_ns() - t1;
@@ -195,6 +203,7 @@ static int bench_switch(size_t cycles)
 	report("fault on", on, cycles);
 	report("fault off", off, cycles);
 	report("off + next on, one batch", swap, cycles);
+	report("counter read (status hits)", ctr, cycles);
 	nft_engine_close(e);
 	e = NULL;
 
@@ -245,6 +254,7 @@ out:
 	free(on);
 	free(off);
 	free(swap);
+	free(ctr);
 	free(bp.ts.v4);
 	free(bp.ts.v6);
 	return ret;

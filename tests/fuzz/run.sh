@@ -16,6 +16,7 @@ for f in "$@"; do
 	policy) seed "$TOP"/tests/policies/good/*.policy "$TOP"/tests/policies/bad/*.policy "$TOP"/policies/*.policy ;;
 	events) seed "$TOP"/tests/data/*.json* ;;
 	journal) seed "$TOP"/tests/data/*.jsonl ;;
+	status) seed "$TOP"/tests/data/status_*.json ;;
 	esac
 	seed "$TOP"/tests/fuzz/regressions/"$name"-*
 	case $name in

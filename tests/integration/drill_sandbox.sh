@@ -6,6 +6,8 @@
 # /lib/modules and /usr/lib/modules are hidden by an empty tmpfs (what
 # ProtectKernelModules= does).
 #  - a drop drill completes there, CAP_NET_ADMIN alone and SCHED_FIFO kept;
+#    its control socket (made before the drop) answers okx-faultctl status,
+#    and the daemon removes it at the end without CAP_DAC_OVERRIDE;
 #  - a delay drill asks the kernel whether netem exists, not /lib/modules:
 #    with sch_netem (loaded or loadable) it completes and its netem class
 #    sent packets; without, exit 2 with a clear message, the interface's
@@ -60,11 +62,13 @@ eff=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/$pid/status)
 pol=$(chrt -p $pid | sed -n 's/.*scheduling policy: //p')
 [[ $pol == SCHED_FIFO* ]] || fail "scheduling policy '$pol', want SCHED_FIFO from outside"
 log_has "$LAB_TMP/drop.log" 'SCHED_FIFO not available' && fail "the daemon tried to set SCHED_FIFO itself"
+"$OKX_FAULTCTL" status sandbox_drop | grep -qx 'state    waiting' || fail "okx-faultctl status in the sandbox"
 in_cli "$NP" tcp 198.18.0.2 8443 --timeout-ms 1000 >/dev/null || fail "the arming call failed"
 wait $D
 rc=$?
 [ $rc -eq 0 ] || fail "sandboxed drop drill: exit $rc: $(cat "$LAB_TMP/drop.log")"
 journal_has "$J" fault_end || fail "no fault_end"
+[ ! -e "$OKX_FAULTD_CONTROL_DIR/sandbox_drop.sock" ] || fail "the sandboxed daemon left its control socket"
 note "drop drill in the sandbox: exit 0, CapEff $eff, $pol"
 
 # a delay drill: the kernel says whether netem exists

@@ -16,6 +16,11 @@ import sys
 
 RFC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 ORDER = ["start", "armed", "fault_begin", "fault_end", "end"]
+# fault_end reasons; an aborted drill's end says which of the last three
+REASONS = {"completed", "kernel_expiry", "error", "stop_file", "signal", "stopped"}
+ABORT_REASONS = {"stop_file", "signal", "stopped"}
+# reason stopped: who asked, on the control socket
+BY = re.compile(r"^control socket uid=\d+ pid=\d+$")
 FIELDS = {
     "start": ["policy", "policy_sha256", "name", "version", "git_commit", "host", "kernel", "pid",
               "targets", "ports", "protocol", "exempt", "scope"],
@@ -94,12 +99,20 @@ def check(lines, a):
             die(f"window {b['index']}: reason {x['reason']} without late_ms")
         if x["reason"] == "kernel_expiry" and abs(x["actual_ms"] - b["timeout_ms"]) > 0.01:
             die(f"window {b['index']}: kernel_expiry after {x['actual_ms']} ms, its timeout was {b['timeout_ms']} ms")
+        if x["reason"] not in REASONS:
+            die(f"window {b['index']}: unknown reason {x['reason']!r}")
+        if x["reason"] == "stopped" and not BY.match(x.get("by", "")):
+            die(f"window {b['index']}: reason stopped, 'by' is {x.get('by')!r}")
         if a.reason and x is ends[-1] and x["reason"] != a.reason:
             die(f"last window reason {x['reason']}, expected {a.reason}")
         for k in ("packets", "bytes"):
             if not isinstance(x["hits"].get(k), int) or x["hits"][k] < 0:
                 die(f"window {b['index']}: bad hits.{k}")
     end = lines[-1]
+    if "reason" in end and (end["reason"] not in ABORT_REASONS or end["outcome"] != "aborted"):
+        die(f"end: reason {end['reason']!r} with outcome {end['outcome']}")
+    if end.get("reason") == "stopped" and not BY.match(end.get("by", "")):
+        die(f"end: reason stopped, 'by' is {end.get('by')!r}")
     if a.outcome and end["outcome"] != a.outcome:
         die(f"outcome {end['outcome']}, expected {a.outcome}")
     if a.exit is not None and end["exit_code"] != a.exit:

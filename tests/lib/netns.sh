@@ -2,7 +2,9 @@
 # Builds a tiny lab of network namespaces joined by veth pairs, addressed
 # from 198.18.0.0/15 only, with no route out; removes it on every exit path.
 #
-#   lab_init PREFIX         namespaces get names PREFIX-cli, PREFIX-srv; trap installed
+#   lab_init PREFIX         namespaces get names PREFIX-cli, PREFIX-srv; trap installed;
+#                           OKX_FAULTD_CONTROL_DIR=$LAB_TMP/run: every drill's control
+#                           socket goes there (not /run/okx-faultd) and goes with it
 #   lab_two                 cli 198.18.0.1/24 <-> srv 198.18.0.2/24 (+ 2001:2::1/64 <-> ::2)
 #                           srv also gets 198.18.0.3 and 198.18.0.4 (non-target / exempt
 #                           addresses on the same link) and 2001:2::3 (2001:2::/48 is the
@@ -77,6 +79,7 @@ lab_init() {
 	need_root
 	LAB_PREFIX="okxt-$1-$$"
 	LAB_TMP=$(mktemp -d /tmp/okxt.XXXXXX)
+	export OKX_FAULTD_CONTROL_DIR="$LAB_TMP/run"
 	trap lab_cleanup EXIT
 	trap 'exit 130' INT TERM
 }

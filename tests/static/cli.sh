@@ -18,6 +18,7 @@ t 2 "no POLICY given" "$D"
 t 2 "exactly one POLICY expected" "$D" "$P" "$P"
 t 2 "unknown option '--bogus'" "$D" --bogus "$P"
 t 2 "option '-j' needs an argument" "$D" "$P" -j
+t 2 "option '--control-dir' needs an argument" "$D" "$P" --control-dir
 t 2 "exclude each other" "$D" -c -n "$P"
 t 2 "exclude each other" "$D" --cleanup -c
 t 2 "--cleanup takes no POLICY" "$D" --cleanup "$P"
@@ -35,4 +36,5 @@ else # a release tree: git archive wrote the commit, nothing can be dirty
 	grep -qF "(git $c)" <<<"$v" || fail "-V does not name .git-commit ($c): $v"
 fi
 "$D" --help | grep -q -- "--dry-run" || fail "--help lacks --dry-run"
+"$D" --help | grep -q -- "--control-dir DIR" || fail "--help lacks --control-dir"
 echo "cli OK"

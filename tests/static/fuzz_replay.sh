@@ -22,6 +22,7 @@ for f in "$TOP"/build/fuzz/*; do
 	policy) seeds=("$TOP"/tests/policies/good/*.policy "$TOP"/tests/policies/bad/*.policy "$TOP"/policies/*.policy) ;;
 	events) seeds=("$TOP"/tests/data/*.json*) ;;
 	journal) seeds=("$TOP"/tests/data/*.jsonl) ;;
+	status) seeds=("$TOP"/tests/data/status_*.json) ;;
 	timeparse) continue ;;
 	esac
 	for r in "$TOP"/tests/fuzz/regressions/"$name"-*; do [ -f "$r" ] && seeds+=("$r"); done

@@ -36,4 +36,8 @@ grep -q '^CapabilityBoundingSet=.*SYS_NICE' "$u" && fail "CAP_SYS_NICE in the bo
 grep -q '^AmbientCapabilities=.*SYS_NICE' "$u" && fail "CAP_SYS_NICE in the ambient set"
 grep -qx "ExecStopPost=$bindir/okx-faultd --cleanup" "$u" || fail "ExecStopPost --cleanup missing"
 grep -q "^ExecStart=$bindir/okx-faultd /etc/okx-faultd/%i.policy$" "$u" || fail "ExecStart is wrong"
+# the control socket's directory, shared by every instance: kept when one stops
+grep -qx 'RuntimeDirectory=okx-faultd' "$u" || fail "RuntimeDirectory=okx-faultd missing"
+grep -qx 'RuntimeDirectoryMode=0750' "$u" || fail "RuntimeDirectoryMode=0750 missing"
+grep -qx 'RuntimeDirectoryPreserve=yes' "$u" || fail "RuntimeDirectoryPreserve=yes missing"
 echo "unit verified"

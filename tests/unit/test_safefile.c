@@ -190,3 +190,41 @@ Test(safefile, policy_over_the_cap)
 	free(err);
 	policy_free(&p);
 }
+
+/* The control socket's directory (include/control.h): made with the mode
+ * asked whatever the umask, parents 0750, never through a symlink. */
+Test(safefile, open_dir)
+{
+	char path[160], link[160], file[160];
+	struct stat st;
+	mode_t old = umask(0077);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/a/b/", dir);
+	fd = safefile_open_dir(path, 0711);
+	umask(old);
+	cr_assert_geq(fd, 0, "%s", strerror(-fd));
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_expect(S_ISDIR(st.st_mode));
+	cr_expect_eq(st.st_mode & 07777, 0711);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/a", dir);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_expect_eq(st.st_mode & 07777, SAFEFILE_DIR_MODE);
+	/* an existing directory is opened as it is */
+	snprintf(path, sizeof(path), "%s/a/b", dir);
+	cr_assert_eq(chmod(path, 0700), 0);
+	fd = safefile_open_dir(path, 0750);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_expect_eq(st.st_mode & 07777, 0700);
+	close(fd);
+	snprintf(link, sizeof(link), "%s/l", dir);
+	cr_assert_eq(symlink(path, link), 0);
+	cr_expect_eq(safefile_open_dir(link, 0750), -ELOOP);
+	snprintf(link, sizeof(link), "%s/l/c", dir);
+	cr_expect_eq(safefile_open_dir(link, 0750), -ELOOP);
+	snprintf(file, sizeof(file), "%s/f", dir);
+	put(file, "x", 1);
+	cr_expect_eq(safefile_open_dir(file, 0750), -ENOTDIR);
+}
