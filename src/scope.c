@@ -17,6 +17,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "errbuf.h"
 #include "journal.h"
 #include "safefile.h"
 #include "scope.h"
@@ -51,26 +52,6 @@ void scope_free(struct scope *sc)
 	if (sc->netns_pidfd >= 0)
 		close(sc->netns_pidfd);
 	scope_init(sc);
-}
-
-static int errors_append(char **errors, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int errors_append(char **errors, const char *fmt, ...)
-{
-	size_t old = *errors ? strlen(*errors) : 0;
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || !(s = realloc(*errors, old + (size_t)n + 1)))
-		return -ENOMEM;
-	va_start(ap, fmt);
-	vsnprintf(s + old, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	*errors = s;
-	return 0;
 }
 
 /* ---- mountinfo ---------------------------------------------------------- */
@@ -196,7 +177,7 @@ static int resolve_uids(struct scope *sc, const struct policy *p, char **errors)
 		}
 		/* getpwnam(3): 0, ENOENT, ESRCH, EBADF or EPERM mean "not found" */
 		err = errno == ENOENT || errno == ESRCH || errno == EBADF || errno == EPERM ? 0 : errno;
-		if (errors_append(errors, "%s:%d: unknown user '%s'%s%s\n", p->path, p->uids[i].line, v,
+		if (errbuf_append(errors, "%s:%d: unknown user '%s'%s%s\n", p->path, p->uids[i].line, v,
 				  err ? ": " : "", err ? strerror(err) : "") < 0)
 			return -ENOMEM;
 		ret = -EINVAL;
@@ -244,7 +225,7 @@ static int resolve_cgroups(struct scope *sc, const struct policy *p, const char 
 	if (ret < 0) {
 		const char *why = ret == -ENOENT ? "no cgroup2 file system is mounted" : strerror(-ret);
 
-		if (errors_append(errors, "%s:%d: cgroup '%s': %s (%s)\n", p->path, p->cgroups[0].line,
+		if (errbuf_append(errors, "%s:%d: cgroup '%s': %s (%s)\n", p->path, p->cgroups[0].line,
 				  p->cgroups[0].value, why, mountinfo) < 0)
 			return -ENOMEM;
 		return ret == -ENOMEM ? ret : -EINVAL;
@@ -256,14 +237,14 @@ static int resolve_cgroups(struct scope *sc, const struct policy *p, const char 
 		c->line = p->cgroups[i].line;
 		c->level = root_depth + scope_path_depth(c->path);
 		if (c->level > POLICY_MAX_CGROUP_DEPTH) {
-			if (errors_append(errors, "%s:%d: cgroup '%s' is %u levels deep, at most %u\n", p->path, c->line,
+			if (errbuf_append(errors, "%s:%d: cgroup '%s' is %u levels deep, at most %u\n", p->path, c->line,
 					  c->path, c->level, POLICY_MAX_CGROUP_DEPTH) < 0)
 				return -ENOMEM;
 			ret = -EINVAL;
 			continue;
 		}
 		if (scope_cgroup_stat(sc, c, &c->id) < 0) {
-			if (errors_append(errors, "%s:%d: cgroup '%s' not found under %s (the cgroup2 mount): %s\n",
+			if (errbuf_append(errors, "%s:%d: cgroup '%s' not found under %s (the cgroup2 mount): %s\n",
 					  p->path, c->line, c->path, sc->cgroot, strerror(errno)) < 0)
 				return -ENOMEM;
 			ret = -EINVAL;
@@ -370,7 +351,7 @@ int scope_open_netns(struct scope *sc, const struct policy *p, char **errors)
 	if (!err && !(why = ns_check(sc->netns_fd)) && fstat(sc->netns_fd, &st) < 0)
 		err = errno;
 	if (err || why) {
-		if (errors_append(errors, "%s:%d: netns '%s': %s\n", p->path, p->netns_line, path,
+		if (errbuf_append(errors, "%s:%d: netns '%s': %s\n", p->path, p->netns_line, path,
 				  why ? why : strerror(err)) < 0)
 			return -ENOMEM;
 		return -EINVAL;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "errbuf.h"
 #include "targets.h"
 
 typedef unsigned __int128 u128;
@@ -259,29 +260,6 @@ static bool sockaddr_to_prefix(const struct sockaddr *sa, struct prefix *pf)
 	return false;
 }
 
-static int errors_append(char **errors, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int errors_append(char **errors, const char *fmt, ...)
-{
-	size_t old = *errors ? strlen(*errors) : 0;
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -EINVAL;
-	s = realloc(*errors, old + (size_t)n + 1);
-	if (!s)
-		return -ENOMEM;
-	va_start(ap, fmt);
-	vsnprintf(s + old, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	*errors = s;
-	return 0;
-}
-
 static int prefix_cmp(const void *a, const void *b)
 {
 	const struct prefix *x = a, *y = b;
@@ -350,7 +328,7 @@ static int resolve_one(const struct policy *p, const struct host_name *h, struct
 	if (n_found == 0) {
 		const char *why = !rc ? "no IPv4 or IPv6 address" : rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc);
 
-		ret = errors_append(errors, "%s:%d: cannot resolve '%s': %s\n", p->path ? p->path : "(policy)",
+		ret = errbuf_append(errors, "%s:%d: cannot resolve '%s': %s\n", p->path ? p->path : "(policy)",
 				    h->line, h->name, why);
 		if (ret == 0)
 			ret = -EINVAL;
