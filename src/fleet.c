@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "fleet.h"
+#include "jbuild.h"
 #include "svg.h"
 #include "timeparse.h"
 
@@ -395,108 +396,78 @@ void fleet_print(const struct fleet *f, FILE *out)
 
 /* --- JSON --- */
 
-/* cJSON_Add* return NULL when out of memory: remember it instead of
- * checking each call. */
-struct jout {
-	bool oom;
-};
-
-static cJSON *jo(struct jout *b, cJSON *it)
+/* a time, or null when the host has none */
+static void jb_time_or_null(struct jb *b, cJSON *o, const char *k, bool have, int64_t ns)
 {
-	if (!it)
-		b->oom = true;
-	return it;
+	if (have)
+		jb_time(b, o, k, ns);
+	else
+		jb_str(b, o, k, NULL);
 }
 
-static void jo_str(struct jout *b, cJSON *o, const char *k, const char *v)
-{
-	jo(b, v ? cJSON_AddStringToObject(o, k, v) : cJSON_AddNullToObject(o, k));
-}
-
-static void jo_num(struct jout *b, cJSON *o, const char *k, double v)
-{
-	jo(b, cJSON_AddNumberToObject(o, k, v));
-}
-
-/* a counter, exact: cJSON numbers are doubles */
-static void jo_u64(struct jout *b, cJSON *o, const char *k, uint64_t v)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
-	jo(b, cJSON_AddRawToObject(o, k, buf));
-}
-
-static void jo_time(struct jout *b, cJSON *o, const char *k, bool have, int64_t ns)
-{
-	char buf[TIME_STRLEN];
-
-	jo_str(b, o, k, have ? time_format_rfc3339(ns, 6, buf, sizeof(buf)) : NULL);
-}
-
-static void json_host_windows(struct jout *b, cJSON *a, const struct fleet_host *h)
+static void json_host_windows(struct jb *b, cJSON *a, const struct fleet_host *h)
 {
 	for (size_t i = 0; i < h->r.n; i++) {
 		const struct corr_window *cw = &h->r.w[i];
 		const struct jwindow *w = cw->w;
-		cJSON *o = jo(b, cJSON_CreateObject()), *hits;
+		cJSON *o = jb_check(b, cJSON_CreateObject()), *hits;
 
 		if (!o || !cJSON_AddItemToArray(a, o)) {
 			cJSON_Delete(o);
 			b->oom = true;
 			return;
 		}
-		jo_num(b, o, "index", (double)w->index);
-		jo_str(b, o, "action", w->action);
-		jo_str(b, o, "params", w->params);
-		jo_time(b, o, "begin", true, w->begin_ns);
-		jo_time(b, o, "end", true, w->end_ns);
-		jo(b, cJSON_AddBoolToObject(o, "open", w->open));
+		jb_num(b, o, "index", (double)w->index);
+		jb_str(b, o, "action", w->action);
+		jb_str(b, o, "params", w->params);
+		jb_time_or_null(b, o, "begin", true, w->begin_ns);
+		jb_time_or_null(b, o, "end", true, w->end_ns);
+		jb_check(b, cJSON_AddBoolToObject(o, "open", w->open));
 		if (!w->hits_known) {
-			jo(b, cJSON_AddNullToObject(o, "hits"));
-		} else if ((hits = jo(b, cJSON_AddObjectToObject(o, "hits")))) {
-			jo_u64(b, hits, "packets", w->hit_packets);
-			jo_u64(b, hits, "bytes", w->hit_bytes);
+			jb_check(b, cJSON_AddNullToObject(o, "hits"));
+		} else if ((hits = jb_check(b, cJSON_AddObjectToObject(o, "hits")))) {
+			jb_u64(b, hits, "packets", w->hit_packets);
+			jb_u64(b, hits, "bytes", w->hit_bytes);
 		}
 		if (h->events)
-			jo_num(b, o, "errors", (double)cw->n_errors);
+			jb_num(b, o, "errors", (double)cw->n_errors);
 		else
-			jo(b, cJSON_AddNullToObject(o, "errors"));
+			jb_check(b, cJSON_AddNullToObject(o, "errors"));
 		if (cw->n_errors)
-			jo_num(b, o, "first_error_delay_ms", (double)(cw->first_delay_ns / 1000) / 1000.0);
+			jb_num(b, o, "first_error_delay_ms", (double)(cw->first_delay_ns / 1000) / 1000.0);
 		else
-			jo(b, cJSON_AddNullToObject(o, "first_error_delay_ms"));
-		jo_str(b, o, "diagnosis", h->events ? diagnosis_name(cw->diag) : NULL);
+			jb_check(b, cJSON_AddNullToObject(o, "first_error_delay_ms"));
+		jb_str(b, o, "diagnosis", h->events ? diagnosis_name(cw->diag) : NULL);
 	}
 }
 
-static void json_host(struct jout *b, cJSON *o, const struct fleet_host *h)
+static void json_host(struct jb *b, cJSON *o, const struct fleet_host *h)
 {
 	const struct jread *j = &h->j;
 	cJSON *a;
 
-	jo_str(b, o, "name", h->name);
-	jo_str(b, o, "verdict", fleet_verdict_name(h->verdict));
-	jo_str(b, o, "reason", h->reason);
-	jo_str(b, o, "journal", h->journal);
-	jo_str(b, o, "events", h->events);
-	jo_str(b, o, "drill", h->have_journal ? j->name : NULL);
-	jo_str(b, o, "host", h->have_journal ? j->host : NULL);
-	jo_time(b, o, "start", h->have_journal, j->start_ns);
-	jo_time(b, o, "armed", h->have_journal && j->armed, j->armed_ns);
-	jo_str(b, o, "outcome", h->have_journal ? j->outcome : NULL);
+	jb_str(b, o, "name", h->name);
+	jb_str(b, o, "verdict", fleet_verdict_name(h->verdict));
+	jb_str(b, o, "reason", h->reason);
+	jb_str(b, o, "journal", h->journal);
+	jb_str(b, o, "events", h->events);
+	jb_str(b, o, "drill", h->have_journal ? j->name : NULL);
+	jb_str(b, o, "host", h->have_journal ? j->host : NULL);
+	jb_time_or_null(b, o, "start", h->have_journal, j->start_ns);
+	jb_time_or_null(b, o, "armed", h->have_journal && j->armed, j->armed_ns);
+	jb_str(b, o, "outcome", h->have_journal ? j->outcome : NULL);
 	if (h->correlated && h->events) {
-		jo_num(b, o, "error_events", (double)h->ev.n);
-		jo_num(b, o, "errors_outside", (double)h->r.outside);
+		jb_num(b, o, "error_events", (double)h->ev.n);
+		jb_num(b, o, "errors_outside", (double)h->r.outside);
 	} else {
-		jo(b, cJSON_AddNullToObject(o, "error_events"));
-		jo(b, cJSON_AddNullToObject(o, "errors_outside"));
+		jb_check(b, cJSON_AddNullToObject(o, "error_events"));
+		jb_check(b, cJSON_AddNullToObject(o, "errors_outside"));
 	}
-	if ((a = jo(b, cJSON_AddArrayToObject(o, "windows"))))
+	if ((a = jb_check(b, cJSON_AddArrayToObject(o, "windows"))))
 		json_host_windows(b, a, h);
-	if ((a = jo(b, cJSON_AddArrayToObject(o, "warnings"))))
+	if ((a = jb_check(b, cJSON_AddArrayToObject(o, "warnings"))))
 		for (size_t i = 0; h->have_journal && i < j->n_warnings; i++) {
-			cJSON *s = jo(b, cJSON_CreateString(j->warnings[i]));
+			cJSON *s = jb_check(b, cJSON_CreateString(j->warnings[i]));
 
 			if (s && !cJSON_AddItemToArray(a, s)) {
 				cJSON_Delete(s);
@@ -505,37 +476,37 @@ static void json_host(struct jout *b, cJSON *o, const struct fleet_host *h)
 		}
 }
 
-static void json_spread(struct jout *b, cJSON *root, const char *key, const struct spread *s)
+static void json_spread(struct jb *b, cJSON *root, const char *key, const struct spread *s)
 {
-	cJSON *o = jo(b, cJSON_AddObjectToObject(root, key));
+	cJSON *o = jb_check(b, cJSON_AddObjectToObject(root, key));
 
 	if (!o)
 		return;
-	jo_time(b, o, "first", s->n > 0, s->lo);
-	jo_str(b, o, "first_host", s->n ? s->lo_host : NULL);
-	jo_time(b, o, "last", s->n > 0, s->hi);
-	jo_str(b, o, "last_host", s->n ? s->hi_host : NULL);
+	jb_time_or_null(b, o, "first", s->n > 0, s->lo);
+	jb_str(b, o, "first_host", s->n ? s->lo_host : NULL);
+	jb_time_or_null(b, o, "last", s->n > 0, s->hi);
+	jb_str(b, o, "last_host", s->n ? s->hi_host : NULL);
 	if (s->n)
-		jo_num(b, o, "spread_ms", (double)((s->hi - s->lo) / 1000) / 1000.0);
+		jb_num(b, o, "spread_ms", (double)((s->hi - s->lo) / 1000) / 1000.0);
 	else
-		jo(b, cJSON_AddNullToObject(o, "spread_ms"));
+		jb_check(b, cJSON_AddNullToObject(o, "spread_ms"));
 }
 
 int fleet_json(const struct fleet *f, FILE *out)
 {
-	struct jout b = { false };
-	cJSON *root = jo(&b, cJSON_CreateObject()), *hosts, *gate, *list;
+	struct jb b = { false };
+	cJSON *root = jb_check(&b, cJSON_CreateObject()), *hosts, *gate, *list;
 	struct spread start, armed;
 	char *text = NULL;
 
 	if (!root)
 		return -ENOMEM;
-	jo_num(&b, root, "version", FLEET_REPORT_VERSION);
-	jo_str(&b, root, "kind", "fleet");
-	jo_num(&b, root, "grace_ms", (double)(f->grace_ns / 1000000));
-	if ((hosts = jo(&b, cJSON_AddArrayToObject(root, "hosts"))))
+	jb_num(&b, root, "version", FLEET_REPORT_VERSION);
+	jb_str(&b, root, "kind", "fleet");
+	jb_num(&b, root, "grace_ms", (double)(f->grace_ns / 1000000));
+	if ((hosts = jb_check(&b, cJSON_AddArrayToObject(root, "hosts"))))
 		for (size_t i = 0; i < f->n && !b.oom; i++) {
-			cJSON *o = jo(&b, cJSON_CreateObject());
+			cJSON *o = jb_check(&b, cJSON_CreateObject());
 
 			if (o && !cJSON_AddItemToArray(hosts, o)) {
 				cJSON_Delete(o);
@@ -547,16 +518,16 @@ int fleet_json(const struct fleet *f, FILE *out)
 	fleet_spreads(f, &start, &armed);
 	json_spread(&b, root, "started", &start);
 	json_spread(&b, root, "armed", &armed);
-	if ((gate = jo(&b, cJSON_AddObjectToObject(root, "gate")))) {
-		jo(&b, cJSON_AddBoolToObject(gate, "pass", f->pass));
-		jo_str(&b, gate, "reason", f->reason);
-		if ((list = jo(&b, cJSON_AddArrayToObject(gate, "failing_hosts"))))
+	if ((gate = jb_check(&b, cJSON_AddObjectToObject(root, "gate")))) {
+		jb_check(&b, cJSON_AddBoolToObject(gate, "pass", f->pass));
+		jb_str(&b, gate, "reason", f->reason);
+		if ((list = jb_check(&b, cJSON_AddArrayToObject(gate, "failing_hosts"))))
 			for (size_t i = 0; i < f->n; i++) {
 				cJSON *s;
 
 				if (f->h[i].verdict == FLEET_PASS)
 					continue;
-				s = jo(&b, cJSON_CreateString(f->h[i].name));
+				s = jb_check(&b, cJSON_CreateString(f->h[i].name));
 				if (s && !cJSON_AddItemToArray(list, s)) {
 					cJSON_Delete(s);
 					b.oom = true;

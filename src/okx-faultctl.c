@@ -19,6 +19,7 @@
 #include "events.h"
 #include "expect.h"
 #include "fleet.h"
+#include "jbuild.h"
 #include "journal_read.h"
 #include "log.h"
 #include "safefile.h"
@@ -546,63 +547,6 @@ static void print_correlation(const struct jread *j, const struct event_list *ev
 			ev->n);
 	print_outcome(j, f);
 	fprintf(f, "verdict  %s: %s\n", r->pass ? "PASS" : "FAIL", r->reason);
-}
-
-/* cJSON_Add* return NULL on allocation failure; one check at the end
- * (cJSON_Print of a partial tree) would hide it, so count failures. */
-struct jb {
-	bool oom;
-};
-
-static cJSON *jb_check(struct jb *b, cJSON *it)
-{
-	if (!it)
-		b->oom = true;
-	return it;
-}
-
-/* Append item (may be NULL) to arr, taking ownership either way. */
-static void jb_append(struct jb *b, cJSON *arr, cJSON *item)
-{
-	if (!item || !cJSON_AddItemToArray(arr, item)) {
-		cJSON_Delete(item);
-		b->oom = true;
-	}
-}
-
-/* Add item (may be NULL) to obj under key, taking ownership either way. */
-static void jb_add(struct jb *b, cJSON *obj, const char *key, cJSON *item)
-{
-	if (!item || !cJSON_AddItemToObject(obj, key, item)) {
-		cJSON_Delete(item);
-		b->oom = true;
-	}
-}
-
-static void jb_str(struct jb *b, cJSON *o, const char *k, const char *v)
-{
-	jb_check(b, v ? cJSON_AddStringToObject(o, k, v) : cJSON_AddNullToObject(o, k));
-}
-
-static void jb_num(struct jb *b, cJSON *o, const char *k, double v)
-{
-	jb_check(b, cJSON_AddNumberToObject(o, k, v));
-}
-
-/* An exact unsigned 64-bit integer (a counter): cJSON numbers are doubles. */
-static void jb_u64(struct jb *b, cJSON *o, const char *k, uint64_t v)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
-	jb_check(b, cJSON_AddRawToObject(o, k, buf));
-}
-
-static void jb_time(struct jb *b, cJSON *o, const char *k, int64_t ns)
-{
-	char buf[TIME_STRLEN];
-
-	jb_str(b, o, k, time_format_rfc3339(ns, 6, buf, sizeof(buf)));
 }
 
 static cJSON *json_journal(struct jb *b, const struct jread *j)
