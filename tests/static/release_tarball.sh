@@ -34,8 +34,9 @@ t=$d/okx-faultd
 [ ! -e "$t/.git" ] || fail "the archive has a .git"
 note "$head archived into $t"
 
-# the caller's make variables (B=, CC=, WERROR=) are not the release build's
-mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$t" "$@" >"$d/make.log" 2>&1 || {
+# the caller's make variables (B=, CC=, WERROR=) and build directory
+# (OKX_BUILD) are not the release build's
+mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u OKX_BUILD make -C "$t" "$@" >"$d/make.log" 2>&1 || {
 	tail -40 "$d/make.log"
 	fail "make $* in the release tree"
 }; }
