@@ -10,9 +10,10 @@
 #   --suites LIST   comma list of tests/run.sh suites (default integration: the unit
 #                   suite runs on the host; under TCG it needs minutes more)
 #   --only GLOB     keep only the integration scripts matching GLOB (e.g. 'netem_*')
-#   --timeout SECS  guest budget for all suites (default 900: the integration
-#                   suite took 258 s under TCG on an idle 2-core host, and a
-#                   loaded host is slower); QEMU gets 60 s more
+#   --timeout SECS  guest budget for all suites (default 1800: the integration
+#                   suite, 32 scripts, took 783 s under TCG on a 2-core host
+#                   busy with the host's own suite, and a loaded host is
+#                   slower); QEMU gets 60 s more
 #   --keep          keep build/vm/run.* (console log, results) for inspection
 # Environment: KVER, QEMU (binary), OKX_VM_MEM (default 1G), OKX_VM_SMP (default 2),
 # OKX_STRICT=1 (strict mode in the guest too, README "Tests"),
@@ -23,7 +24,7 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TOP"
 VM=$TOP/build/vm
-mode=tests suites=integration only="" budget=900 keep=0 exec_cmd=""
+mode=tests suites=integration only="" budget=1800 keep=0 exec_cmd=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) mode=smoke ;;
