@@ -156,6 +156,8 @@ $(for h in "${HOSTS[@]}"; do printf '    %s:\n      ansible_host: %s\n' "$h" "${
     okx_faultd_bin: $OKX_FAULTD
     okx_faultd_policy_dir: "{{ okx_lab_dir }}/etc"
     okx_faultd_journal_dir: "{{ okx_lab_dir }}/journal"
+    # one control socket directory per "host": they share this filesystem
+    okx_faultd_control_dir: "{{ okx_lab_dir }}/run"
     okx_faultd_events_path: "{{ okx_lab_dir }}/events-{{ okx_fleet_run }}.json"
     okx_faultd_events_command: kill -TERM \$(cat {{ okx_lab_dir }}/connector.pid)
     okx_faultd_events_timeout: 20
