@@ -521,6 +521,33 @@ static void draw_header(FILE *f, const struct view *v, const struct jread *j, co
 	fprintf(f, "</g>\n");
 }
 
+/* The drawing is made into memory (m, over *body) first, since its height
+ * is known only at the end; close m and write the document of height h to
+ * f: "okx-faultd KIND[ NAME]: PASS|FAIL" as its title, then the drawing.
+ * Frees *body in every case. */
+static int svg_document(FILE *f, FILE *m, char **body, size_t *blen, int h, const char *kind, const char *name,
+			bool pass)
+{
+	if (fclose(m) != 0) {
+		free(*body);
+		return -ENOMEM;
+	}
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
+		   "viewBox=\"0 0 %d %d\" font-family=\"%s\">\n",
+		W, h, W, h, FONT);
+	fprintf(f, "<title>okx-faultd %s", kind);
+	if (name) {
+		fputc(' ', f);
+		svg_escape(f, name);
+	}
+	fprintf(f, ": %s</title>\n", pass ? "PASS" : "FAIL");
+	fwrite(*body, 1, *blen, f);
+	fprintf(f, "</svg>\n");
+	free(*body);
+	return ferror(f) ? -EIO : 0;
+}
+
 int svg_write(FILE *f, const struct jread *j, const struct event_list *ev, const struct corr_report *r)
 {
 	struct view v;
@@ -549,21 +576,7 @@ int svg_write(FILE *f, const struct jread *j, const struct event_list *ev, const
 			   "no fault window</text>\n",
 			(X0 + X1) / 2, (Y_BAND0 + Y_BAND1) / 2);
 	h = draw_legend(m, &v) + 16;
-	if (fclose(m) != 0) {
-		free(body);
-		return -ENOMEM;
-	}
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
-		   "viewBox=\"0 0 %d %d\" font-family=\"%s\">\n",
-		W, h, W, h, FONT);
-	fprintf(f, "<title>okx-faultd drill ");
-	svg_escape(f, j->name ? j->name : "?");
-	fprintf(f, ": %s</title>\n", r->pass ? "PASS" : "FAIL");
-	fwrite(body, 1, blen, f);
-	fprintf(f, "</svg>\n");
-	free(body);
-	return ferror(f) ? -EIO : 0;
+	return svg_document(f, m, &body, &blen, h, "drill", j->name ? j->name : "?", r->pass);
 }
 
 int svg_write_file(const char *path, const struct jread *j, const struct event_list *ev, const struct corr_report *r)
@@ -746,19 +759,7 @@ int svg_write_lanes(FILE *f, const struct svg_lane *lanes, size_t n, bool pass, 
 	fprintf(m, "<g transform=\"translate(0,%d)\">\n", y + 20 - v.y_legend);
 	h = y + 20 - v.y_legend + draw_legend(m, &v) + 16;
 	fprintf(m, "</g>\n");
-	if (fclose(m) != 0) {
-		free(body);
-		return -ENOMEM;
-	}
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" height=\"%d\" "
-		   "viewBox=\"0 0 %d %d\" font-family=\"%s\">\n",
-		W, h, W, h, FONT);
-	fprintf(f, "<title>okx-faultd fleet drill: %s</title>\n", pass ? "PASS" : "FAIL");
-	fwrite(body, 1, blen, f);
-	fprintf(f, "</svg>\n");
-	free(body);
-	return ferror(f) ? -EIO : 0;
+	return svg_document(f, m, &body, &blen, h, "fleet drill", NULL, pass);
 }
 
 int svg_write_lanes_file(const char *path, const struct svg_lane *lanes, size_t n, bool pass, const char *reason)
