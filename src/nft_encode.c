@@ -3,6 +3,7 @@
  * messages appended to a batch, and the switch, remove and counter
  * requests of the engine. Nothing here talks to the kernel. */
 #include <arpa/inet.h>
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,8 +239,26 @@ static int put_set(struct build *bd, const char *name, uint32_t id, uint32_t key
 	return put_set_udata(bd, name, id, key_type, key_len, flags, size, false);
 }
 
+/* One element, written straight into the message: its flags, timeout and
+ * key, as libnftnl would lay them out but without an object per element
+ * (at 100,000 prefixes the allocations were a tenth of the install). */
+static void put_elem(struct nlmsghdr *nlh, const struct elem *x, size_t key_len, uint64_t timeout_ms)
+{
+	struct nlattr *el = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM), *key;
+
+	if (x->end)
+		mnl_attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS, htonl(NFT_SET_ELEM_INTERVAL_END));
+	if (timeout_ms)
+		mnl_attr_put_u64(nlh, NFTA_SET_ELEM_TIMEOUT, htobe64(timeout_ms));
+	key = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+	mnl_attr_put(nlh, NFTA_DATA_VALUE, key_len, x->key);
+	mnl_attr_nest_end(nlh, key);
+	mnl_attr_nest_end(nlh, el);
+}
+
 /* One NEWSETELEM/DELSETELEM message per chunk, each under the 64 KiB
- * attribute nest limit; all in the same batch. */
+ * attribute nest limit; all in the same batch. The set is named, and
+ * also given by id when it is created in the same batch. */
 static int put_elems(struct build *bd, uint16_t type, const char *name, uint32_t id, size_t key_len,
 		     const struct elem *el, size_t n, uint64_t timeout_ms)
 {
@@ -248,33 +267,21 @@ static int put_elems(struct build *bd, uint16_t type, const char *name, uint32_t
 
 	while (done < n) {
 		size_t k = n - done < per ? n - done : per, i, reserve = 1024 + k * (36 + key_len);
-		struct nftnl_set *s = set_ref(name, id);
-		struct nlmsghdr *nlh;
-		int ret = -ENOMEM;
+		struct nlmsghdr *nlh = msg_start(bd, reserve, type, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0);
+		struct nlattr *list;
+		int ret;
 
-		if (!s)
-			return -ENOMEM;
-		for (i = 0; i < k; i++) {
-			const struct elem *x = &el[done + i];
-			struct nftnl_set_elem *e = nftnl_set_elem_alloc();
-
-			if (!e)
-				goto chunk_out;
-			nftnl_set_elem_add(s, e);
-			if (nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, x->key, (uint32_t)key_len) < 0)
-				goto chunk_out;
-			if (x->end)
-				nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
-			if (timeout_ms)
-				nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, timeout_ms);
-		}
-		nlh = msg_start(bd, reserve, type, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0);
 		if (!nlh)
-			goto chunk_out;
-		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+			return -ENOMEM;
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, NFT_TABLE_NAME);
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, name);
+		if (id)
+			mnl_attr_put_u32(nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(id));
+		list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+		for (i = 0; i < k; i++)
+			put_elem(nlh, &el[done + i], key_len, timeout_ms);
+		mnl_attr_nest_end(nlh, list);
 		ret = add_msg(bd, reserve, verb, name);
-chunk_out:
-		nftnl_set_free(s);
 		if (ret < 0)
 			return ret;
 		done += k;

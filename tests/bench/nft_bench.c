@@ -11,9 +11,15 @@
  *    Baseline: `nft add element` of the same switch element, one process
  *    per call (what a script would do).
  * 2. install time of a table with N target prefixes (default 10000 and
- *    100000; half IPv4 /32, half IPv6 /64, none adjacent): the engine's
- *    single batch vs `nft -f` of the nft_render() text (without "flags
- *    owner"); medians over --reps runs (default 5) and the ratio.
+ *    100000; half IPv4 /32, half IPv6 /64, none adjacent), three ways,
+ *    interleaved over --reps rounds (default 7), medians and ratios:
+ *      engine  the daemon's single batch (nft_engine_install: plan, encode,
+ *              send, every ack), and apart its user-space part (plan and
+ *              encode into a batch that is never sent);
+ *      floor   the least the kernel can be asked for: one batch holding a
+ *              table, the two interval sets and their elements, encoded
+ *              here directly with libmnl, with the same transport;
+ *      nft -f  of the nft_render() text (without "flags owner").
  *
  * Runs only inside a network namespace other than init's (nft.sh makes a
  * throwaway one); it adds and deletes table inet okx_faultd there.
@@ -30,8 +36,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
 #include "log.h"
+#include "nfnl.h"
 #include "nft.h"
+#include "nft_plan.h"
 
 extern char **environ;
 
@@ -260,36 +273,191 @@ out:
 	return ret;
 }
 
+/* ---- the floor: a table, two interval sets and their elements --------- */
+
+#define FLOOR_TABLE "okx_faultd_floor"
+#define FLOOR_NEST_MAX 60000 /* elements per message: under the 64 KiB nest */
+
+static struct nlmsghdr *floor_msg(struct nfnl_batch *b, size_t max, uint16_t type)
+{
+	char *buf = nfnl_batch_reserve(b, max);
+
+	if (!buf)
+		return NULL;
+	return nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, NLM_F_CREATE | NLM_F_ACK, nfnl_batch_seq(b));
+}
+
+static void floor_elem(struct nlmsghdr *nlh, const uint8_t *key, size_t len, bool end)
+{
+	struct nlattr *el = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+	struct nlattr *k = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+
+	mnl_attr_put(nlh, NFTA_DATA_VALUE, len, key);
+	mnl_attr_nest_end(nlh, k);
+	if (end)
+		mnl_attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS, htonl(NFT_SET_ELEM_INTERVAL_END));
+	mnl_attr_nest_end(nlh, el);
+}
+
+/* The elements of sorted, disjoint ranges in an interval set, as the
+ * kernel wants them: an end element at 0 when the first range does not
+ * start there, then per range its start and (unless it runs to the top)
+ * an end element one past it, ascending, as many per message as fit. */
+static int floor_set(struct nfnl_batch *b, const char *name, uint32_t id, uint32_t dt, const struct addr_range *r,
+		     size_t n, size_t len)
+{
+	size_t per = FLOOR_NEST_MAX / (4 + 4 + 4 + len + 8), msg_max = 1024 + per * (20 + len + 8);
+	size_t total = 2 * n + 1, i = 0, k;
+	static const uint8_t zero[16];
+	struct nlmsghdr *nlh = floor_msg(b, 1024, NFT_MSG_NEWSET);
+	int ret;
+
+	if (!nlh)
+		return -ENOMEM;
+	mnl_attr_put_strz(nlh, NFTA_SET_TABLE, FLOOR_TABLE);
+	mnl_attr_put_strz(nlh, NFTA_SET_NAME, name);
+	mnl_attr_put_u32(nlh, NFTA_SET_FLAGS, htonl(NFT_SET_INTERVAL));
+	mnl_attr_put_u32(nlh, NFTA_SET_KEY_TYPE, htonl(dt));
+	mnl_attr_put_u32(nlh, NFTA_SET_KEY_LEN, htonl((uint32_t)len));
+	mnl_attr_put_u32(nlh, NFTA_SET_ID, htonl(id));
+	ret = nfnl_batch_add(b, 1024, "floor set");
+	/* element j of the sequence: 0 the leading end, then 2r+1 the start
+	 * of range r, 2r+2 its end */
+	if (n && !memcmp(r[0].lo, zero, len))
+		i = 1;
+	while (ret == 0 && i < total) {
+		struct nlattr *list;
+
+		nlh = floor_msg(b, msg_max, NFT_MSG_NEWSETELEM);
+		if (!nlh)
+			return -ENOMEM;
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, FLOOR_TABLE);
+		mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, name);
+		list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+		for (k = 0; k < per && i < total; i++) {
+			uint8_t next[16];
+
+			if (i == 0) {
+				floor_elem(nlh, zero, len, true);
+			} else if (i % 2) {
+				floor_elem(nlh, r[(i - 1) / 2].lo, len, false);
+			} else {
+				memcpy(next, r[(i - 1) / 2].hi, 16);
+				if (!nft_addr_inc(next, (int)len))
+					floor_elem(nlh, next, len, true);
+				else
+					continue;
+			}
+			k++;
+		}
+		mnl_attr_nest_end(nlh, list);
+		ret = nfnl_batch_add(b, msg_max, "floor elements");
+	}
+	return ret;
+}
+
+static int floor_table(struct nfnl_batch *b, uint16_t type)
+{
+	struct nlmsghdr *nlh = floor_msg(b, 256, type);
+
+	if (!nlh)
+		return -ENOMEM;
+	if (type == NFT_MSG_DELTABLE)
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	mnl_attr_put_strz(nlh, NFTA_TABLE_NAME, FLOOR_TABLE);
+	return nfnl_batch_add(b, 256, "floor table");
+}
+
+/* One timed install of the floor (encode and send), then its removal. */
+static int floor_install(struct nfnl *nl, const struct target_set *ts, uint64_t *ns)
+{
+	struct nfnl_batch b;
+	uint64_t t0 = now_ns();
+	int ret = nfnl_batch_init(&b, nfnl_seq(nl));
+
+	if (ret == 0)
+		ret = floor_table(&b, NFT_MSG_NEWTABLE);
+	if (ret == 0)
+		ret = floor_set(&b, "dst4", 1, 7 /* ipv4_addr */, ts->v4, ts->n_v4, 4);
+	if (ret == 0)
+		ret = floor_set(&b, "dst6", 2, 8 /* ipv6_addr */, ts->v6, ts->n_v6, 16);
+	if (ret == 0)
+		ret = nfnl_batch_end(&b);
+	if (ret == 0)
+		ret = nfnl_batch_send(nl, &b);
+	*ns = now_ns() - t0;
+	nfnl_batch_free(&b);
+	if (ret == 0)
+		ret = nfnl_batch_init(&b, nfnl_seq(nl));
+	if (ret == 0) {
+		ret = floor_table(&b, NFT_MSG_DELTABLE);
+		if (ret == 0)
+			ret = nfnl_batch_end(&b);
+		if (ret == 0)
+			ret = nfnl_batch_send(nl, &b);
+		nfnl_batch_free(&b);
+	}
+	return ret;
+}
+
+/* One timed install by the engine (what the daemon does), then removal. */
+static int engine_install(const struct policy *p, const struct target_set *ts, uint64_t *ns)
+{
+	struct nft_engine *e = NULL;
+	uint64_t t0;
+	int ret = nft_engine_open(&e);
+
+	t0 = now_ns();
+	if (ret == 0)
+		ret = nft_engine_install(e, p, ts, NULL);
+	*ns = now_ns() - t0;
+	if (ret == 0)
+		ret = nft_engine_remove(e);
+	nft_engine_close(e);
+	return ret;
+}
+
+/* The engine's user-space part alone: plan and encode, never sent. */
+static int engine_encode(const struct policy *p, const struct target_set *ts, uint64_t *ns)
+{
+	struct nfnl_batch b;
+	uint64_t t0 = now_ns();
+	int ret = nfnl_batch_init(&b, 1);
+
+	if (ret == 0)
+		ret = nft_build_install(&b, p, ts, NULL);
+	if (ret == 0)
+		ret = nfnl_batch_end(&b);
+	*ns = now_ns() - t0;
+	nfnl_batch_free(&b);
+	return ret;
+}
+
+static double med_ms(uint64_t *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return (double)pct(v, n, 50) / 1e6;
+}
+
+/* engine, floor and nft -f of the same prefixes, interleaved round by
+ * round so that a busy moment of the machine hits all three alike */
 static int bench_install(size_t n, size_t reps)
 {
 	struct bench_policy bp;
-	uint64_t *eng = calloc(reps, 8), *nft = calloc(reps, 8), t0;
+	uint64_t *eng = calloc(reps, 8), *enc = calloc(reps, 8), *flo = calloc(reps, 8), *nft = calloc(reps, 8), t0;
 	char path[] = "/tmp/nft_bench.XXXXXX";
 	char *load[] = { "nft", "-f", path, NULL };
 	char *drop[] = { "nft", "delete", "table", "inet", "okx_faultd", NULL };
+	struct nfnl *nl = NULL;
 	FILE *f = NULL;
+	const char *what = "setup";
+	double e, c, fl, x;
 	size_t i;
-	int fd, ret = -ENOMEM;
+	int fd = -1, ret = -ENOMEM;
 
 	policy_init(&bp);
-	if (!eng || !nft || targets_make(&bp.ts, n) < 0)
+	if (!eng || !enc || !flo || !nft || targets_make(&bp.ts, n) < 0)
 		goto out;
-	for (i = 0, ret = 0; ret == 0 && i < reps; i++) {
-		struct nft_engine *e = NULL;
-
-		ret = nft_engine_open(&e);
-		t0 = now_ns();
-		if (ret == 0)
-			ret = nft_engine_install(e, &bp.p, &bp.ts, NULL);
-		eng[i] = now_ns() - t0;
-		if (ret == 0)
-			ret = nft_engine_remove(e);
-		nft_engine_close(e);
-	}
-	if (ret < 0) {
-		fprintf(stderr, "nft_bench: engine install of %zu prefixes: %s\n", n, strerror(-ret));
-		goto out;
-	}
 	fd = mkstemp(path);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {
 		ret = -errno;
@@ -298,27 +466,53 @@ static int bench_install(size_t n, size_t reps)
 	nft_render_opts(f, &bp.p, &bp.ts, NULL, NFT_RENDER_NO_OWNER);
 	ret = fclose(f) == 0 ? 0 : -EIO;
 	f = NULL;
-	for (i = 0; ret == 0 && i < reps; i++) {
-		t0 = now_ns();
-		ret = run_cmd(load) < 0 ? -EIO : 0;
-		nft[i] = now_ns() - t0;
-		if (ret == 0)
-			ret = run_cmd(drop) < 0 ? -EIO : 0;
+	if (ret == 0)
+		ret = nfnl_open(&nl);
+	/* the order rotates round by round: the kernel frees a deleted
+	 * table's elements after the transaction, partly while the next
+	 * install runs, and no way should always follow the same one */
+	for (i = 0; ret == 0 && i < 3 * reps; i++) {
+		size_t r = i / 3;
+
+		switch ((i + r) % 3) {
+		case 0:
+			what = "engine";
+			ret = engine_install(&bp.p, &bp.ts, &eng[r]);
+			if (ret == 0) {
+				what = "encode";
+				ret = engine_encode(&bp.p, &bp.ts, &enc[r]);
+			}
+			break;
+		case 1:
+			what = "floor";
+			ret = floor_install(nl, &bp.ts, &flo[r]);
+			break;
+		default:
+			what = "nft -f";
+			t0 = now_ns();
+			ret = run_cmd(load) < 0 ? -EIO : 0;
+			nft[r] = now_ns() - t0;
+			if (ret == 0)
+				ret = run_cmd(drop) < 0 ? -EIO : 0;
+		}
 	}
 	if (ret < 0) {
-		fprintf(stderr, "nft_bench: nft -f of %zu prefixes failed\n", n);
+		fprintf(stderr, "nft_bench: install of %zu prefixes, %s: %s\n", n, what, strerror(-ret));
 		goto out;
 	}
-	qsort(eng, reps, 8, cmp_u64);
-	qsort(nft, reps, 8, cmp_u64);
-	printf("  %6zu prefixes: engine %9.1f ms   nft -f %9.1f ms   nft/engine %6.1fx   (median of %zu)\n", n,
-	       (double)pct(eng, reps, 50) / 1e6, (double)pct(nft, reps, 50) / 1e6,
-	       (double)pct(nft, reps, 50) / (double)pct(eng, reps, 50), reps);
+	e = med_ms(eng, reps), c = med_ms(enc, reps), fl = med_ms(flo, reps), x = med_ms(nft, reps);
+	printf("  %6zu prefixes: engine %7.1f ms (user space %5.1f)   floor %7.1f ms   nft -f %7.1f ms\n"
+	       "                   engine/floor %4.2fx   nft/engine %4.2fx   nft/floor %4.2fx   (medians of %zu)\n",
+	       n, e, c, fl, x, e / fl, x / e, x / fl, reps);
 out:
 	if (f)
 		fclose(f);
-	unlink(path);
+	if (fd >= 0)
+		unlink(path);
+	nfnl_close(nl);
 	free(eng);
+	free(enc);
+	free(flo);
 	free(nft);
 	free(bp.ts.v4);
 	free(bp.ts.v6);
@@ -327,7 +521,7 @@ out:
 
 int main(int argc, char **argv)
 {
-	unsigned long cycles = 1000, reps = 5;
+	unsigned long cycles = 1000, reps = 7;
 	size_t sizes[8] = { 10000, 100000 }, n_sizes = 2, i;
 	int a, rc = 0;
 
@@ -364,7 +558,7 @@ int main(int argc, char **argv)
 	}
 	if (bench_switch(cycles) < 0)
 		rc = 1;
-	printf("install, one transaction (engine) vs nft -f of the rendered ruleset:\n");
+	printf("install, one transaction: engine, floor (table + interval sets + elements only), nft -f:\n");
 	for (i = 0; i < n_sizes; i++)
 		if (bench_install(sizes[i], reps) < 0)
 			rc = 1;
