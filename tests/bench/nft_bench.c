@@ -11,7 +11,7 @@
  *    Baseline: `nft add element` of the same switch element, one process
  *    per call (what a script would do).
  * 2. install time of a table with N target prefixes (default 10000 and
- *    100000; half IPv4 /32, half IPv6 /64, none adjacent), three ways,
+ *    100000; half IPv4 /32, half IPv6 /96, none adjacent), three ways,
  *    interleaved over --reps rounds (default 7), medians and ratios:
  *      engine  the daemon's single batch (nft_engine_install: plan, encode,
  *              send, every ack), and apart its user-space part (plan and
@@ -134,14 +134,16 @@ static void policy_init(struct bench_policy *b)
 }
 
 /* n prefixes: n/2 IPv4 /32 (every other address of 198.18.0.0/15, at most
- * 65536) and the rest IPv6 /64 (every other /64 of 2001:2::/48) */
+ * 65536) and the rest IPv6 /96 (every other /96 of 2001:2::/48: a /48
+ * holds only 65536 /64s, too few for 50,000 non-adjacent ones). None
+ * adjacent, none overlapping: every prefix is two interval elements. */
 static int targets_make(struct target_set *ts, size_t n)
 {
 	size_t n4 = n / 2 < 65536 ? n / 2 : 65536, n6 = n - n4, i;
 
 	ts->v4 = calloc(n4 + 1, sizeof(*ts->v4));
 	ts->v6 = calloc(n6 + 1, sizeof(*ts->v6));
-	if (!ts->v4 || !ts->v6 || n6 > 32768u * 65536u)
+	if (!ts->v4 || !ts->v6 || n6 > 0x7fffffffu)
 		return -ENOMEM;
 	for (i = 0; i < n4; i++) {
 		uint32_t a = htonl(0xc6120000u + 2 * (uint32_t)i);
@@ -151,15 +153,16 @@ static int targets_make(struct target_set *ts, size_t n)
 		memcpy(ts->v4[i].hi, &a, 4);
 	}
 	for (i = 0; i < n6; i++) {
+		static const uint8_t net48[6] = { 0x20, 0x01, 0x00, 0x02, 0x00, 0x00 };
 		struct addr_range *r = &ts->v6[i];
-		uint32_t k = 2 * (uint32_t)i; /* bits 48..63 and above within /48: groups 4 */
+		uint32_t k = htonl(2 * (uint32_t)i); /* bits 64..95 */
 
 		r->family = AF_INET6;
-		r->lo[0] = 0x20, r->lo[1] = 0x01, r->lo[2] = 0x00, r->lo[3] = 0x02;
-		r->lo[4] = 0, r->lo[5] = 0;
-		r->lo[6] = (uint8_t)(k >> 8), r->lo[7] = (uint8_t)k;
-		memcpy(r->hi, r->lo, 8);
-		memset(r->hi + 8, 0xff, 8);
+		memset(r->lo, 0, 16);
+		memcpy(r->lo, net48, 6);
+		memcpy(r->lo + 8, &k, 4);
+		memcpy(r->hi, r->lo, 12);
+		memset(r->hi + 12, 0xff, 4);
 	}
 	ts->n_v4 = n4;
 	ts->n_v6 = n6;
