@@ -29,6 +29,7 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -596,15 +597,19 @@ int ctwatch_build_filter(const struct target_set *ts, bool label, struct sock_fi
 }
 
 /* Said at the normal log level (README, "Nothing before traffic"): the
- * filter was coarsened and what passes to user space because of it. */
-static void log_coarsened(const struct ctwatch_filter_info *fi, int insns)
+ * filter was coarsened, and what passes to user space because of it. */
+static void log_coarsened(const struct ctwatch_filter_info *fi, size_t budget, int insns)
 {
-	log_info("conntrack: %zu target ranges (%zu IPv4, %zu IPv6) are more than the event filter holds: "
-		 "merged across the smallest gaps into %zu (%zu IPv4, %zu IPv6 by their first 32 bits); "
-		 "events for %llu IPv4 addresses outside the targets (and %llu IPv6 /32 prefixes) now reach "
-		 "the daemon, which checks each exactly",
-		 fi->targets_v4 + fi->targets_v6, fi->targets_v4, fi->targets_v6, fi->held_v4 + fi->held_v6,
-		 fi->held_v4, fi->held_v6, (unsigned long long)fi->extra_v4, (unsigned long long)fi->extra_v6);
+	char v6[160] = "";
+
+	if (fi->targets_v6)
+		(void)snprintf(v6, sizeof(v6), "; IPv6, by the first 32 bits: %zu ranges of /32 prefixes held as %zu, %llu more /32 prefixes pass",
+			       fi->words_v6, fi->held_v6, (unsigned long long)fi->extra_v6);
+	log_info("conntrack: %zu target ranges are more than the event filter holds (%zu): merged across the smallest "
+		 "gaps into %zu; events for %llu IPv4 addresses outside the targets reach the daemon, which checks each "
+		 "exactly%s",
+		 fi->targets_v4 + fi->targets_v6, budget, fi->held_v4 + fi->held_v6,
+		 (unsigned long long)fi->extra_v4, v6);
 	log_debug("conntrack: event filter of %d instructions attached", insns);
 }
 
@@ -637,7 +642,7 @@ static void attach_filter(int fd, const struct target_set *ts, bool label)
 		fp.filter = prog;
 		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) == 0) {
 			if (fi.coarsened)
-				log_coarsened(&fi, n);
+				log_coarsened(&fi, budget, n);
 			else
 				log_debug("conntrack: event filter of %d instructions attached (%zu ranges)", n,
 					  fi.held_v4 + fi.held_v6);
