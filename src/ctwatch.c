@@ -429,7 +429,6 @@ static int coarsen(struct word_range *w, size_t *n, size_t budget, uint64_t *add
 	free(gaps);
 	for (i = 1, m = 0; i < *n; i++) {
 		uint32_t g = w[i].lo - w[m].hi - 1;
-
 		bool keep = g > t;
 
 		if (g == t && keep_eq > 0) {
