@@ -1021,8 +1021,9 @@ void ctwatch_targets_changed(struct ctwatch *w)
 {
 	int fd = mnl_socket_get_fd(w->ev), zero = 0;
 
-	/* without a filter until the new one is attached (or for good, when
-	 * the set grew too large for one): events pass, nothing is lost */
+	/* without a filter until the new one is attached (coarsened when the
+	 * set outgrew the filter; none when it cannot be): events pass,
+	 * nothing is lost */
 	(void)setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &zero, sizeof(zero));
 	attach_filter(fd, w->ts, policy_owner_scoped(w->p));
 }

@@ -192,6 +192,28 @@ grep -q '^stats events=0 ' "$LAB_TMP/p7.out" && fail "p7: no event reached the p
 note "p6: $(grep -m1 'more than the event filter' "$LAB_TMP/p6.err")"
 note "p7: $(grep -m1 'not attached' "$LAB_TMP/p7.err")"
 
+# --- 7. the daemon says it at the normal log level (no -v): a policy of
+#        1,001 targets, one more than the filter holds. And a filter that
+#        holds every range says nothing at that level (p1).
+in_cli sysctl -qw net.core.optmem_max=131072 || fail "sysctl optmem_max"
+DP="$LAB_TMP/many.policy"
+{
+	echo "name = ctwatch_many"
+	for i in $(seq 0 999); do echo "target = 10.0.$((i / 100)).$((2 * (i % 100)))"; done
+	echo "target = 198.18.0.2"
+	echo "port = $PORT"
+	echo "fault = drop 1s"
+} >"$DP"
+bg_cli "$OKX_FAULTD" -j "$LAB_TMP/many.jsonl" "$DP" 2>"$LAB_TMP/many.log"
+D=$!
+wait_for "the daemon to watch" log_has "$LAB_TMP/many.log" 'watching: waiting for'
+log_has "$LAB_TMP/many.log" 'conntrack: 1001 target ranges are more than the event filter holds \(960\): merged across the smallest gaps into 960; events for 41 IPv4 addresses outside the targets reach the daemon' ||
+	{ cat "$LAB_TMP/many.log"; fail "the daemon did not say the filter is coarsened"; }
+kill -TERM "$D"
+wait "$D"
+note "daemon: $(grep -m1 'more than the event filter' "$LAB_TMP/many.log")"
+grep -q 'event filter' "$LAB_TMP/p1.err" && { cat "$LAB_TMP/p1.err"; fail "p1: a filter that holds every range is not news"; }
+
 c4=$(ct_count -f ipv4 -p tcp -d 198.18.0.2 --dport $PORT)
 want=$((B + N4 + K + K3 + K4 + K5 + SENTINELS))
 [ "$c4" = $want ] || fail "conntrack -L shows $c4 v4 target flows, want $want"
