@@ -91,11 +91,31 @@ void ctwatch_get_stats(const struct ctwatch *w, struct ctwatch_stats *st);
  * space does the exact check). With `label` (a uid or cgroup scope) a NEW
  * event without the connection label SCOPE_CT_LABEL is dropped too: its
  * flow did not come from a socket in scope. Anything else is passed on.
- * Writes at most `max` instructions; returns their number, 0 when the set
- * has too many ranges for a filter (then none is attached), or -E2BIG when
- * max is too small. */
-#define CTWATCH_BPF_MAX 4096
-int ctwatch_build_filter(const struct target_set *ts, bool label, struct sock_filter *prog, size_t max);
+ *
+ * The ranges are searched as a binary tree (about 2 log2(n) compares per
+ * event). It holds at most CTWATCH_FILTER_RANGES ranges of both families;
+ * more are coarsened: neighbouring ranges merged across the smallest gaps
+ * until they fit, so the filter passes a superset of the targets (every
+ * target still passes; user space checks exactly). README, "Nothing
+ * before traffic", and okx-faultd(8) tell what the daemon says then.
+ *
+ * Writes at most `max` instructions; returns their number (never more than
+ * CTWATCH_BPF_MAX with max = CTWATCH_BPF_MAX), -E2BIG when max is too small
+ * or -ENOMEM. When info is not NULL it is filled in (also on error). */
+#define CTWATCH_BPF_MAX 4096    /* BPF_MAXINSNS */
+#define CTWATCH_FILTER_RANGES 960
+
+struct ctwatch_filter_info {
+	size_t targets_v4, targets_v6; /* the target set's ranges */
+	size_t words_v4, words_v6;     /* ... by their first 32 bits, adjacent ones merged */
+	size_t held_v4, held_v6;       /* the ranges the filter holds */
+	uint64_t extra_v4;             /* IPv4 addresses outside the targets it passes */
+	uint64_t extra_v6;             /* IPv6 /32 prefixes added by coarsening */
+	bool coarsened;                /* held < words for a family */
+};
+
+int ctwatch_build_filter(const struct target_set *ts, bool label, struct sock_filter *prog, size_t max,
+			 struct ctwatch_filter_info *info);
 
 /* Pure parsing, no kernel needed: a ctnetlink IPCTNL_MSG_CT_NEW message
  * (an event or a dump entry) to its original tuple. Returns 0, -ENOENT when

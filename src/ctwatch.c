@@ -29,6 +29,7 @@
 #include <linux/netfilter/nfnetlink_conntrack.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -307,7 +308,6 @@ enum {
 };
 #define BPF_ACCEPT 0xffffffffu
 #define ATTR_TYPE_MASK ((uint16_t)NLA_TYPE_MASK) /* without NLA_F_NESTED / NLA_F_NET_BYTEORDER */
-#define BPF_MAX_RANGES 1000
 
 /* cBPF absolute loads read big-endian; netlink headers are host-endian:
  * the value a 16-bit load sees for a host-order field */
@@ -355,17 +355,136 @@ static void emit_attr(struct bpf_out *o, uint32_t off, uint16_t len, uint16_t ty
 	emit_expect16(o, off + 2, ATTR_TYPE_MASK, type);
 }
 
-/* A holds the (first) address word: accept when inside one range, else drop */
-static void emit_ranges(struct bpf_out *o, const struct addr_range *r, size_t n)
-{
-	size_t i;
+/* ---- the ranges in the filter: by 32-bit words, coarsened to fit -------- */
 
+struct word_range {
+	uint32_t lo, hi;
+};
+
+/* One family's ranges by their first 32 bits (all of an IPv4 address),
+ * sorted, overlapping and adjacent ones merged. *out is malloc'ed (NULL
+ * when n is 0). Returns their number or -ENOMEM. */
+static ssize_t word_ranges(const struct addr_range *r, size_t n, struct word_range **out)
+{
+	struct word_range *w;
+	size_t i, m = 0;
+
+	*out = NULL;
+	if (!n)
+		return 0;
+	w = calloc(n, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
 	for (i = 0; i < n; i++) {
-		emit(o, BPF_JMP | BPF_JGE | BPF_K, 0, 2, addr_word0(r[i].lo));
-		emit(o, BPF_JMP | BPF_JGT | BPF_K, 1, 0, addr_word0(r[i].hi));
-		emit(o, BPF_RET | BPF_K, 0, 0, BPF_ACCEPT);
+		uint32_t lo = addr_word0(r[i].lo), hi = addr_word0(r[i].hi);
+
+		/* sorted by address (include/targets.h): lo never decreases */
+		if (m && lo <= w[m - 1].hi + (uint64_t)1) {
+			if (hi > w[m - 1].hi)
+				w[m - 1].hi = hi;
+			continue;
+		}
+		w[m].lo = lo;
+		w[m].hi = hi;
+		m++;
 	}
-	emit(o, BPF_RET | BPF_K, 0, 0, 0);
+	*out = w;
+	return (ssize_t)m;
+}
+
+static int cmp_gap_desc(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* At most `budget` (>= 1) ranges: keep the budget - 1 widest gaps between
+ * neighbours, merge across the others (the leftmost of equal gaps kept
+ * first). The result covers every input range: a superset. *added: the
+ * words (IPv4 addresses) the merged gaps held. Returns 0 or -ENOMEM. */
+static int coarsen(struct word_range *w, size_t *n, size_t budget, uint64_t *added)
+{
+	uint32_t *gaps, t;
+	size_t i, m, keep_eq;
+
+	*added = 0;
+	if (*n <= budget)
+		return 0;
+	gaps = calloc(*n - 1, sizeof(*gaps));
+	if (!gaps)
+		return -ENOMEM;
+	for (i = 0; i + 1 < *n; i++)
+		gaps[i] = w[i + 1].lo - w[i].hi - 1; /* >= 1: merged, disjoint */
+	qsort(gaps, *n - 1, sizeof(*gaps), cmp_gap_desc);
+	/* keep the gaps wider than t, and keep_eq of those exactly t wide */
+	if (budget >= 2) {
+		t = gaps[budget - 2];
+		for (keep_eq = 0, i = budget - 1; i-- > 0 && gaps[i] == t;)
+			keep_eq++;
+	} else {
+		t = UINT32_MAX;
+		keep_eq = 0;
+	}
+	free(gaps);
+	for (i = 1, m = 0; i < *n; i++) {
+		uint32_t g = w[i].lo - w[m].hi - 1;
+		bool keep = g > t;
+
+		if (g == t && keep_eq > 0) {
+			keep = true;
+			keep_eq--;
+		}
+		if (keep) {
+			w[++m] = w[i];
+		} else {
+			*added += g;
+			w[m].hi = w[i].hi;
+		}
+	}
+	*n = m + 1;
+	return 0;
+}
+
+/* A holds the (first) address word: accept when inside one of the sorted,
+ * disjoint ranges r, else drop. A binary search tree, each node in
+ * preorder:
+ *   JGE lo      (A < lo: to the left subtree, through a JA when far)
+ *   JGT hi      (A > hi: to the right subtree, next)
+ *   RET accept
+ *   right subtree, left subtree          an empty subtree: RET drop
+ * so an event costs 2 compares per level, about 2 log2(n). Conditional
+ * jumps reach 255 instructions at most; the BPF_JA's offset is 32 bits. */
+static size_t tree_len(size_t n)
+{
+	size_t left = n / 2, right, len;
+
+	if (!n)
+		return 1;
+	right = n - left - 1;
+	len = tree_len(right);
+	return 3 + (2 + len > 255) + len + tree_len(left);
+}
+
+static void emit_tree(struct bpf_out *o, const struct word_range *r, size_t n)
+{
+	size_t left = n / 2, right = n - left - 1, rlen;
+
+	if (!n) {
+		emit(o, BPF_RET | BPF_K, 0, 0, 0);
+		return;
+	}
+	rlen = tree_len(right);
+	if (2 + rlen > 255) {
+		emit(o, BPF_JMP | BPF_JGE | BPF_K, 1, 0, r[left].lo);
+		emit(o, BPF_JMP | BPF_JA, 0, 0, (uint32_t)(2 + rlen));
+	} else {
+		emit(o, BPF_JMP | BPF_JGE | BPF_K, 0, (uint8_t)(2 + rlen), r[left].lo);
+	}
+	emit(o, BPF_JMP | BPF_JGT | BPF_K, 1, 0, r[left].hi);
+	emit(o, BPF_RET | BPF_K, 0, 0, BPF_ACCEPT);
+	emit_tree(o, r + left + 1, right);
+	emit_tree(o, r, left);
 }
 
 /* Drop a NEW event without the scope's connection label: find CTA_LABELS
@@ -389,14 +508,54 @@ static void emit_label(struct bpf_out *o)
 	emit(o, BPF_RET | BPF_K, 0, 0, 0);
 }
 
-int ctwatch_build_filter(const struct target_set *ts, bool label, struct sock_filter *prog, size_t max)
+/* How many ranges of the budget each family gets: all it has when the two
+ * fit, else the smaller family keeps its own up to half the budget */
+static void split_budget(size_t n4, size_t n6, size_t budget, size_t *b4, size_t *b6)
+{
+	*b4 = n4;
+	*b6 = n6;
+	if (n4 + n6 <= budget)
+		return;
+	if (n6 <= budget / 2)
+		*b4 = budget - n6;
+	else if (n4 <= budget / 2)
+		*b6 = budget - n4;
+	else {
+		*b4 = budget - budget / 2;
+		*b6 = budget / 2;
+	}
+}
+
+static int build_filter(const struct target_set *ts, bool label, struct sock_filter *prog, size_t max,
+			size_t budget, struct ctwatch_filter_info *info)
 {
 	struct bpf_out o = { prog, 0, max, false };
 	const uint16_t v4len = MNL_ATTR_HDRLEN + 4, v6len = MNL_ATTR_HDRLEN + 16;
-	size_t ja;
+	struct word_range *w4 = NULL, *w6 = NULL;
+	struct ctwatch_filter_info fi = { 0 };
+	ssize_t n4, n6;
+	size_t ja, b4, b6;
+	int ret;
 
-	if (ts->n_v4 + ts->n_v6 > BPF_MAX_RANGES)
-		return 0;
+	n4 = word_ranges(ts->v4, ts->n_v4, &w4);
+	n6 = word_ranges(ts->v6, ts->n_v6, &w6);
+	if (n4 < 0 || n6 < 0) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	fi.targets_v4 = ts->n_v4;
+	fi.targets_v6 = ts->n_v6;
+	fi.words_v4 = (size_t)n4;
+	fi.words_v6 = (size_t)n6;
+	fi.held_v4 = (size_t)n4;
+	fi.held_v6 = (size_t)n6;
+	split_budget(fi.held_v4, fi.held_v6, budget ? budget : 1, &b4, &b6);
+	if (coarsen(w4, &fi.held_v4, b4, &fi.extra_v4) < 0 || coarsen(w6, &fi.held_v6, b6, &fi.extra_v6) < 0) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	fi.coarsened = fi.held_v4 < fi.words_v4 || fi.held_v6 < fi.words_v6;
+
 	emit(&o, BPF_LD | BPF_W | BPF_LEN, 0, 0, 0);
 	emit(&o, BPF_JMP | BPF_JGE | BPF_K, 1, 0, MIN_EVENT_LEN); /* loads below never fall off */
 	emit(&o, BPF_RET | BPF_K, 0, 0, BPF_ACCEPT);
@@ -413,37 +572,89 @@ int ctwatch_build_filter(const struct target_set *ts, bool label, struct sock_fi
 	emit_attr(&o, OFF_SRC, v4len, CTA_IP_V4_SRC);
 	emit_attr(&o, OFF_V4_DST, v4len, CTA_IP_V4_DST);
 	emit(&o, BPF_LD | BPF_W | BPF_ABS, 0, 0, OFF_V4_DST_VAL);
-	emit_ranges(&o, ts->v4, ts->n_v4);
+	emit_tree(&o, w4, fi.held_v4);
 
 	if (!o.full)
 		prog[ja].k = (uint32_t)(o.n - ja - 1);
 	emit_attr(&o, OFF_SRC, v6len, CTA_IP_V6_SRC);
 	emit_attr(&o, OFF_V6_DST, v6len, CTA_IP_V6_DST);
 	emit(&o, BPF_LD | BPF_W | BPF_ABS, 0, 0, OFF_V6_DST_VAL);
-	emit_ranges(&o, ts->v6, ts->n_v6); /* by the first word: a superset */
-	return o.full ? -E2BIG : (int)o.n;
+	emit_tree(&o, w6, fi.held_v6); /* by the first word: a superset */
+	ret = o.full ? -E2BIG : (int)o.n;
+out:
+	free(w4);
+	free(w6);
+	if (info)
+		*info = fi;
+	return ret;
 }
+
+int ctwatch_build_filter(const struct target_set *ts, bool label, struct sock_filter *prog, size_t max,
+			 struct ctwatch_filter_info *info)
+{
+	return build_filter(ts, label, prog, max, CTWATCH_FILTER_RANGES, info);
+}
+
+/* Said at the normal log level (README, "Nothing before traffic"): the
+ * filter was coarsened, and what passes to user space because of it. */
+static void log_coarsened(const struct ctwatch_filter_info *fi, size_t budget, int insns)
+{
+	char v6[160] = "";
+
+	if (fi->targets_v6)
+		(void)snprintf(v6, sizeof(v6), "; IPv6, by the first 32 bits: %zu ranges of /32 prefixes held as %zu, %llu more /32 prefixes pass",
+			       fi->words_v6, fi->held_v6, (unsigned long long)fi->extra_v6);
+	log_info("conntrack: %zu target ranges are more than the event filter holds (%zu): merged across the smallest "
+		 "gaps into %zu; events for %llu IPv4 addresses outside the targets reach the daemon, which checks each "
+		 "exactly%s",
+		 fi->targets_v4 + fi->targets_v6, budget, fi->held_v4 + fi->held_v6,
+		 (unsigned long long)fi->extra_v4, v6);
+	log_debug("conntrack: event filter of %d instructions attached", insns);
+}
+
+/* The largest program is refused when the socket's option memory
+ * (net.core.optmem_max) cannot hold it: then a smaller budget, down to
+ * CT_FILTER_MIN_RANGES, before going without. */
+#define CT_FILTER_MIN_RANGES 16
 
 static void attach_filter(int fd, const struct target_set *ts, bool label)
 {
 	struct sock_filter *prog = calloc(CTWATCH_BPF_MAX, sizeof(*prog));
+	struct ctwatch_filter_info fi;
+	size_t budget = CTWATCH_FILTER_RANGES;
 	struct sock_fprog fp;
 	int n;
 
 	if (!prog) {
-		log_warnx("conntrack: no memory for the event filter; filtering in user space only");
+		log_warnx("conntrack: no memory for the event filter; no filter attached, every new-flow event "
+			  "reaches the daemon");
 		return;
 	}
-	n = ctwatch_build_filter(ts, label, prog, CTWATCH_BPF_MAX);
-	if (n > 0) {
+	for (;;) {
+		n = build_filter(ts, label, prog, CTWATCH_BPF_MAX, budget, &fi);
+		if (n < 0) {
+			log_warnx("conntrack: event filter: %s; no filter attached, every new-flow event reaches "
+				  "the daemon", strerror(-n));
+			break;
+		}
 		fp.len = (unsigned short)n;
 		fp.filter = prog;
-		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) < 0)
-			log_warn("conntrack: event filter not attached; filtering in user space only");
-		else
-			log_debug("conntrack: event filter of %d instructions attached", n);
-	} else {
-		log_debug("conntrack: too many target ranges for an event filter");
+		if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) == 0) {
+			if (fi.coarsened)
+				log_coarsened(&fi, budget, n);
+			else
+				log_debug("conntrack: event filter of %d instructions attached (%zu ranges)", n,
+					  fi.held_v4 + fi.held_v6);
+			break;
+		}
+		if (errno != ENOMEM || budget <= CT_FILTER_MIN_RANGES || fi.held_v4 + fi.held_v6 <= CT_FILTER_MIN_RANGES) {
+			log_warn("conntrack: event filter of %d instructions not attached; every new-flow event "
+				 "reaches the daemon", n);
+			break;
+		}
+		log_debug("conntrack: event filter of %d instructions refused (net.core.optmem_max?), "
+			  "trying a smaller one", n);
+		budget /= 4;
 	}
 	free(prog);
 }
@@ -810,8 +1021,9 @@ void ctwatch_targets_changed(struct ctwatch *w)
 {
 	int fd = mnl_socket_get_fd(w->ev), zero = 0;
 
-	/* without a filter until the new one is attached (or for good, when
-	 * the set grew too large for one): events pass, nothing is lost */
+	/* without a filter until the new one is attached (coarsened when the
+	 * set outgrew the filter; none when it cannot be): events pass,
+	 * nothing is lost */
 	(void)setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &zero, sizeof(zero));
 	attach_filter(fd, w->ts, policy_owner_scoped(w->p));
 }

@@ -3,7 +3,7 @@
  * ct_probe — run the arming watch (ctwatch) alone, for the integration test
  * and for measurements.
  *
- *   ct_probe [--rcvbuf BYTES] [--stall-ms N] [--seconds N] POLICY
+ *   ct_probe [--rcvbuf BYTES] [--stall-ms N] [--seconds N] [--ranges N] [--no-filter] POLICY
  *
  * Loads POLICY, resolves and builds the targets like the daemon, opens a
  * ctwatch (baseline dump), prints "ready baseline=N rcvbuf=N open_us=N"
@@ -17,6 +17,14 @@
  * Testing options: --rcvbuf shrinks the event socket's receive buffer (the
  * kernel doubles the value); --stall-ms sleeps that long after "ready"
  * before the first read, so that a flood overflows the buffer for sure.
+ *
+ * Measuring options: --ranges N adds N synthetic IPv4 target ranges of 1
+ * to 16 addresses in 10.0.0.0/8 (fixed seed, gaps of 1 to 200 addresses)
+ * to the policy's, which must lie outside 10.0.0.0/8: a policy file holds
+ * about 35,000 targets at most, this reaches 100,000 and more. --no-filter
+ * detaches the event socket's filter after the open: every NEW event
+ * reaches the process, as before the filter coarsened large sets (it used
+ * to attach none past 1,000 ranges).
  * Exit 0, 1 on runtime errors, 2 on usage or policy errors.
  */
 #include <arpa/inet.h>
@@ -29,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "ctwatch.h"
@@ -89,7 +98,7 @@ static bool parse_num(const char *s, long max, long *out)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: ct_probe [--rcvbuf BYTES] [--stall-ms N] [--seconds N] POLICY\n");
+	fprintf(stderr, "usage: ct_probe [--rcvbuf BYTES] [--stall-ms N] [--seconds N] [--ranges N] [--no-filter] POLICY\n");
 	return 2;
 }
 
@@ -111,7 +120,53 @@ static int64_t cpu_us(void)
 	       ru.ru_stime.tv_usec;
 }
 
-static int run(const struct policy *p, long rcvbuf, long stall_ms, long seconds)
+static int cmp_range(const void *a, const void *b)
+{
+	const struct addr_range *x = a, *y = b;
+
+	return memcmp(x->lo, y->lo, 4);
+}
+
+/* ts->v4 plus n synthetic ranges in 10.0.0.0/8, sorted; -EINVAL when they
+ * overlap the policy's or do not fit in 10.0.0.0/8 */
+static int add_ranges(struct target_set *ts, size_t n)
+{
+	struct addr_range *v4 = calloc(ts->n_v4 + n, sizeof(*v4));
+	uint64_t at = 0x0a000000u;
+	unsigned seed = 18;
+	size_t i;
+
+	if (!v4)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		uint32_t len = 1 + (uint32_t)rand_r(&seed) % 16, lo, hi;
+
+		if (at + len - 1 > 0x0affffffu) {
+			free(v4);
+			return -EINVAL;
+		}
+		lo = htonl((uint32_t)at);
+		hi = htonl((uint32_t)(at + len - 1));
+		v4[i].family = AF_INET;
+		memcpy(v4[i].lo, &lo, 4);
+		memcpy(v4[i].hi, &hi, 4);
+		at += len + 1 + (uint32_t)rand_r(&seed) % 200;
+	}
+	memcpy(v4 + n, ts->v4, ts->n_v4 * sizeof(*v4));
+	qsort(v4, ts->n_v4 + n, sizeof(*v4), cmp_range);
+	for (i = 1; i < ts->n_v4 + n; i++) {
+		if (memcmp(v4[i].lo, v4[i - 1].hi, 4) <= 0) {
+			free(v4);
+			return -EINVAL;
+		}
+	}
+	free(ts->v4);
+	ts->v4 = v4;
+	ts->n_v4 += n;
+	return 0;
+}
+
+static int run(const struct policy *p, long rcvbuf, long stall_ms, long seconds, long ranges, bool no_filter)
 {
 	struct target_set ts = { 0 };
 	struct ctwatch *w = NULL;
@@ -133,6 +188,11 @@ static int run(const struct policy *p, long rcvbuf, long stall_ms, long seconds)
 		ret = 1;
 		goto cleanup;
 	}
+	if (ranges && add_ranges(&ts, (size_t)ranges) < 0) {
+		log_errx("--ranges %ld: do not fit in 10.0.0.0/8 next to the policy's targets", ranges);
+		ret = 2;
+		goto cleanup;
+	}
 	t0 = now_us();
 	ret = ctwatch_open(&w, p, &ts);
 	if (ret < 0) {
@@ -144,6 +204,15 @@ static int run(const struct policy *p, long rcvbuf, long stall_ms, long seconds)
 		ret = ctwatch_set_rcvbuf(w, (int)rcvbuf);
 		if (ret < 0) {
 			log_errx("rcvbuf: %s", strerror(-ret));
+			ret = 1;
+			goto cleanup;
+		}
+	}
+	if (no_filter) {
+		int zero = 0;
+
+		if (setsockopt(ctwatch_fd(w), SOL_SOCKET, SO_DETACH_FILTER, &zero, sizeof(zero)) < 0) {
+			log_warn("SO_DETACH_FILTER");
 			ret = 1;
 			goto cleanup;
 		}
@@ -202,7 +271,8 @@ cleanup:
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	long rcvbuf = 0, stall_ms = 0, seconds = 0;
+	long rcvbuf = 0, stall_ms = 0, seconds = 0, ranges = 0;
+	bool no_filter = false;
 	struct policy p = { 0 };
 	const char *path = NULL;
 	char *errors = NULL;
@@ -221,6 +291,12 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--seconds")) {
 			dst = &seconds;
 			max = 86400;
+		} else if (!strcmp(argv[i], "--ranges")) {
+			dst = &ranges;
+			max = 1000000;
+		} else if (!strcmp(argv[i], "--no-filter")) {
+			no_filter = true;
+			continue;
 		} else if (argv[i][0] == '-' || path) {
 			return usage();
 		} else {
@@ -245,7 +321,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	free(errors);
-	ret = run(&p, rcvbuf, stall_ms, seconds);
+	ret = run(&p, rcvbuf, stall_ms, seconds, ranges, no_filter);
 	policy_free(&p);
 	return ret;
 }

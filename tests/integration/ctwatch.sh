@@ -3,7 +3,9 @@
 # build/bench/ct_probe: exactly the new in-scope flows are counted (not the
 # baseline, not other addresses, ports or protocols), IPv4 and IPv6; and
 # after an event overflow (ENOBUFS) the recovery dump still gives the exact
-# count. Cross-checked with conntrack -L.
+# count. Cross-checked with conntrack -L. With 100,000 target ranges the
+# in-kernel filter is coarsened and says so; with too little socket option
+# memory it shrinks, or is missing and says that.
 set -u
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 LAB=${LAB:-$TOP/build/lab}
@@ -153,8 +155,67 @@ got=$(($(nflows "$LAB_TMP/p4.out") - 1))
 ev=$(sed -n 's/^stats events=\([0-9]*\) .*/\1/p' "$LAB_TMP/p4.out")
 [ "$ev" -lt $((FL / 10)) ] || fail "$ev events reached user space during a $FL-flow non-target flood: prefilter ineffective"
 
+# --- 5. 100,000 target ranges (the policy's plus synthetic ones in
+#        10.0.0.0/8): the filter is coarsened, not dropped; the daemon says
+#        so and what it costs; the non-target flood still stays in the kernel
+K5=3
+start_probe p5 --rcvbuf 4096 --ranges 100000
+log_has "$LAB_TMP/p5.err" 'conntrack: 100002 target ranges are more than the event filter holds \(960\): merged across the smallest gaps into 960; events for [0-9]+ IPv4 addresses outside the targets reach the daemon' ||
+	{ cat "$LAB_TMP/p5.err"; fail "no coarsening message"; }
+bg_cli "$NP" flood-udp 198.18.0.4 --flows $FL --rate 20000 --port 40000 >/dev/null
+F=$!
+for i in $(seq $K5); do call 198.18.0.2 $PORT; sleep 0.03; done
+wait $F
+stop_probe p5 $K5
+got=$(($(nflows "$LAB_TMP/p5.out") - 1))
+[ "$got" = $K5 ] || { cat "$LAB_TMP/p5.out" "$LAB_TMP/p5.err"; fail "100k ranges: counted $got, want $K5"; }
+ev=$(sed -n 's/^stats events=\([0-9]*\) .*/\1/p' "$LAB_TMP/p5.out")
+[ "$ev" -lt $((FL / 10)) ] || fail "100k ranges: $ev events reached user space during a $FL-flow non-target flood"
+note "p5: $(grep -m1 'more than the event filter' "$LAB_TMP/p5.err")"
+
+# --- 6. a socket whose option memory (net.core.optmem_max, per namespace)
+#        cannot hold the full filter gets a coarser one, and none at all
+#        says so; events still reach the probe, the count stays exact -----
+in_cli sysctl -qw net.core.optmem_max=8192 || fail "sysctl optmem_max"
+start_probe p6 --ranges 100000
+log_has "$LAB_TMP/p6.err" 'more than the event filter holds \((240|60|15)\): merged across the smallest gaps into' ||
+	{ cat "$LAB_TMP/p6.err"; fail "optmem 8192: no smaller filter"; }
+stop_probe p6 0
+in_cli sysctl -qw net.core.optmem_max=256 || fail "sysctl optmem_max"
+start_probe p7 --ranges 100000
+log_has "$LAB_TMP/p7.err" 'event filter of [0-9]+ instructions not attached; every new-flow event reaches the daemon' ||
+	{ cat "$LAB_TMP/p7.err"; fail "optmem 256: no message that the filter is missing"; }
+call 198.18.0.3 $PORT                 # not a target: reaches the probe, not counted
+stop_probe p7 0
+[ "$(nflows "$LAB_TMP/p7.out")" = 1 ] || { cat "$LAB_TMP/p7.out"; fail "p7: counted more than the sentinel"; }
+grep -q '^stats events=0 ' "$LAB_TMP/p7.out" && fail "p7: no event reached the probe without a filter"
+note "p6: $(grep -m1 'more than the event filter' "$LAB_TMP/p6.err")"
+note "p7: $(grep -m1 'not attached' "$LAB_TMP/p7.err")"
+
+# --- 7. the daemon says it at the normal log level (no -v): a policy of
+#        1,001 targets, one more than the filter holds. And a filter that
+#        holds every range says nothing at that level (p1).
+in_cli sysctl -qw net.core.optmem_max=131072 || fail "sysctl optmem_max"
+DP="$LAB_TMP/many.policy"
+{
+	echo "name = ctwatch_many"
+	for i in $(seq 0 999); do echo "target = 10.0.$((i / 100)).$((2 * (i % 100)))"; done
+	echo "target = 198.18.0.2"
+	echo "port = $PORT"
+	echo "fault = drop 1s"
+} >"$DP"
+bg_cli "$OKX_FAULTD" -j "$LAB_TMP/many.jsonl" "$DP" 2>"$LAB_TMP/many.log"
+D=$!
+wait_for "the daemon to watch" log_has "$LAB_TMP/many.log" 'watching: waiting for'
+log_has "$LAB_TMP/many.log" 'conntrack: 1001 target ranges are more than the event filter holds \(960\): merged across the smallest gaps into 960; events for 41 IPv4 addresses outside the targets reach the daemon' ||
+	{ cat "$LAB_TMP/many.log"; fail "the daemon did not say the filter is coarsened"; }
+kill -TERM "$D"
+wait "$D"
+note "daemon: $(grep -m1 'more than the event filter' "$LAB_TMP/many.log")"
+grep -q 'event filter' "$LAB_TMP/p1.err" && { cat "$LAB_TMP/p1.err"; fail "p1: a filter that holds every range is not news"; }
+
 c4=$(ct_count -f ipv4 -p tcp -d 198.18.0.2 --dport $PORT)
-want=$((B + N4 + K + K3 + K4 + SENTINELS))
+want=$((B + N4 + K + K3 + K4 + K5 + SENTINELS))
 [ "$c4" = $want ] || fail "conntrack -L shows $c4 v4 target flows, want $want"
 note "conntrack -L: $c4 v4 target flows; $(ct_count -f ipv4 -p udp) udp flood flows"
 echo "ctwatch OK"

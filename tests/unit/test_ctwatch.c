@@ -480,16 +480,22 @@ static void filter_teardown(void)
 	scope_teardown();
 }
 
-static void attach(const struct target_set *t)
+static void attach_info(const struct target_set *t, struct ctwatch_filter_info *fi)
 {
 	static struct sock_filter prog[CTWATCH_BPF_MAX];
 	struct sock_fprog fp;
-	int n = ctwatch_build_filter(t, label_filter, prog, CTWATCH_BPF_MAX);
+	int n = ctwatch_build_filter(t, label_filter, prog, CTWATCH_BPF_MAX, fi);
 
 	cr_assert_gt(n, 0);
+	cr_assert_leq(n, CTWATCH_BPF_MAX);
 	fp.len = (unsigned short)n;
 	fp.filter = prog;
 	cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)), 0, "%s", strerror(errno));
+}
+
+static void attach(const struct target_set *t)
+{
+	attach_info(t, NULL);
 }
 
 static bool passes_len(const struct nlmsghdr *nlh, size_t len)
@@ -615,23 +621,410 @@ Test(ct_filter, randomized_v4_exact, .init = filter_setup, .fini = filter_teardo
 	}
 }
 
+/* ---- many ranges: a binary search, coarsened past the budget ---------- */
+
+static void v4_range(struct addr_range *r, uint32_t lo, uint32_t hi)
+{
+	uint32_t l = htonl(lo), h = htonl(hi);
+
+	memset(r, 0, sizeof(*r));
+	r->family = AF_INET;
+	memcpy(r->lo, &l, 4);
+	memcpy(r->hi, &h, 4);
+}
+
+static void v6_range(struct addr_range *r, uint32_t w0, uint32_t tail_lo, uint32_t tail_hi)
+{
+	uint32_t a = htonl(w0), l = htonl(tail_lo), h = htonl(tail_hi);
+
+	memset(r, 0, sizeof(*r));
+	r->family = AF_INET6;
+	memcpy(r->lo, &a, 4);
+	memcpy(r->hi, &a, 4);
+	memcpy(r->lo + 12, &l, 4);
+	memcpy(r->hi + 12, &h, 4);
+}
+
+static uint32_t rnd32(unsigned *seed)
+{
+	return (uint32_t)rand_r(seed) << 16 ^ (uint32_t)rand_r(seed);
+}
+
+/* n sorted, disjoint IPv4 ranges of 1 to 16 addresses starting at base,
+ * gaps of 1 to maxgap addresses (fixed seed) */
+static void gen_v4(struct addr_range *r, size_t n, uint32_t base, uint32_t maxgap, unsigned seed)
+{
+	uint64_t at = base;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t len = 1 + (uint32_t)rand_r(&seed) % 16;
+
+		cr_assert_leq(at + len - 1, UINT32_MAX, "range %zu past the end of the space", i);
+		v4_range(&r[i], (uint32_t)at, (uint32_t)(at + len - 1));
+		at += len + 1 + (uint32_t)rand_r(&seed) % maxgap;
+	}
+}
+
+static bool passes_v4(uint32_t a)
+{
+	static char dst[INET_ADDRSTRLEN];
+	struct spec s = V4(dst);
+	uint32_t be = htonl(a);
+
+	cr_assert_not_null(inet_ntop(AF_INET, &be, dst, sizeof(dst)));
+	return passes(&s);
+}
+
+static bool passes_v6(const uint8_t *a)
+{
+	static char dst[INET6_ADDRSTRLEN];
+	struct spec s = V6(dst);
+
+	cr_assert_not_null(inet_ntop(AF_INET6, a, dst, sizeof(dst)));
+	return passes(&s);
+}
+
+static uint32_t word_at(const uint8_t *b)
+{
+	uint32_t v;
+
+	memcpy(&v, b, 4);
+	return ntohl(v);
+}
+
+/* every range's edges and a point inside pass */
+static void expect_v4_targets_pass(const struct addr_range *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t lo = word_at(r[i].lo), hi = word_at(r[i].hi);
+
+		cr_assert(passes_v4(lo), "range %zu: its first address dropped", i);
+		cr_assert(passes_v4(hi), "range %zu: its last address dropped", i);
+		if (hi - lo > 1)
+			cr_assert(passes_v4(lo + (hi - lo) / 2), "range %zu: inside dropped", i);
+	}
+}
+
+#define MANY 100000
+static struct addr_range many4[MANY + 2], many6[MANY + 2];
+
+Test(ct_filter, many_v4_ranges_coarsened, .init = filter_setup, .fini = filter_teardown)
+{
+	struct target_set r = { 0 };
+	struct ctwatch_filter_info fi;
+	unsigned seed = 18;
+	size_t k;
+
+	/* 100,000 ranges in 10.0.0.0/8 */
+	gen_v4(many4, MANY, 0x0a000000u, 64, 1);
+	cr_assert_lt(word_at(many4[MANY - 1].hi), 0x0b000000u);
+	r.v4 = many4;
+	r.n_v4 = MANY;
+	attach_info(&r, &fi);
+	cr_assert(fi.coarsened);
+	cr_assert_eq(fi.targets_v4, MANY);
+	cr_assert_eq(fi.held_v4, CTWATCH_FILTER_RANGES, "the whole budget to the only family");
+	cr_assert_eq(fi.held_v6, 0);
+	cr_assert_gt(fi.extra_v4, 0);
+	cr_assert_lt(fi.extra_v4, 0x01000000u, "all inside 10.0.0.0/8");
+	expect_v4_targets_pass(many4, MANY);
+	/* far outside: below, above, the lab's non-target */
+	cr_assert_not(passes_v4(0x09ffffffu));
+	cr_assert_not(passes_v4(0x00000000u));
+	cr_assert_not(passes_v4(0xc6120003u));
+	cr_assert_not(passes_v4(0xffffffffu));
+	cr_assert_not(passes_v4(word_at(many4[MANY - 1].hi) + 1 + 64), "past the last range and its gap");
+	/* random addresses: a target is never dropped; a drop is never a target */
+	for (k = 0; k < 20000; k++) {
+		uint32_t a = k % 2 ? 0x0a000000u + rnd32(&seed) % 0x800000u : rnd32(&seed), be = htonl(a);
+		bool in = target_set_contains(&r, AF_INET, &be);
+
+		if (in)
+			cr_assert(passes_v4(a), "target %08x dropped", a);
+		else if (word_at(many4[0].lo) > a || a > word_at(many4[MANY - 1].hi))
+			cr_assert_not(passes_v4(a), "%08x outside every coarsened range passed", a);
+	}
+}
+
+/* All gaps equal: the ties are broken and exactly the budget is held */
+Test(ct_filter, many_v4_equal_gaps, .init = filter_setup, .fini = filter_teardown)
+{
+	struct target_set r = { 0 };
+	struct ctwatch_filter_info fi;
+	size_t i;
+
+	for (i = 0; i < MANY; i++)
+		v4_range(&many4[i], 0xc6120000u + 2 * (uint32_t)i, 0xc6120000u + 2 * (uint32_t)i);
+	r.v4 = many4;
+	r.n_v4 = MANY;
+	attach_info(&r, &fi);
+	cr_assert_eq(fi.held_v4, CTWATCH_FILTER_RANGES);
+	cr_assert_eq(fi.extra_v4, MANY - CTWATCH_FILTER_RANGES, "one address per merged gap");
+	expect_v4_targets_pass(many4, MANY);
+	cr_assert_not(passes_v4(0xc6120000u - 1));
+	cr_assert_not(passes_v4(0xc6120000u + 2 * MANY));
+}
+
+/* One range more than the budget: only the smallest gap is merged */
+Test(ct_filter, one_over_budget_merges_the_smallest_gap, .init = filter_setup, .fini = filter_teardown)
+{
+	const size_t n = CTWATCH_FILTER_RANGES + 1, narrow = 500;
+	struct target_set r = { 0 };
+	struct ctwatch_filter_info fi;
+	uint32_t at = 0x64400000u; /* 100.64.0.0 */
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		v4_range(&many4[i], at, at);
+		at += i == narrow ? 2 : 3; /* gaps of 2, one of 1 */
+	}
+	r.v4 = many4;
+	r.n_v4 = n;
+	attach_info(&r, &fi);
+	cr_assert(fi.coarsened);
+	cr_assert_eq(fi.held_v4, CTWATCH_FILTER_RANGES);
+	cr_assert_eq(fi.extra_v4, 1);
+	for (i = 0; i + 1 < n; i++) {
+		uint32_t hi = word_at(many4[i].hi);
+
+		cr_assert(passes_v4(hi));
+		cr_assert_eq(passes_v4(hi + 1), i == narrow, "gap after range %zu", i);
+	}
+}
+
+/* Within the budget the IPv4 verdict is exact: random ranges, random and
+ * edge addresses, against the set's own membership test */
+Test(ct_filter, randomized_exact_within_budget, .init = filter_setup, .fini = filter_teardown)
+{
+	struct target_set r = { 0 };
+	struct ctwatch_filter_info fi;
+	unsigned seed = 4242;
+	size_t k, n = CTWATCH_FILTER_RANGES;
+
+	gen_v4(many4, n, 0x01000000u, 7000000, 2);
+	cr_assert_gt(word_at(many4[n - 1].hi), 0x80000000u, "spread over the space");
+	r.v4 = many4;
+	r.n_v4 = n;
+	attach_info(&r, &fi);
+	cr_assert_not(fi.coarsened);
+	cr_assert_eq(fi.extra_v4, 0);
+	for (k = 0; k < 30000; k++) {
+		uint32_t a, be;
+
+		if (k % 2) {
+			const struct addr_range *g = &many4[rand_r(&seed) % n];
+
+			a = word_at(rand_r(&seed) % 2 ? g->lo : g->hi) + (uint32_t)(rand_r(&seed) % 5) - 2;
+		} else {
+			a = rnd32(&seed);
+		}
+		be = htonl(a);
+		cr_assert_eq(passes_v4(a), target_set_contains(&r, AF_INET, &be), "%08x", a);
+	}
+}
+
+/* Past the budget: never a target dropped, random sets of random sizes */
+Test(ct_filter, randomized_superset_past_budget, .init = filter_setup, .fini = filter_teardown)
+{
+	static const size_t sizes[] = { 961, 2000, 30000 };
+	unsigned seed = 77;
+	size_t z, k;
+
+	for (z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+		struct target_set r = { 0 };
+		struct ctwatch_filter_info fi;
+		size_t n = sizes[z];
+
+		gen_v4(many4, n, 0x00000100u * (uint32_t)z, 0xffffffffu / (uint32_t)n / 2, (unsigned)z);
+		r.v4 = many4;
+		r.n_v4 = n;
+		attach_info(&r, &fi);
+		cr_assert_eq(fi.held_v4, CTWATCH_FILTER_RANGES);
+		for (k = 0; k < 5000; k++) {
+			const struct addr_range *g = &many4[rand_r(&seed) % n];
+			uint32_t a = k % 2 ? word_at(g->lo) : word_at(g->hi), be = htonl(a);
+
+			cr_assert(target_set_contains(&r, AF_INET, &be));
+			cr_assert(passes_v4(a), "%zu ranges: target %08x dropped", n, a);
+			a = rnd32(&seed);
+			be = htonl(a);
+			if (target_set_contains(&r, AF_INET, &be))
+				cr_assert(passes_v4(a), "%zu ranges: target %08x dropped", n, a);
+		}
+		close(sv[0]);
+		close(sv[1]);
+		cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sv), 0);
+	}
+}
+
+Test(ct_filter, many_v6_ranges_coarsened, .init = filter_setup, .fini = filter_teardown)
+{
+	struct target_set r = { 0 };
+	struct ctwatch_filter_info fi;
+	uint8_t a[16];
+	size_t i;
+
+	/* 100,000 ranges, 2 per first word: 50,000 distinct /32s in 2001::/16 */
+	for (i = 0; i < MANY; i++)
+		v6_range(&many6[i], 0x20010000u + 3 * (uint32_t)(i / 2), (uint32_t)(i % 2) * 1000, (uint32_t)(i % 2) * 1000 + 9);
+	r.v6 = many6;
+	r.n_v6 = MANY;
+	attach_info(&r, &fi);
+	cr_assert(fi.coarsened);
+	cr_assert_eq(fi.targets_v6, MANY);
+	cr_assert_eq(fi.words_v6, MANY / 2);
+	cr_assert_eq(fi.held_v6, CTWATCH_FILTER_RANGES);
+	cr_assert_eq(fi.extra_v6, 2 * (MANY / 2 - CTWATCH_FILTER_RANGES), "/32 prefixes in merged gaps");
+	for (i = 0; i < MANY; i++) {
+		memcpy(a, many6[i].lo, 16);
+		cr_assert(passes_v6(a), "v6 range %zu: first address dropped", i);
+		memcpy(a, many6[i].hi, 16);
+		cr_assert(passes_v6(a), "v6 range %zu: last address dropped", i);
+	}
+	cr_assert_eq(inet_pton(AF_INET6, "2001:2::1", a), 1);
+	cr_assert_not(passes_v6(a), "below the first range");
+	cr_assert_eq(inet_pton(AF_INET6, "fe80::1", a), 1);
+	cr_assert_not(passes_v6(a));
+	cr_assert_eq(inet_pton(AF_INET6, "::", a), 1);
+	cr_assert_not(passes_v6(a));
+	cr_assert_eq(inet_pton(AF_INET6, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", a), 1);
+	cr_assert_not(passes_v6(a));
+}
+
+/* Both families past the budget: it is shared, the program still fits,
+ * IPv4 and IPv6 targets all pass */
+Test(ct_filter, many_both_families, .init = filter_setup, .fini = filter_teardown)
+{
+	struct target_set r = { 0 };
+	struct ctwatch_filter_info fi;
+	size_t i;
+
+	gen_v4(many4, MANY, 0x0a000000u, 64, 3);
+	for (i = 0; i < MANY; i++)
+		v6_range(&many6[i], 0x20010000u + 2 * (uint32_t)i, 0, 0xffffffffu);
+	r.v4 = many4;
+	r.n_v4 = MANY;
+	r.v6 = many6;
+	r.n_v6 = MANY;
+	label_filter = true; /* the longest header */
+	attach_info(&r, &fi);
+	cr_assert_eq(fi.held_v4 + fi.held_v6, CTWATCH_FILTER_RANGES);
+	cr_assert_eq(fi.held_v4, CTWATCH_FILTER_RANGES - CTWATCH_FILTER_RANGES / 2);
+	for (i = 0; i < MANY; i += 7) {
+		struct spec s4 = V4(""), s6 = V6("");
+		char d4[INET_ADDRSTRLEN], d6[INET6_ADDRSTRLEN];
+
+		cr_assert_not_null(inet_ntop(AF_INET, many4[i].hi, d4, sizeof(d4)));
+		cr_assert_not_null(inet_ntop(AF_INET6, many6[i].hi, d6, sizeof(d6)));
+		s4.dst = d4;
+		s6.dst = d6;
+		s4.label = s6.label = true;
+		cr_assert(passes(&s4), "%s", d4);
+		cr_assert(passes(&s6), "%s", d6);
+		s4.label = false;
+		cr_assert_not(passes(&s4), "the label check stays: %s", d4);
+	}
+}
+
+/* Edge cases: 1 and 2 ranges, ranges touching 0.0.0.0 and 255.255.255.255,
+ * with and without coarsening */
+Test(ct_filter, edges, .init = filter_setup, .fini = filter_teardown)
+{
+	struct target_set r = { 0 };
+	struct ctwatch_filter_info fi;
+	size_t i;
+
+	v4_range(&many4[0], 0, 0);
+	r.v4 = many4;
+	r.n_v4 = 1;
+	attach(&r);
+	cr_assert(passes_v4(0));
+	cr_assert_not(passes_v4(1));
+	cr_assert_not(passes_v4(0xffffffffu));
+
+	close(sv[0]);
+	close(sv[1]);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sv), 0);
+	v4_range(&many4[0], 0, 0x0000ffffu);
+	v4_range(&many4[1], 0xffffff00u, 0xffffffffu);
+	r.n_v4 = 2;
+	attach(&r);
+	cr_assert(passes_v4(0));
+	cr_assert(passes_v4(0xffffu));
+	cr_assert_not(passes_v4(0x10000u));
+	cr_assert_not(passes_v4(0x80000000u));
+	cr_assert_not(passes_v4(0xfffffeffu));
+	cr_assert(passes_v4(0xffffff00u));
+	cr_assert(passes_v4(0xffffffffu));
+
+	close(sv[0]);
+	close(sv[1]);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sv), 0);
+	/* the whole space in one range */
+	v4_range(&many4[0], 0, 0xffffffffu);
+	r.n_v4 = 1;
+	attach(&r);
+	cr_assert(passes_v4(0));
+	cr_assert(passes_v4(0x7fffffffu));
+	cr_assert(passes_v4(0xffffffffu));
+
+	close(sv[0]);
+	close(sv[1]);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sv), 0);
+	/* coarsened, with the first range at 0.0.0.0 and the last ending at
+	 * 255.255.255.255: wide gaps near both ends are kept */
+	v4_range(&many4[0], 0, 0);
+	gen_v4(many4 + 1, MANY, 0x0a000000u, 64, 4);
+	v4_range(&many4[MANY + 1], 0xffffffffu, 0xffffffffu);
+	r.n_v4 = MANY + 2;
+	attach_info(&r, &fi);
+	cr_assert(fi.coarsened);
+	cr_assert(passes_v4(0));
+	cr_assert(passes_v4(0xffffffffu));
+	cr_assert_not(passes_v4(1));
+	cr_assert_not(passes_v4(0xfffffffeu));
+	cr_assert_not(passes_v4(0xc6120003u));
+	for (i = 1; i <= MANY; i += 97)
+		cr_assert(passes_v4(word_at(many4[i].lo)));
+}
+
+/* The program's length: the tree, JA trampolines included, stays within
+ * BPF_MAXINSNS for every size and split; max too small is -E2BIG */
 Test(ct_filter, sizes)
 {
 	static struct sock_filter prog[CTWATCH_BPF_MAX];
-	static struct addr_range many[1001];
+	static const size_t counts[] = { 0, 1, 2, 255, 480, 481, 959, 960, 961, 5000, MANY };
 	struct target_set big = { 0 };
+	size_t i, j;
+	int n, last = 0;
 
-	for (size_t i = 0; i < 1001; i++) {
-		many[i].family = AF_INET;
-		many[i].lo[0] = many[i].hi[0] = (uint8_t)i;
+	gen_v4(many4, MANY, 0x0a000000u, 64, 5);
+	for (i = 0; i < MANY; i++)
+		v6_range(&many6[i], 0x20010000u + 2 * (uint32_t)i, 0, 0);
+	big.v4 = many4;
+	big.v6 = many6;
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		for (j = 0; j < sizeof(counts) / sizeof(counts[0]); j++) {
+			struct ctwatch_filter_info fi;
+
+			big.n_v4 = counts[i];
+			big.n_v6 = counts[j];
+			n = ctwatch_build_filter(&big, true, prog, CTWATCH_BPF_MAX, &fi);
+			cr_assert_gt(n, 0, "%zu + %zu ranges", counts[i], counts[j]);
+			cr_assert_leq(n, CTWATCH_BPF_MAX, "%zu + %zu ranges: %d instructions", counts[i], counts[j], n);
+			cr_assert_leq(fi.held_v4 + fi.held_v6, CTWATCH_FILTER_RANGES);
+			cr_assert_eq(fi.coarsened, counts[i] + counts[j] > CTWATCH_FILTER_RANGES);
+			if (n > last)
+				last = n;
+		}
 	}
-	big.v4 = many;
-	big.n_v4 = 1001;
-	cr_assert_eq(ctwatch_build_filter(&big, false, prog, CTWATCH_BPF_MAX), 0, "too many ranges: no filter");
-	big.n_v4 = 1000;
-	cr_assert_gt(ctwatch_build_filter(&big, false, prog, CTWATCH_BPF_MAX), 3000);
-	cr_assert_leq(ctwatch_build_filter(&big, false, prog, CTWATCH_BPF_MAX), CTWATCH_BPF_MAX);
-	cr_assert_eq(ctwatch_build_filter(&big, false, prog, 10), -E2BIG);
+	cr_log_info("longest program: %d instructions", last);
+	big.n_v4 = MANY;
+	big.n_v6 = 0;
+	cr_assert_eq(ctwatch_build_filter(&big, false, prog, 10, NULL), -E2BIG);
 }
 
 /* A uid or cgroup scope: a NEW event passes only with the scope's label
