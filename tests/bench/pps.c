@@ -3,22 +3,24 @@
  * pps — the pieces of tests/bench/pps.sh: the per-packet cost of the table
  * for traffic to an address that is not a target.
  *
- *   pps table N wait|live any|tcp443   install the table through the engine
+ *   pps table N wait|live SCOPE        install the table through the engine
  *                                      with N target prefixes, print "ready",
  *                                      hold it until killed (the table is
  *                                      owned: it goes with the process)
  *   pps udp-recv ADDR PORT             count datagrams; print "pkts N secs S pps P"
- *   pps udp-send ADDR PORT SECS        18-byte datagrams by sendmmsg for SECS
+ *   pps udp-send ADDR PORT SECS        18-byte datagrams by sendmmsg for SECS;
+ *                                      print "sent N pps P cpu_ns_per_pkt C"
  *   pps tcp-recv ADDR PORT             one connection, read to EOF; print
  *                                      "bytes N secs S gbps G"
  *   pps tcp-send ADDR PORT SECS        write for SECS, then close
  *
  * Targets (N/2 IPv4 /32, the rest IPv6 /64, none adjacent) start at
  * 198.18.2.0 and 2001:2:0:100::/64: the traffic, on 198.18.0.0/24, is never
- * a target. The policy: a drop fault on both directions; scope "any" puts
- * every packet in scope but for its address (the lookup decides), "tcp443"
- * scopes tcp port 443 with port 22 exempt (the bench's UDP and TCP traffic
- * is out of scope by protocol or port).
+ * a target. The policy: a drop fault on both directions; SCOPE "any" puts
+ * every packet in scope but for its address (the lookup decides), "tcpP" or
+ * "udpP" scopes that protocol and port P, with port 22 exempt (tcp443: the
+ * bench's UDP traffic is out of scope by protocol; udp443: by port;
+ * udp9000: in scope but for its address).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +48,18 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* this process's CPU time, user and system (softirq work done on its
+ * way out, the veth's transmit and the peer's receive, included) */
+static double cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static int sockaddr_of(struct sockaddr_in *sa, const char *addr, const char *port)
@@ -126,13 +141,15 @@ static int cmd_table(const char *count, const char *state, const char *scope)
 	struct target_set ts = { 0 };
 	struct nft_engine *e = NULL;
 	struct policy p;
-	bool live = !strcmp(state, "live");
-	char *end;
-	unsigned long n = strtoul(count, &end, 10);
+	bool live = !strcmp(state, "live"), any = !strcmp(scope, "any");
+	char *end, *pend = NULL;
+	unsigned long n = strtoul(count, &end, 10), pn = 0;
 	int ret;
 
-	if (*end || n == 0 || (!live && strcmp(state, "wait")) || (strcmp(scope, "any") && strcmp(scope, "tcp443"))) {
-		fprintf(stderr, "usage: pps table N wait|live any|tcp443\n");
+	if (!any && (!strncmp(scope, "tcp", 3) || !strncmp(scope, "udp", 3)))
+		pn = strtoul(scope + 3, &pend, 10);
+	if (*end || n == 0 || (!live && strcmp(state, "wait")) || (!any && (!pend || *pend || pn == 0 || pn > 65535))) {
+		fprintf(stderr, "usage: pps table N wait|live any|tcpPORT|udpPORT\n");
 		return 2;
 	}
 	memset(&p, 0, sizeof(p));
@@ -141,8 +158,9 @@ static int cmd_table(const char *count, const char *state, const char *scope)
 	p.faults = faults;
 	p.n_faults = 2;
 	p.protocol = PROTO_ANY;
-	if (!strcmp(scope, "tcp443")) {
-		p.protocol = PROTO_TCP;
+	if (!any) {
+		p.protocol = scope[0] == 't' ? PROTO_TCP : PROTO_UDP;
+		port.lo = port.hi = (uint16_t)pn;
 		p.ports = &port;
 		p.n_ports = 1;
 		p.exempt_ports = &xport;
@@ -231,7 +249,7 @@ static int cmd_udp_send(const char *addr, const char *port, const char *secs_s)
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
 	struct sockaddr_in sa;
 	unsigned long long sent = 0;
-	double secs, t0, t;
+	double secs, t0, t, c0;
 	int fd, i;
 
 	if (sockaddr_of(&sa, addr, port) < 0 || secs_of(secs_s, &secs) < 0)
@@ -243,6 +261,7 @@ static int cmd_udp_send(const char *addr, const char *port, const char *secs_s)
 	}
 	for (i = 0; i < BATCH; i++)
 		mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov, .msg_iovlen = 1 } };
+	c0 = cpu_s();
 	t0 = t = now_s();
 	while (t - t0 < secs) {
 		int n = sendmmsg(fd, mm, BATCH, 0);
@@ -256,7 +275,11 @@ static int cmd_udp_send(const char *addr, const char *port, const char *secs_s)
 			sent += (unsigned)n;
 		t = now_s();
 	}
-	printf("sent %llu pps %.0f\n", sent, (double)sent / (t - t0));
+	if (!sent) {
+		fprintf(stderr, "pps: udp-send: nothing sent\n");
+		return 1;
+	}
+	printf("sent %llu pps %.0f cpu_ns_per_pkt %.1f\n", sent, (double)sent / (t - t0), (cpu_s() - c0) * 1e9 / (double)sent);
 	return 0;
 }
 
@@ -343,7 +366,7 @@ int main(int argc, char **argv)
 		return cmd_tcp_recv(argv[2], argv[3]);
 	if (argc == 5 && !strcmp(argv[1], "tcp-send"))
 		return cmd_tcp_send(argv[2], argv[3], argv[4]);
-	fprintf(stderr, "usage: pps table N wait|live any|tcp443 | udp-recv ADDR PORT | udp-send ADDR PORT SECS |\n"
+	fprintf(stderr, "usage: pps table N wait|live SCOPE | udp-recv ADDR PORT | udp-send ADDR PORT SECS |\n"
 			"           tcp-recv ADDR PORT | tcp-send ADDR PORT SECS\n");
 	return 2;
 }

@@ -17,14 +17,19 @@
 #              conntrack's.
 #   N:wait     the table with N target prefixes, waiting to arm
 #   N:live     the same with fault 0 (drop) live on the targets
-#   ...:tcp443 the same with a tcp port 443 scope (exempt port 22): the
-#              bench's traffic is out of scope by protocol or port; without
-#              the suffix (PPS_SCOPE, default any) every packet is in scope
-#              but for its address, and the address lookup decides
+#   N:wait:SCOPE  the same with another scope than PPS_SCOPE (default any:
+#              every packet is in scope but for its address, the address
+#              lookup decides): tcpP or udpP, that protocol and port P with
+#              port 22 exempt. The traffic is UDP to port 9000 and TCP to
+#              5201: tcp443 puts the UDP out of scope by protocol, udp443 by
+#              port, udp9000 in scope but for its address.
+#   CONFIG@alt the same with the pps program $PPS_ALT (another build of the
+#              library: before/after a change of the table, in one run)
 #
 #   PPS_ROUNDS (default 5)  PPS_SECS (default 2, per measurement)
 #   PPS_CONFIGS (default: base ct 10:wait 10:live 1000:wait 1000:live
 #     10000:wait 10000:live 100000:wait 100000:live 10000:wait:tcp443)
+#   PPS_TCP (default 1; 0: UDP only)
 #   PPS_PIN (default 1): sender on CPU 0, receiver on CPU 1 (taskset), when
 #     there are two CPUs or more
 # A benchmark, not a test: it prints numbers and fails only when it cannot
@@ -49,9 +54,10 @@ done
 for c in nft ip taskset awk; do command -v $c >/dev/null || die "$c not installed"; done
 case $ROUNDS in '' | *[!0-9]*) die "PPS_ROUNDS must be an integer" ;; esac
 [ "$ROUNDS" -ge 1 ] || die "PPS_ROUNDS must be >= 1"
-case $SCOPE in any | tcp443) ;; *) die "PPS_SCOPE must be any or tcp443" ;; esac
+[[ $SCOPE =~ ^(any|tcp[0-9]+|udp[0-9]+)$ ]] || die "PPS_SCOPE must be any, tcpPORT or udpPORT"
 for c in $CONFIGS; do
-	[[ $c =~ ^(base|ct|[0-9]+:(wait|live)(:(any|tcp443))?)$ ]] || die "bad configuration '$c' in PPS_CONFIGS"
+	[[ $c =~ ^(base|ct|[0-9]+:(wait|live)(:(any|tcp[0-9]+|udp[0-9]+))?)(@alt)?$ ]] || die "bad configuration '$c' in PPS_CONFIGS"
+	[[ $c != *@alt ]] || [ -x "${PPS_ALT:-}" ] || die "configuration $c: PPS_ALT is not an executable"
 done
 
 SND=() RCV=()
@@ -78,8 +84,9 @@ no_table() { ! has_table "$1"; }
 
 # setup CONFIG / teardown CONFIG
 setup() {
-	local n state scope
-	case $1 in
+	local n state scope pps=$BENCH/pps c=$1
+	[[ $c == *@alt ]] && pps=$PPS_ALT c=${c%@alt}
+	case $c in
 	base) ;;
 	ct)
 		ip netns exec "$CLI" nft -f - <<-'EOF' || die "cannot add the conntrack baseline table"
@@ -91,15 +98,15 @@ setup() {
 		EOF
 		;;
 	*)
-		IFS=: read -r n state scope <<<"$1"
-		ip netns exec "$CLI" "$BENCH/pps" table "$n" "$state" "${scope:-$SCOPE}" >"$T/holder.out" 2>"$T/holder.err" &
+		IFS=: read -r n state scope <<<"$c"
+		ip netns exec "$CLI" "$pps" table "$n" "$state" "${scope:-$SCOPE}" >"$T/holder.out" 2>"$T/holder.err" &
 		HOLDER=$!
 		wait_for -t 300 "the table of $n prefixes" grep -q ready "$T/holder.out"
 		;;
 	esac
 }
 teardown() {
-	case $1 in
+	case ${1%@alt} in
 	base) ;;
 	ct) ip netns exec "$CLI" nft delete table inet okx_bench_ct || die "cannot delete the conntrack table" ;;
 	*)
@@ -111,9 +118,13 @@ teardown() {
 	esac
 }
 
-# measure CONFIG: one UDP and one TCP measurement, appended to $T/udp.CFG, $T/tcp.CFG
+# measure CONFIG: one UDP and one TCP measurement, appended (one line a
+# round) to $T/udp.F (receiver's pps), $T/cpu.F (the sender's CPU ns per
+# datagram: less sensitive than pps to other load on the machine) and
+# $T/tcp.F (Gbit/s)
 measure() {
-	local f=${1//:/_} r
+	local f r
+	f=$(fname "$1")
 	: >"$T/recv.err"
 	"${RCV[@]}" ip netns exec "$SRV" "$BENCH/pps" udp-recv $ADDR $UPORT >"$T/recv.out" 2>"$T/recv.err" &
 	r=$!
@@ -121,6 +132,8 @@ measure() {
 	"${SND[@]}" ip netns exec "$CLI" "$BENCH/pps" udp-send $ADDR $UPORT "$SECS" >"$T/send.out" || die "udp-send failed"
 	wait $r || die "udp-recv failed: $(cat "$T/recv.err")"
 	awk '{ print $6 }' "$T/recv.out" >>"$T/udp.$f"
+	awk '{ print $6 }' "$T/send.out" >>"$T/cpu.$f"
+	[ "${PPS_TCP:-1}" = 0 ] && return
 	: >"$T/recv.err"
 	"${RCV[@]}" ip netns exec "$SRV" "$BENCH/pps" tcp-recv $ADDR $TPORT >"$T/recv.out" 2>"$T/recv.err" &
 	r=$!
@@ -130,10 +143,21 @@ measure() {
 	awk '{ print $6 }' "$T/recv.out" >>"$T/tcp.$f"
 }
 
-median() { sort -g "$1" | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-range() { sort -g "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { print lo "-" hi }'; }
+# the file name of a configuration's results
+fname() { local f=${1//:/_}; echo "${f//@/_}"; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+range() { sort -g "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f-%.0f", lo, hi }'; }
+# median over the rounds of A/B (or A-B with "diff"), each round's
+# configuration against the baseline measured in the same round
+ratio() {
+	[ -s "$T/$2.$3" ] && [ -s "$T/$2.$1" ] || { echo -; return; }
+	paste "$T/$2.$1" "$T/$2.$3" | awk -v d="${4:-}" '$2 > 0 { print d ? $1 - $2 : $1 / $2 }' | median |
+		awk -v d="${4:-}" '{ printf d ? "%+.1f" : "%.3f", $1 }'
+}
 
-echo "pps bench: $ROUNDS rounds of ${SECS}s UDP + ${SECS}s TCP per configuration, interleaved;" \
+tcp=" + ${SECS}s TCP"
+[ "${PPS_TCP:-1}" = 0 ] && tcp=""
+echo "pps bench: $ROUNDS rounds of ${SECS}s UDP$tcp per configuration, interleaved;" \
 	"scope $SCOPE unless suffixed; pinning: ${SND[*]:-none} sender, ${RCV[*]:-none} receiver"
 echo "kernel $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "$ROUNDS"); do
@@ -142,21 +166,24 @@ for round in $(seq "$ROUNDS"); do
 		setup "$c"
 		measure "$c"
 		teardown "$c"
-		f=${c//:/_}
-		line+=" $c $(tail -n1 "$T/udp.$f")pps/$(tail -n1 "$T/tcp.$f")G"
+		f=$(fname "$c")
+		line+=" $c $(tail -n1 "$T/udp.$f")pps,$(tail -n1 "$T/cpu.$f")ns"
+		[ -s "$T/tcp.$f" ] && line+=",$(tail -n1 "$T/tcp.$f")G"
 	done
 	echo "$line"
 done
 ct=$(ip netns exec "$CLI" cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo "?")
 echo "conntrack entries in the sender namespace at the end: $ct (the ct baseline and the table turn it on)"
-
-printf '%-20s %11s %23s %8s %8s %9s %8s %8s\n' config "UDP pps" "(min-max)" "/base" "/ct" "TCP Gb/s" "/base" "/ct"
-bu=$(median "$T/udp.base" 2>/dev/null) bt=$(median "$T/tcp.base" 2>/dev/null)
-cu=$(median "$T/udp.ct" 2>/dev/null) ctt=$(median "$T/tcp.ct" 2>/dev/null)
+echo "medians over the rounds; ratios and differences: median over the rounds of each round's value against"
+echo "the baseline of the same round (base: no table, conntrack idle; ct: no okx table, conntrack on)"
+printf '%-22s %8s %15s %6s %6s %8s %7s %7s %6s %6s %6s\n' config "UDP pps" "(min-max)" /base /ct \
+	"ns/pkt" -base -ct "TCP Gb" /base /ct
 for c in $CONFIGS; do
-	f=${c//:/_}
-	u=$(median "$T/udp.$f") t=$(median "$T/tcp.$f")
-	awk -v c="$c" -v u="$u" -v r="$(range "$T/udp.$f")" -v t="$t" -v bu="${bu:-0}" -v cu="${cu:-0}" \
-		-v bt="${bt:-0}" -v ct="${ctt:-0}" 'function q(a, b) { return b > 0 ? sprintf("%.3f", a / b) : "-" }
-		BEGIN { printf "%-20s %11.0f %23s %8s %8s %9.2f %8s %8s\n", c, u, "(" r ")", q(u, bu), q(u, cu), t, q(t, bt), q(t, ct) }'
+	f=$(fname "$c")
+	tcp="-"
+	[ -s "$T/tcp.$f" ] && tcp=$(median <"$T/tcp.$f" | awk '{ printf "%.2f", $1 }')
+	printf '%-22s %8.0f %15s %6s %6s %8.1f %7s %7s %6s %6s %6s\n' "$c" "$(median <"$T/udp.$f")" \
+		"($(range "$T/udp.$f"))" "$(ratio "$f" udp base)" "$(ratio "$f" udp ct)" \
+		"$(median <"$T/cpu.$f")" "$(ratio "$f" cpu base diff)" "$(ratio "$f" cpu ct diff)" \
+		"$tcp" "$(ratio "$f" tcp base)" "$(ratio "$f" tcp ct)"
 done
