@@ -164,27 +164,36 @@ static uint8_t ipproto(enum l4_proto pr)
 	return pr == PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
 }
 
-/* Cheap returns in a base chain ahead of the address lookup: a packet out
- * of the scope's protocol or ports leaves before the target set is looked
- * up (every packet on the host passes the base chains, few are toward a
- * target; tests/bench/pps.sh measures it). Each returns only packets that every chain it jumps to returns
- * first thing (plan_scope): egress tests the destination port, ingress the
- * source port, forward jumps to both. The jump chains keep their own
- * filters, so the semantics are plan_scope's alone. */
-static void plan_prefilter(struct plan *pl, const char *chain, bool egress, bool ingress)
+/* Out of the scope's protocol: return. With protocol any and ports, only
+ * TCP and UDP stay, so that th (transport header) is read for them only. */
+static void plan_proto_return(struct plan *pl, const char *chain)
 {
-	const struct policy *p = pl->p;
 	struct rule_ir *r;
 
-	if (p->protocol != PROTO_ANY) {
+	if (pl->p->protocol != PROTO_ANY) {
 		r = plan_rule(pl, chain);
-		rule_op(r, OP_L4PROTO, F_INV, ipproto(p->protocol), 0, NULL);
+		rule_op(r, OP_L4PROTO, F_INV, ipproto(pl->p->protocol), 0, NULL);
 		rule_op(r, OP_RETURN, 0, 0, 0, NULL);
 	} else if (pl->n_ports) {
 		r = plan_rule(pl, chain);
 		rule_op(r, OP_L4PROTO_ANY, F_INV, 0, 0, NULL);
 		rule_op(r, OP_RETURN, 0, 0, 0, NULL);
 	}
+}
+
+/* Cheap returns in a base chain ahead of the address lookup: a packet out
+ * of the scope's protocol or ports leaves before the target set is looked
+ * up (every packet on the host passes the base chains, few are toward a
+ * target; tests/bench/pps.sh measures the cost). Each returns only packets
+ * that every chain it jumps to returns first thing (plan_scope): egress
+ * tests the destination port, ingress the source port, forward jumps to
+ * both. The jump chains keep their own filters, so the semantics are
+ * plan_scope's alone. */
+static void plan_prefilter(struct plan *pl, const char *chain, bool egress, bool ingress)
+{
+	struct rule_ir *r;
+
+	plan_proto_return(pl, chain);
 	if (!pl->n_ports)
 		return;
 	/* one port or range (most policies): a comparison, cheaper than
@@ -222,15 +231,7 @@ static void plan_scope(struct plan *pl, const char *chain, bool egress)
 	 * and th (transport header) must only be read for TCP/UDP */
 	bool guard = p->protocol == PROTO_ANY && !pl->n_ports;
 
-	if (p->protocol != PROTO_ANY) {
-		r = plan_rule(pl, chain);
-		rule_op(r, OP_L4PROTO, F_INV, ipproto(p->protocol), 0, NULL);
-		rule_op(r, OP_RETURN, 0, 0, 0, NULL);
-	} else if (pl->n_ports) {
-		r = plan_rule(pl, chain);
-		rule_op(r, OP_L4PROTO_ANY, F_INV, 0, 0, NULL);
-		rule_op(r, OP_RETURN, 0, 0, 0, NULL);
-	}
+	plan_proto_return(pl, chain);
 	if (pl->n_xports) {
 		unsigned f;
 
