@@ -14,8 +14,8 @@
  *                                      "bytes N secs S gbps G"
  *   pps tcp-send ADDR PORT SECS        write for SECS, then close
  *
- * Targets (N/2 IPv4 /32, the rest IPv6 /64, none adjacent) start at
- * 198.18.2.0 and 2001:2:0:100::/64: the traffic, on 198.18.0.0/24, is never
+ * Targets (N/2 IPv4 /32, the rest IPv6 /96, none adjacent) start at
+ * 198.18.2.0 and 2001:2:0:100::/96: the traffic, on 198.18.0.0/24, is never
  * a target. The policy: a drop fault on both directions; SCOPE "any" puts
  * every packet in scope but for its address (the lookup decides), "tcpP" or
  * "udpP" scopes that protocol and port P, with port 22 exempt (tcp443: the
@@ -103,7 +103,7 @@ static int targets_make(struct target_set *ts, size_t n)
 {
 	size_t n4 = n / 2, n6 = n - n4, i;
 
-	if (n4 > 65000 || n6 > 65000) /* 198.18.2.0 up: 65280 every-other addresses */
+	if (n4 > 65000 || n6 > 1000000) /* 198.18.2.0 up: 65280 every-other addresses */
 		return -E2BIG;
 	ts->v4 = calloc(n4 + 1, sizeof(*ts->v4));
 	ts->v6 = calloc(n6 + 1, sizeof(*ts->v6));
@@ -118,13 +118,14 @@ static int targets_make(struct target_set *ts, size_t n)
 	}
 	for (i = 0; i < n6; i++) {
 		struct addr_range *r = &ts->v6[i];
-		uint32_t k = 0x100 + 2 * (uint32_t)i; /* the 4th group: 2001:2:0:K::/64 */
+		uint32_t k = htonl(2 * (uint32_t)i);
 
+		/* 2001:2:0:100:K::/96, K = 2i: a /48 holds 65536 /64s only */
 		r->family = AF_INET6;
-		r->lo[0] = 0x20, r->lo[1] = 0x01, r->lo[3] = 0x02;
-		r->lo[6] = (uint8_t)(k >> 8), r->lo[7] = (uint8_t)k;
-		memcpy(r->hi, r->lo, 8);
-		memset(r->hi + 8, 0xff, 8);
+		r->lo[0] = 0x20, r->lo[1] = 0x01, r->lo[3] = 0x02, r->lo[6] = 0x01;
+		memcpy(r->lo + 8, &k, 4);
+		memcpy(r->hi, r->lo, 12);
+		memset(r->hi + 12, 0xff, 4);
 	}
 	ts->n_v4 = n4;
 	ts->n_v6 = n6;

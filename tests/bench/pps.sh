@@ -5,7 +5,7 @@
 # holding the table (cli, 198.18.0.1) to 198.18.0.2 in a second namespace
 # over a veth pair. The table is installed through the engine (build/bench/pps
 # table: a policy file cannot hold 100k targets) with targets from
-# 198.18.2.0 and 2001:2:0:100:: up, never the traffic's addresses.
+# 198.18.2.0 and 2001:2:0:100::/96 up, never the traffic's addresses.
 #
 # Configurations, interleaved (A B C ... A B C ...) over the rounds, medians:
 #   base       no table, conntrack idle in the sender's namespace
@@ -82,6 +82,9 @@ T=$LAB_TMP
 has_table() { ip netns exec "$CLI" nft list tables 2>/dev/null | grep -q "inet $1\$"; }
 no_table() { ! has_table "$1"; }
 
+# the holder said ready, or is gone
+holder_up() { grep -q ready "$T/holder.out" || ! kill -0 "$HOLDER" 2>/dev/null; }
+
 # setup CONFIG / teardown CONFIG
 setup() {
 	local n state scope pps=$BENCH/pps c=$1
@@ -101,7 +104,8 @@ setup() {
 		IFS=: read -r n state scope <<<"$c"
 		ip netns exec "$CLI" "$pps" table "$n" "$state" "${scope:-$SCOPE}" >"$T/holder.out" 2>"$T/holder.err" &
 		HOLDER=$!
-		wait_for -t 300 "the table of $n prefixes" grep -q ready "$T/holder.out"
+		wait_for -t 300 "the table of $n prefixes" holder_up
+		grep -q ready "$T/holder.out" || die "the table of $n prefixes: $(cat "$T/holder.err")"
 		;;
 	esac
 }
