@@ -52,6 +52,7 @@ enum op_kind {
 	OP_L4PROTO,      /* meta l4proto [!=] tcp|udp */
 	OP_L4PROTO_ANY,  /* meta l4proto [!=] { tcp, udp }: anonymous set */
 	OP_TH_PORT_SET,  /* th sport|dport [!=] @set */
+	OP_TH_PORT_NE,   /* th sport|dport != LO or LO-HI (val, hi) */
 	OP_COUNTER,      /* counter name "X" */
 	OP_CT_NEW,       /* ct state new */
 	OP_TCP_PUSH,     /* tcp flags psh / fin,syn,rst,psh (with meta l4proto tcp) */
@@ -83,6 +84,7 @@ struct op {
 	const char *name;  /* set, counter or chain name; NULL: derived from val */
 	const uint8_t *data; /* OP_IH_EQ: len bytes at byte offset val */
 	uint32_t len;
+	uint32_t hi;       /* OP_TH_PORT_NE: the top of the range from val */
 };
 
 /* a dns rule: l4proto, dport, switch, the name's chunks, counter, verdict */

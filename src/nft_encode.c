@@ -398,6 +398,17 @@ static void rb_cmp(struct rb *rb, uint32_t op, const void *data, uint32_t len)
 	rb_data(rb, e, NFTNL_EXPR_CMP_DATA, data, len);
 }
 
+/* register 1 outside [lo, hi] (network order) */
+static void rb_range_ne(struct rb *rb, uint16_t lo, uint16_t hi)
+{
+	struct nftnl_expr *e = rb_new(rb, "range");
+
+	rb_u32(e, NFTNL_EXPR_RANGE_SREG, NFT_REG_1);
+	rb_u32(e, NFTNL_EXPR_RANGE_OP, NFT_RANGE_NEQ);
+	rb_data(rb, e, NFTNL_EXPR_RANGE_FROM_DATA, &lo, 2);
+	rb_data(rb, e, NFTNL_EXPR_RANGE_TO_DATA, &hi, 2);
+}
+
 static void rb_payload(struct rb *rb, uint32_t base, uint32_t off, uint32_t len)
 {
 	struct nftnl_expr *e = rb_new(rb, "payload");
@@ -634,6 +645,16 @@ static void encode_op(struct rb *rb, const struct op *o, uint32_t anon_id)
 		rb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, (o->flags & F_SRC) ? 0 : 2, 2);
 		rb_lookup(rb, o->name, o->set_id, inv);
 		break;
+	case OP_TH_PORT_NE: {
+		uint16_t lo = htons((uint16_t)o->val), hi = htons((uint16_t)o->hi);
+
+		rb_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER, (o->flags & F_SRC) ? 0 : 2, 2);
+		if (o->val == o->hi)
+			rb_cmp(rb, NFT_CMP_NEQ, &lo, 2);
+		else
+			rb_range_ne(rb, lo, hi);
+		break;
+	}
 	case OP_COUNTER:
 		nft_fault_name(name, sizeof(name), "f", o->val);
 		rb_objref(rb, o->name ? o->name : name);

@@ -128,6 +128,11 @@ static void render_op(FILE *out, const struct op *o)
 	case OP_TH_PORT_SET:
 		fprintf(out, "th %s %s@%s", (o->flags & F_SRC) ? "sport" : "dport", inv, o->name);
 		break;
+	case OP_TH_PORT_NE:
+		fprintf(out, "th %s != %u", (o->flags & F_SRC) ? "sport" : "dport", o->val);
+		if (o->hi != o->val)
+			fprintf(out, "-%u", o->hi);
+		break;
 	case OP_COUNTER:
 		if (o->name)
 			fprintf(out, "counter name \"%s\"", o->name);

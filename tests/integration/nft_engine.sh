@@ -70,6 +70,27 @@ wait $P0 || fail "probe (list) failed"
 norm() { sed -e 's/ *#.*//' -e 's/^[[:space:]]*//' -e '/^$/d' -e '/packets 0 bytes 0/d' "$1" | sort; }
 diff <(norm "$T/render.nft") <(norm "$T/listed.nft") || fail "kernel ruleset differs from the rendered one"
 table_present && fail "table left after the probe exited"
+# ... also the base chains' protocol and port returns (issue 18) in each
+# form: one port compared, a range, a set of ports, both directions
+# (forward tests either port), protocol any with ports
+for form in "port = 443" "port = 9000-9100|direction = both" "port = 443,8443|direction = both" \
+	"protocol = any|port = 53,443|direction = ingress"; do
+	{
+		echo "name = nft_engine_form"
+		echo "target = 198.18.0.2"
+		tr '|' '\n' <<<"$form"
+		echo "fault = drop 3s"
+	} > "$T/form.policy"
+	"$PROBE" "$T/form.policy" render > "$T/form.nft" || fail "render ($form)"
+	grep -q 'return' "$T/form.nft" || fail "no return in the base chains ($form)"
+	in_cli "$PROBE" "$T/form.policy" sleep 300 > "$T/pf.out" 2>&1 &
+	PF=$!
+	wait_line "$T/pf.out" '^installed'
+	in_cli nft list table inet okx_faultd > "$T/form-listed.nft"
+	wait $PF || fail "probe (list, $form) failed"
+	diff <(norm "$T/form.nft") <(norm "$T/form-listed.nft") || fail "kernel ruleset differs from the rendered one ($form)"
+	wait_for "the table to go with the probe ($form)" eval '! table_present'
+done
 
 # 2. drop: target blocked (v4, v6), exempt port and non-target open
 in_cli "$PROBE" "$T/tcp.policy" on 0 4000 sleep 3000 off 0 > "$T/p1.out" 2>&1 &

@@ -519,8 +519,12 @@ Test(nft, large_sets_split_into_messages)
 Test(nft, install_rules_basic)
 {
 	static const char *const want[] = {
+		"output: meta,cmp,immediate",               /* meta l4proto != tcp return */
+		"output: payload,cmp,immediate",            /* th dport != 443 return */
 		"output: meta,cmp,payload,lookup,immediate",
 		"output: meta,cmp,payload,lookup,immediate",
+		"forward: meta,cmp,immediate",
+		"forward: payload,cmp,immediate",
 		"forward: meta,cmp,payload,lookup,immediate",
 		"forward: meta,cmp,payload,lookup,immediate",
 		"egress: meta,cmp,immediate",               /* meta l4proto != tcp return */
@@ -623,7 +627,7 @@ Test(nft, install_rules_all_actions_both_directions)
 			delay_in_egress = true;
 		cr_expect(strcmp(got[i], "ingress: meta,lookup,objref,immediate,meta") != 0, "delay on ingress");
 	}
-	cr_expect_eq(input, 2);
+	cr_expect_eq(input, 3, "proto return and two jumps");
 	/* egress: proto, 2 xports, 3 watch, drop, reject, loss, delay */
 	cr_expect_eq(egress, 10);
 	/* ingress: loopback, proto, 2 xports, drop, reject, loss */
@@ -840,11 +844,15 @@ Test(nft, render_basic)
 		"\tcounter watch_calls {\n\t}\n"
 		"\tchain output {\n"
 		"\t\ttype filter hook output priority filter - 5; policy accept;\n"
+		"\t\tmeta l4proto != tcp return\n"
+		"\t\tth dport != 443 return\n"
 		"\t\tip daddr @dst4 jump egress\n"
 		"\t\tip6 daddr @dst6 jump egress\n"
 		"\t}\n"
 		"\tchain forward {\n"
 		"\t\ttype filter hook forward priority filter - 5; policy accept;\n"
+		"\t\tmeta l4proto != tcp return\n"
+		"\t\tth dport != 443 return\n"
 		"\t\tip daddr @dst4 jump egress\n"
 		"\t\tip6 daddr @dst6 jump egress\n"
 		"\t}\n"
@@ -887,7 +895,10 @@ Test(nft, render_all_actions)
 	cr_expect_null(strstr(text, "set ports"));
 	cr_expect_null(strstr(text, "on1"), "no switch for a pause");
 	cr_expect_not_null(strstr(text, "\tchain input {\n\t\ttype filter hook input priority filter - 5; policy accept;\n"
+				       "\t\tmeta l4proto != udp return\n"
 				       "\t\tip saddr @dst4 jump ingress\n\t\tip6 saddr @dst6 jump ingress\n\t}\n"));
+	cr_expect_not_null(strstr(text, "\tchain forward {\n\t\ttype filter hook forward priority filter - 5; policy accept;\n"
+				       "\t\tmeta l4proto != udp return\n\t\tip daddr @dst4 jump egress\n"), "no ports: no port return");
 	cr_expect_not_null(strstr(text, "\t\tip saddr @dst4 jump ingress\n\t\tip6 saddr @dst6 jump ingress\n\t}\n\tchain egress"),
 			   "forward jumps to ingress too");
 	cr_expect_not_null(strstr(text, "\tchain ingress {\n\t\tmeta iiftype loopback return\n\t\tmeta l4proto != udp return\n"));
@@ -931,6 +942,157 @@ Test(nft, render_any_protocol)
 	cr_expect_not_null(strstr(text, "\tchain egress {\n\t\tcounter name \"watch_pkts\"\n"), "any, no ports: no filter");
 	cr_expect_null(strstr(text, "xports"));
 	free(text);
+}
+
+/* A rule's expressions with their operands, for the rules that test
+ * protocols, ports and addresses: "meta 16; cmp != 06; return". */
+struct rule_desc {
+	char s[300];
+};
+
+static int desc_cb(struct nftnl_expr *e, void *data)
+{
+	struct rule_desc *d = data;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+	char one[100];
+	char *p = one;
+	size_t room = sizeof(one);
+	uint32_t n = 0;
+
+	if (!strcmp(name, "meta")) {
+		snprintf(p, room, "meta %u", nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY));
+	} else if (!strcmp(name, "cmp")) {
+		const uint8_t *b = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &n);
+		int k = snprintf(p, room, "cmp %s ", nftnl_expr_get_u32(e, NFTNL_EXPR_CMP_OP) == NFT_CMP_EQ ? "==" : "!=");
+
+		for (uint32_t i = 0; i < n && (size_t)k + 3 < room; i++)
+			k += snprintf(p + k, room - (size_t)k, "%02x", b[i]);
+	} else if (!strcmp(name, "payload")) {
+		snprintf(p, room, "payload %u,%u,%u", nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE),
+			 nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET), nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN));
+	} else if (!strcmp(name, "lookup")) {
+		bool inv = nftnl_expr_is_set(e, NFTNL_EXPR_LOOKUP_FLAGS) &&
+			   (nftnl_expr_get_u32(e, NFTNL_EXPR_LOOKUP_FLAGS) & NFT_LOOKUP_F_INV);
+
+		snprintf(p, room, "lookup %s@%s", inv ? "!" : "", nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET));
+	} else if (!strcmp(name, "immediate") && nftnl_expr_is_set(e, NFTNL_EXPR_IMM_VERDICT)) {
+		int v = (int)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT);
+
+		if (v == NFT_RETURN)
+			snprintf(p, room, "return");
+		else
+			snprintf(p, room, "%s %s", v == NFT_JUMP ? "jump" : "goto", nftnl_expr_get_str(e, NFTNL_EXPR_IMM_CHAIN));
+	} else {
+		snprintf(p, room, "%s", name);
+	}
+	cr_assert_lt(strlen(d->s) + strlen(one) + 3, sizeof(d->s));
+	if (d->s[0])
+		strcat(d->s, "; ");
+	strcat(d->s, one);
+	return 0;
+}
+
+/* the k-th rule of a chain, described */
+static struct rule_desc chain_rule(const struct msgs *ms, const char *chain, size_t k)
+{
+	struct rule_desc d = { "" };
+
+	for (size_t i = 0; i < ms->n; i++) {
+		struct nftnl_rule *r;
+		bool mine;
+
+		if (mtype(ms->m[i]) != NFT_MSG_NEWRULE)
+			continue;
+		r = nftnl_rule_alloc(); /* a parse adds to a rule's expressions */
+		cr_assert_eq(nftnl_rule_nlmsg_parse(ms->m[i], r), 0);
+		mine = !strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), chain) && k-- == 0;
+		if (mine)
+			cr_assert_eq(nftnl_expr_foreach(r, desc_cb, &d), 0);
+		nftnl_rule_free(r);
+		if (mine)
+			break;
+	}
+	return d;
+}
+
+/* Issue 18: a packet out of the scope's protocol or ports leaves each base
+ * chain before the target set is looked up, testing what the chain it
+ * would jump to tests first: the destination port toward egress, the
+ * source port toward ingress, both (neither in ports) in forward. One
+ * port or range is compared, more are looked up in the ports set. */
+Test(nft, base_chains_return_out_of_scope_before_the_lookup)
+{
+	static const char proto_tcp[] = "meta 16; cmp != 06; return"; /* NFT_META_L4PROTO */
+	static const char out4[] = "meta 15; cmp == 02; payload 1,16,4; lookup @dst4; jump egress";
+	static const char dport_set[] = "payload 2,2,2; lookup !@ports; return";
+	static const char sport_set[] = "payload 2,0,2; lookup !@ports; return";
+	struct fixture x;
+	struct nfnl_batch b;
+	struct msgs ms;
+	char *text;
+
+	fixture_basic(&x);
+	x.p.direction = DIR_BOTH;
+	build_install(&b, &x, NULL);
+	walk(&b, &ms);
+	cr_expect_str_eq(chain_rule(&ms, "output", 0).s, proto_tcp);
+	cr_expect_str_eq(chain_rule(&ms, "output", 1).s, "payload 2,2,2; cmp != 01bb; return");
+	cr_expect_str_eq(chain_rule(&ms, "output", 2).s, out4);
+	cr_expect_str_eq(chain_rule(&ms, "input", 0).s, proto_tcp);
+	cr_expect_str_eq(chain_rule(&ms, "input", 1).s, "payload 2,0,2; cmp != 01bb; return");
+	cr_expect_str_eq(chain_rule(&ms, "input", 2).s, "meta 15; cmp == 02; payload 1,12,4; lookup @dst4; jump ingress");
+	cr_expect_str_eq(chain_rule(&ms, "forward", 0).s, proto_tcp);
+	cr_expect_str_eq(chain_rule(&ms, "forward", 1).s, "payload 2,2,2; cmp != 01bb; payload 2,0,2; cmp != 01bb; return");
+	cr_expect_str_eq(chain_rule(&ms, "forward", 2).s, out4);
+	/* the jump chains keep their own filters */
+	cr_expect_str_eq(chain_rule(&ms, "egress", 0).s, proto_tcp);
+	cr_expect_str_eq(chain_rule(&ms, "egress", 3).s, dport_set);
+	cr_expect_str_eq(chain_rule(&ms, "ingress", 1).s, proto_tcp);
+	cr_expect_str_eq(chain_rule(&ms, "ingress", 4).s, sport_set);
+	nfnl_batch_free(&b);
+	text = render(&x, NULL, 0);
+	cr_expect_not_null(strstr(text, "\tchain input {\n\t\ttype filter hook input priority filter - 5; policy accept;\n"
+				       "\t\tmeta l4proto != tcp return\n\t\tth sport != 443 return\n"
+				       "\t\tip saddr @dst4 jump ingress\n"), "%s", text);
+	cr_expect_not_null(strstr(text, "\tchain forward {\n\t\ttype filter hook forward priority filter - 5; policy accept;\n"
+				       "\t\tmeta l4proto != tcp return\n\t\tth dport != 443 th sport != 443 return\n"
+				       "\t\tip daddr @dst4 jump egress\n"), "%s", text);
+	free(text);
+
+	/* one range: compared as a range */
+	x.ports[0] = (struct port_range){ 9000, 9100 };
+	build_install(&b, &x, NULL);
+	walk(&b, &ms);
+	cr_expect_str_eq(chain_rule(&ms, "output", 1).s, "payload 2,2,2; range; return");
+	nfnl_batch_free(&b);
+	text = render(&x, NULL, 0);
+	cr_expect_not_null(strstr(text, "\t\tth dport != 9000-9100 th sport != 9000-9100 return\n"), "%s", text);
+	free(text);
+
+	/* two ports, protocol any: TCP and UDP only before th is read, then
+	 * the ports set */
+	x.ports[1] = (struct port_range){ 443, 443 };
+	x.p.n_ports = 2;
+	x.p.protocol = PROTO_ANY;
+	build_install(&b, &x, NULL);
+	walk(&b, &ms);
+	cr_expect_str_eq(chain_rule(&ms, "output", 0).s, "meta 16; lookup !@__set%d; return");
+	cr_expect_str_eq(chain_rule(&ms, "output", 1).s, dport_set);
+	cr_expect_str_eq(chain_rule(&ms, "input", 1).s, sport_set);
+	cr_expect_str_eq(chain_rule(&ms, "forward", 1).s, "payload 2,2,2; lookup !@ports; payload 2,0,2; lookup !@ports; return");
+	nfnl_batch_free(&b);
+	text = render(&x, NULL, 0);
+	cr_expect_not_null(strstr(text, "policy accept;\n\t\tmeta l4proto != { tcp, udp } return\n\t\tth dport != @ports return\n"
+				       "\t\tip daddr @dst4 jump egress\n"), "%s", text);
+	free(text);
+
+	/* protocol any, no ports: every packet is in scope but for its address */
+	x.p.n_ports = 0;
+	build_install(&b, &x, NULL);
+	walk(&b, &ms);
+	cr_expect_str_eq(chain_rule(&ms, "output", 0).s, out4);
+	cr_expect_str_eq(chain_rule(&ms, "forward", 0).s, out4);
+	nfnl_batch_free(&b);
 }
 
 /* resolve_every: new addresses join the live target sets in one
@@ -1115,18 +1277,19 @@ Test(nft, owner_scope_chains_and_rules)
 	}
 	cr_expect_str_eq(chains, "output owner egress ", "no input, forward or ingress: egress only");
 	n = rules_of(&ms, got, 32);
-	cr_assert_geq(n, 6);
-	cr_expect_str_eq(got[0], "output: meta,cmp,payload,lookup,immediate");
-	cr_expect_str_eq(got[2], "owner: meta,lookup,socket,lookup,immediate");
-	cr_expect_str_eq(got[3], "owner: meta,lookup,socket,lookup,immediate");
-	k = rule_check(&ms, 0);
-	cr_expect_str_eq(k.lookup, "dst4");
+	cr_assert_geq(n, 8);
+	cr_expect_str_eq(got[0], "output: meta,cmp,immediate", "protocol and port returns first");
+	cr_expect_str_eq(got[2], "output: meta,cmp,payload,lookup,immediate");
+	cr_expect_str_eq(got[4], "owner: meta,lookup,socket,lookup,immediate");
+	cr_expect_str_eq(got[5], "owner: meta,lookup,socket,lookup,immediate");
 	k = rule_check(&ms, 2);
+	cr_expect_str_eq(k.lookup, "dst4");
+	k = rule_check(&ms, 4);
 	cr_expect_eq(k.socket_key, NFT_SOCKET_CGROUPV2);
 	cr_expect_eq(k.socket_level, 1, "levels ascending");
 	cr_expect_str_eq(k.lookup, "cgroup_l1");
 	cr_expect(k.goto_egress, "goto, not jump: a socket matching two levels counts once");
-	k = rule_check(&ms, 3);
+	k = rule_check(&ms, 5);
 	cr_expect_eq(k.socket_level, 2);
 	cr_expect_str_eq(k.lookup, "cgroup_l2");
 	for (i = 0; i < n; i++)
@@ -1149,7 +1312,7 @@ Test(nft, owner_scope_chains_and_rules)
 	build_install(&b, &o.x, NULL);
 	walk(&b, &ms);
 	n = rules_of(&ms, got, 32);
-	cr_expect_str_eq(got[2], "owner: meta,lookup,immediate");
+	cr_expect_str_eq(got[4], "owner: meta,lookup,immediate");
 	for (i = 0; i < n; i++)
 		cr_expect_null(strstr(got[i], "immediate,ct"), "no label: %s", got[i]);
 	nfnl_batch_free(&b);
@@ -1216,7 +1379,8 @@ Test(nft, render_owner_scope)
 				       "daemon: nft reads cgroup paths under /sys/fs/cgroup only)\n\t}\n"), "%s", text);
 	cr_expect_not_null(strstr(text, "# element 101: cgroup a/b"), "%s", text);
 	cr_expect_not_null(strstr(text, "# element 200: cgroup d/e"), "%s", text);
-	cr_expect_not_null(strstr(text, "\t\tip daddr @dst4 jump owner\n\t\tip6 daddr @dst6 jump owner\n"), "%s", text);
+	cr_expect_not_null(strstr(text, "\t\tmeta l4proto != tcp return\n\t\tth dport != 443 return\n"
+				       "\t\tip daddr @dst4 jump owner\n\t\tip6 daddr @dst6 jump owner\n"), "%s", text);
 	cr_expect_not_null(strstr(text, "\tchain owner {\n"
 				       "\t\tmeta skuid @uids socket cgroupv2 level 1 @cgroup_l1 goto egress\n"
 				       "\t\tmeta skuid @uids socket cgroupv2 level 2 @cgroup_l2 goto egress\n\t}\n"), "%s", text);
