@@ -181,7 +181,7 @@ static int bench_switch(size_t cycles)
 	struct bench_policy bp;
 	struct nft_engine *e = NULL;
 	uint64_t *on = calloc(cycles, 8), *off = calloc(cycles, 8), *swap = calloc(cycles, 8), t0, t1;
-	uint64_t *ctr = calloc(cycles, 8), pk, by;
+	uint64_t *ctr = calloc(cycles, 8), pk, by, med_on = 1, med_off = 1;
 	size_t i, n_nft = cycles < 100 ? cycles : 100;
 	char path[] = "/tmp/nft_bench.XXXXXX";
 	FILE *f = NULL;
@@ -218,6 +218,8 @@ static int bench_switch(size_t cycles)
 	printf("switch latency, request to ack, %zu cycles (engine):\n", cycles);
 	report("fault on", on, cycles);
 	report("fault off", off, cycles);
+	med_on = pct(on, cycles, 50);
+	med_off = pct(off, cycles, 50);
 	report("off + next on, one batch", swap, cycles);
 	report("counter read (status hits)", ctr, cycles);
 	nft_engine_close(e);
@@ -262,6 +264,8 @@ static int bench_switch(size_t cycles)
 	printf("baseline: nft add/delete element, one process per call:\n");
 	report("nft add element", on, n_nft);
 	report("nft delete element", off, n_nft);
+	printf("  nft/engine, medians: on %.0fx   off %.0fx\n", (double)pct(on, n_nft, 50) / (double)med_on,
+	       (double)pct(off, n_nft, 50) / (double)med_off);
 out:
 	if (f)
 		fclose(f);
