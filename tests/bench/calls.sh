@@ -62,4 +62,8 @@ for _ in range($N):
 run "websocket-style flow: $N messages, one line each" "import socket; s=socket.create_connection(('198.18.0.2',8443)); f=s.makefile('rb')
 for _ in range($N): s.sendall(b'ping\n'); f.readline()"
 run "websocket-style flow idle 3 s with TCP keepalive probes (1 s)" "import socket,time; s=socket.create_connection(('198.18.0.2',8443)); s.setsockopt(socket.SOL_SOCKET,socket.SO_KEEPALIVE,1); s.setsockopt(socket.IPPROTO_TCP,socket.TCP_KEEPIDLE,1); s.setsockopt(socket.IPPROTO_TCP,socket.TCP_KEEPINTVL,1); time.sleep(3.5)"
-kill $D; wait $D
+# SIGTERM aborts the drill: exit 4 (okx-faultd(8), EXIT STATUS)
+kill $D
+wait $D
+rc=$?
+[ "$rc" = 4 ] || fail "okx-faultd exited $rc after SIGTERM, not 4"
