@@ -1112,7 +1112,7 @@ Test(nft, add_targets_batch)
 	add.v4 = r4;
 	add.n_v4 = 2;
 	cr_assert_eq(nfnl_batch_init(&b, 1000), 0);
-	cr_assert_eq(nft_build_add_targets(&b, &add), 0);
+	cr_assert_eq(nft_build_add_targets(&b, &add, NULL), 0);
 	cr_assert_eq(nfnl_batch_end(&b), 0);
 	walk(&b, &ms);
 	cr_assert_eq(ms.n, 1, "dst4 only: one message");
