@@ -70,10 +70,31 @@ struct nft_watch {
 int nft_engine_watch_counters(struct nft_engine *e, struct nft_watch *w);
 
 /* Add the ranges of `add` (targets_add's delta: disjoint from what the
- * sets hold) to the target sets dst4/dst6, in one transaction: a flow to
- * them is in scope, watched and faulted from the kernel's ack on.
+ * sets hold) to the target sets dst4/dst6, and the parts of them outside
+ * the cover sets to those, in one transaction: a flow to them is in scope,
+ * watched and faulted from the kernel's ack on.
  * Returns 0, -EINVAL (not installed) or -errno. */
 int nft_engine_add_targets(struct nft_engine *e, const struct target_set *add);
+
+/* The cover sets cover4/cover6 (README, "Cost to other traffic"): a family
+ * with more than NFT_COVER_MIN target ranges gets a small interval set of
+ * at most NFT_COVER_RANGES ranges holding every target (coarsen_ranges),
+ * looked up in the base chains before the target set, so that a packet
+ * outside it costs one lookup in a small set. n_v4 / n_v6 0: no cover set
+ * for that family. Addresses added later grow it (nft_cover_add). */
+#define NFT_COVER_MIN 64
+#define NFT_COVER_RANGES 16
+struct nft_cover {
+	struct addr_range *v4, *v6;
+	size_t n_v4, n_v6;
+};
+/* The cover of ts's ranges. Returns 0, -EINVAL or -ENOMEM (c zeroed). */
+int nft_cover_make(struct nft_cover *c, const struct target_set *ts);
+/* c becomes c plus add's ranges, for each family that has a cover set
+ * (after the transaction of nft_build_add_targets committed). Returns 0,
+ * -EINVAL or -ENOMEM (c unchanged). */
+int nft_cover_add(struct nft_cover *c, const struct target_set *add);
+void nft_cover_free(struct nft_cover *c); /* accepts zeroed */
 
 /* A cgroup's new id (scope: the cgroup was created again) for the set of
  * its level, and an old id to delete (0: none). */
@@ -110,7 +131,9 @@ int nft_build_install(struct nfnl_batch *b, const struct policy *p, const struct
 int nft_build_switch(struct nfnl_batch *b, int on_fault, uint64_t timeout_ms, int off_fault, unsigned flags);
 int nft_build_claim(struct nfnl_batch *b); /* the owned table, empty */
 int nft_build_remove(struct nfnl_batch *b);
-int nft_build_add_targets(struct nfnl_batch *b, const struct target_set *add);
+/* add's ranges to dst4/dst6, and those parts of them outside `cover` (NULL:
+ * none) to cover4/cover6 where the family has a cover set */
+int nft_build_add_targets(struct nfnl_batch *b, const struct target_set *add, const struct nft_cover *cover);
 int nft_build_cgroup_update(struct nfnl_batch *b, const struct nft_cgroup_update *u, size_t n);
 /* One GETOBJ request for a named counter of our table, with NLM_F_ACK.
  * Returns its length or -ENOSPC. */

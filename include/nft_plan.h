@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "dnsname.h"
+#include "nft.h"
 #include "policy.h"
 #include "scope.h"
 #include "targets.h"
@@ -24,6 +25,8 @@
 #define SETID_PORTS 3
 #define SETID_XPORTS 4
 #define SETID_UIDS 5
+#define SETID_COVER4 6
+#define SETID_COVER6 7
 #define SETID_ANON 100
 #define SETID_CGROUP 600 /* + the level */
 #define SETID_SWITCH 1000
@@ -109,6 +112,7 @@ struct plan {
 	bool ingress;
 	struct addr_range *v4, *v6;
 	size_t n_v4, n_v6;
+	struct nft_cover cover;   /* cover4/cover6, when a family has many ranges */
 	struct port_range *ports, *xports;
 	size_t n_ports, n_xports;
 	struct dns_wire *dns;     /* the target_host names, when a dns fault needs them */
@@ -140,6 +144,10 @@ void nft_plan_free(struct plan *pl);
 bool nft_plan_has_chain(const struct plan *pl, const char *name);
 /* The netfilter hook of a base chain, -1 for a regular chain. */
 int nft_chain_hook(const char *name);
+/* The ranges of one family sorted, overlapping and adjacent ones merged,
+ * in *out (malloc'ed; NULL when n is 0). Returns 0, -EINVAL (another
+ * family, lo > hi) or -ENOMEM. */
+int nft_norm_ranges(const struct addr_range *in, size_t n, int family, struct addr_range **out, size_t *n_out);
 /* Address length of an AF_INET or AF_INET6 family: 4 or 16. */
 int nft_addr_len(int family);
 /* a += 1 on a big-endian address of len bytes; true when it wrapped. */

@@ -36,6 +36,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "coarsen.h"
 #include "ctwatch.h"
 #include "log.h"
 #include "nfnl.h"
@@ -357,16 +358,13 @@ static void emit_attr(struct bpf_out *o, uint32_t off, uint16_t len, uint16_t ty
 
 /* ---- the ranges in the filter: by 32-bit words, coarsened to fit -------- */
 
-struct word_range {
-	uint32_t lo, hi;
-};
-
-/* One family's ranges by their first 32 bits (all of an IPv4 address),
- * sorted, overlapping and adjacent ones merged. *out is malloc'ed (NULL
- * when n is 0). Returns their number or -ENOMEM. */
-static ssize_t word_ranges(const struct addr_range *r, size_t n, struct word_range **out)
+/* One family's ranges by their first 32 bits (all of an IPv4 address), as
+ * 4-byte ranges, sorted, overlapping and adjacent ones merged. *out is
+ * malloc'ed (NULL when n is 0). Returns their number or -ENOMEM. */
+static ssize_t word_ranges(const struct addr_range *r, size_t n, struct addr_range **out)
 {
-	struct word_range *w;
+	struct addr_range *w;
+	uint32_t top = 0;
 	size_t i, m = 0;
 
 	*out = NULL;
@@ -379,71 +377,21 @@ static ssize_t word_ranges(const struct addr_range *r, size_t n, struct word_ran
 		uint32_t lo = addr_word0(r[i].lo), hi = addr_word0(r[i].hi);
 
 		/* sorted by address (include/targets.h): lo never decreases */
-		if (m && lo <= w[m - 1].hi + (uint64_t)1) {
-			if (hi > w[m - 1].hi)
-				w[m - 1].hi = hi;
+		if (m && lo <= top + (uint64_t)1) {
+			if (hi > top) {
+				top = hi;
+				memcpy(w[m - 1].hi, r[i].hi, 4);
+			}
 			continue;
 		}
-		w[m].lo = lo;
-		w[m].hi = hi;
+		w[m].family = r[i].family;
+		memcpy(w[m].lo, r[i].lo, 4);
+		memcpy(w[m].hi, r[i].hi, 4);
+		top = hi;
 		m++;
 	}
 	*out = w;
 	return (ssize_t)m;
-}
-
-static int cmp_gap_desc(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
-/* At most `budget` (>= 1) ranges: keep the budget - 1 widest gaps between
- * neighbours, merge across the others (the leftmost of equal gaps kept
- * first). The result covers every input range: a superset. *added: the
- * words (IPv4 addresses) the merged gaps held. Returns 0 or -ENOMEM. */
-static int coarsen(struct word_range *w, size_t *n, size_t budget, uint64_t *added)
-{
-	uint32_t *gaps, t;
-	size_t i, m, keep_eq;
-
-	*added = 0;
-	if (*n <= budget)
-		return 0;
-	gaps = calloc(*n - 1, sizeof(*gaps));
-	if (!gaps)
-		return -ENOMEM;
-	for (i = 0; i + 1 < *n; i++)
-		gaps[i] = w[i + 1].lo - w[i].hi - 1; /* >= 1: merged, disjoint */
-	qsort(gaps, *n - 1, sizeof(*gaps), cmp_gap_desc);
-	/* keep the gaps wider than t, and keep_eq of those exactly t wide */
-	if (budget >= 2) {
-		t = gaps[budget - 2];
-		for (keep_eq = 0, i = budget - 1; i-- > 0 && gaps[i] == t;)
-			keep_eq++;
-	} else {
-		t = UINT32_MAX;
-		keep_eq = 0;
-	}
-	free(gaps);
-	for (i = 1, m = 0; i < *n; i++) {
-		uint32_t g = w[i].lo - w[m].hi - 1;
-		bool keep = g > t;
-
-		if (g == t && keep_eq > 0) {
-			keep = true;
-			keep_eq--;
-		}
-		if (keep) {
-			w[++m] = w[i];
-		} else {
-			*added += g;
-			w[m].hi = w[i].hi;
-		}
-	}
-	*n = m + 1;
-	return 0;
 }
 
 /* A holds the (first) address word: accept when inside one of the sorted,
@@ -466,7 +414,7 @@ static size_t tree_len(size_t n)
 	return 3 + (2 + len > 255) + len + tree_len(left);
 }
 
-static void emit_tree(struct bpf_out *o, const struct word_range *r, size_t n)
+static void emit_tree(struct bpf_out *o, const struct addr_range *r, size_t n)
 {
 	size_t left = n / 2, right = n - left - 1, rlen;
 
@@ -476,12 +424,12 @@ static void emit_tree(struct bpf_out *o, const struct word_range *r, size_t n)
 	}
 	rlen = tree_len(right);
 	if (2 + rlen > 255) {
-		emit(o, BPF_JMP | BPF_JGE | BPF_K, 1, 0, r[left].lo);
+		emit(o, BPF_JMP | BPF_JGE | BPF_K, 1, 0, addr_word0(r[left].lo));
 		emit(o, BPF_JMP | BPF_JA, 0, 0, (uint32_t)(2 + rlen));
 	} else {
-		emit(o, BPF_JMP | BPF_JGE | BPF_K, 0, (uint8_t)(2 + rlen), r[left].lo);
+		emit(o, BPF_JMP | BPF_JGE | BPF_K, 0, (uint8_t)(2 + rlen), addr_word0(r[left].lo));
 	}
-	emit(o, BPF_JMP | BPF_JGT | BPF_K, 1, 0, r[left].hi);
+	emit(o, BPF_JMP | BPF_JGT | BPF_K, 1, 0, addr_word0(r[left].hi));
 	emit(o, BPF_RET | BPF_K, 0, 0, BPF_ACCEPT);
 	emit_tree(o, r + left + 1, right);
 	emit_tree(o, r, left);
@@ -531,7 +479,7 @@ static int build_filter(const struct target_set *ts, bool label, struct sock_fil
 {
 	struct bpf_out o = { prog, 0, max, false };
 	const uint16_t v4len = MNL_ATTR_HDRLEN + 4, v6len = MNL_ATTR_HDRLEN + 16;
-	struct word_range *w4 = NULL, *w6 = NULL;
+	struct addr_range *w4 = NULL, *w6 = NULL;
 	struct ctwatch_filter_info fi = { 0 };
 	ssize_t n4, n6;
 	size_t ja, b4, b6;
@@ -550,7 +498,8 @@ static int build_filter(const struct target_set *ts, bool label, struct sock_fil
 	fi.held_v4 = (size_t)n4;
 	fi.held_v6 = (size_t)n6;
 	split_budget(fi.held_v4, fi.held_v6, budget ? budget : 1, &b4, &b6);
-	if (coarsen(w4, &fi.held_v4, b4, &fi.extra_v4) < 0 || coarsen(w6, &fi.held_v6, b6, &fi.extra_v6) < 0) {
+	if (coarsen_ranges(w4, &fi.held_v4, 4, b4, &fi.extra_v4) < 0 ||
+	    coarsen_ranges(w6, &fi.held_v6, 4, b6, &fi.extra_v6) < 0) {
 		ret = -ENOMEM;
 		goto out;
 	}

@@ -23,6 +23,7 @@ struct nft_engine {
 	size_t n_faults;
 	bool *has_switch; /* per fault: not a pause */
 	bool *live;       /* per fault: elements added and not removed by us */
+	struct nft_cover cover; /* what cover4/cover6 hold */
 };
 
 int nft_engine_open(struct nft_engine **out)
@@ -50,6 +51,7 @@ void nft_engine_close(struct nft_engine *e)
 	nfnl_close(e->nl);
 	free(e->has_switch);
 	free(e->live);
+	nft_cover_free(&e->cover);
 	free(e);
 }
 
@@ -77,6 +79,11 @@ int nft_engine_install(struct nft_engine *e, const struct policy *p, const struc
 		return -ENOMEM;
 	for (i = 0; i < p->n_faults; i++)
 		e->has_switch[i] = p->faults[i].action != ACT_PAUSE;
+	/* the cover sets' contents, as the plan makes them */
+	nft_cover_free(&e->cover);
+	ret = nft_cover_make(&e->cover, ts);
+	if (ret < 0)
+		return ret;
 	ret = nfnl_batch_init(&b, nfnl_seq(e->nl));
 	if (ret < 0)
 		return ret;
@@ -322,12 +329,15 @@ int nft_engine_add_targets(struct nft_engine *e, const struct target_set *add)
 	ret = nfnl_batch_init(&b, nfnl_seq(e->nl));
 	if (ret < 0)
 		return ret;
-	ret = nft_build_add_targets(&b, add);
+	ret = nft_build_add_targets(&b, add, &e->cover);
 	if (ret == 0)
 		ret = nfnl_batch_end(&b);
 	if (ret == 0)
 		ret = nfnl_batch_send(e->nl, &b);
 	nfnl_batch_free(&b);
+	/* committed: the cover sets now hold add too */
+	if (ret == 0)
+		ret = nft_cover_add(&e->cover, add);
 	return ret;
 }
 

@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include "coarsen.h"
 #include "nft.h"
 #include "nft_plan.h"
 
@@ -607,7 +608,8 @@ static int put_anon_l4(struct build *bd, uint32_t *id)
 	return ret;
 }
 
-static void encode_op(struct rb *rb, const struct op *o, uint32_t anon_id)
+/* prev: the rule's op before o, NULL for the first */
+static void encode_op(struct rb *rb, const struct op *o, const struct op *prev, uint32_t anon_id)
 {
 	char name[32];
 	bool inv = o->flags & F_INV;
@@ -618,8 +620,12 @@ static void encode_op(struct rb *rb, const struct op *o, uint32_t anon_id)
 		bool v6 = o->flags & F_V6, src = o->flags & F_SRC;
 
 		b = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
-		rb_meta_load(rb, NFT_META_NFPROTO);
-		rb_cmp(rb, NFT_CMP_EQ, &b, 1);
+		/* the family once for consecutive lookups (cover, then target
+		 * set), as nft compiles "ip daddr @a ip daddr @b" */
+		if (!prev || prev->kind != OP_ADDR_SET || (prev->flags & F_V6) != (o->flags & F_V6)) {
+			rb_meta_load(rb, NFT_META_NFPROTO);
+			rb_cmp(rb, NFT_CMP_EQ, &b, 1);
+		}
 		/* iphdr saddr 12 daddr 16; ipv6hdr saddr 8 daddr 24 */
 		rb_payload(rb, NFT_PAYLOAD_NETWORK_HEADER, v6 ? (src ? 8 : 24) : (src ? 12 : 16), v6 ? 16 : 4);
 		rb_lookup(rb, o->name, o->set_id, false);
@@ -744,7 +750,7 @@ static int put_rule(struct build *bd, const struct rule_ir *ir)
 	}
 	nftnl_rule_set_u32(rb.r, NFTNL_RULE_FAMILY, NFPROTO_INET);
 	for (i = 0; i < ir->n; i++)
-		encode_op(&rb, &ir->ops[i], anon_id);
+		encode_op(&rb, &ir->ops[i], i ? &ir->ops[i - 1] : NULL, anon_id);
 	ret = rb.err;
 	if (ret < 0)
 		goto out;
@@ -820,6 +826,18 @@ static int build_sets(struct build *bd, const struct plan *pl)
 		ret = elems_from_ranges(&l, pl->v6, pl->n_v6, AF_INET6);
 	if (ret == 0)
 		ret = put_interval_set(bd, "dst6", SETID_DST6, DT_IP6ADDR, 16, &l);
+	l.n = 0;
+	if (ret == 0 && pl->cover.n_v4) {
+		ret = elems_from_ranges(&l, pl->cover.v4, pl->cover.n_v4, AF_INET);
+		if (ret == 0)
+			ret = put_interval_set(bd, "cover4", SETID_COVER4, DT_IPADDR, 4, &l);
+	}
+	l.n = 0;
+	if (ret == 0 && pl->cover.n_v6) {
+		ret = elems_from_ranges(&l, pl->cover.v6, pl->cover.n_v6, AF_INET6);
+		if (ret == 0)
+			ret = put_interval_set(bd, "cover6", SETID_COVER6, DT_IP6ADDR, 16, &l);
+	}
 	l.n = 0;
 	if (ret == 0 && pl->n_ports) {
 		ret = elems_from_ports(&l, pl->ports, pl->n_ports);
@@ -930,7 +948,29 @@ int nft_build_claim(struct nfnl_batch *b)
 	return put_table(&bd);
 }
 
-int nft_build_add_targets(struct nfnl_batch *b, const struct target_set *add)
+/* add's ranges of one family outside the cover (n_cover > 0) to its set */
+static int add_to_cover(struct build *bd, const char *name, const struct addr_range *add, size_t n_add,
+			const struct addr_range *cover, size_t n_cover, int family)
+{
+	size_t len = (size_t)nft_addr_len(family), n_norm = 0, n_out = 0;
+	struct addr_range *norm = NULL, *out = NULL;
+	struct elems l = { 0 };
+	int ret;
+
+	ret = nft_norm_ranges(add, n_add, family, &norm, &n_norm);
+	if (ret == 0)
+		ret = ranges_subtract(norm, n_norm, cover, n_cover, len, &out, &n_out);
+	if (ret == 0 && n_out)
+		ret = elems_add_ranges(&l, out, n_out, family);
+	if (ret == 0 && l.n)
+		ret = put_elems(bd, NFT_MSG_NEWSETELEM, name, 0, len, l.e, l.n, 0);
+	free(norm);
+	free(out);
+	free(l.e);
+	return ret;
+}
+
+int nft_build_add_targets(struct nfnl_batch *b, const struct target_set *add, const struct nft_cover *cover)
 {
 	struct build bd = { .b = b };
 	struct elems l = { 0 };
@@ -946,6 +986,10 @@ int nft_build_add_targets(struct nfnl_batch *b, const struct target_set *add)
 	if (ret == 0 && l.n)
 		ret = put_elems(&bd, NFT_MSG_NEWSETELEM, "dst6", 0, 16, l.e, l.n, 0);
 	free(l.e);
+	if (ret == 0 && cover && cover->n_v4 && add->n_v4)
+		ret = add_to_cover(&bd, "cover4", add->v4, add->n_v4, cover->v4, cover->n_v4, AF_INET);
+	if (ret == 0 && cover && cover->n_v6 && add->n_v6)
+		ret = add_to_cover(&bd, "cover6", add->v6, add->n_v6, cover->v6, cover->n_v6, AF_INET6);
 	return ret;
 }
 

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <linux/netfilter.h>
 
+#include "coarsen.h"
 #include "nft_plan.h"
 
 const char *const nft_chain_order[NFT_N_CHAINS] = { "output", "input", "forward", "owner", "egress", "ingress" };
@@ -40,7 +41,7 @@ static int range_cmp(const void *x, const void *y)
 
 /* Sorted, with overlapping and adjacent ranges merged: adjacent ranges
  * would give an end element and a start element with the same key. */
-static int norm_ranges(const struct addr_range *in, size_t n, int family, struct addr_range **out, size_t *n_out)
+int nft_norm_ranges(const struct addr_range *in, size_t n, int family, struct addr_range **out, size_t *n_out)
 {
 	int len = nft_addr_len(family);
 	struct addr_range *r;
@@ -79,6 +80,90 @@ static int norm_ranges(const struct addr_range *in, size_t n, int family, struct
 	*out = r;
 	*n_out = k + 1;
 	return 0;
+}
+
+/* One family's cover: its ranges coarsened to NFT_COVER_RANGES when it has
+ * more than NFT_COVER_MIN, none (*n_out 0) otherwise. */
+static int cover_family(const struct addr_range *in, size_t n, int family, struct addr_range **out,
+			size_t *n_out)
+{
+	uint64_t added;
+	int ret;
+
+	*out = NULL;
+	*n_out = 0;
+	if (n <= NFT_COVER_MIN)
+		return 0;
+	ret = nft_norm_ranges(in, n, family, out, n_out);
+	if (ret == 0 && *n_out <= NFT_COVER_MIN) {
+		free(*out);
+		*out = NULL;
+		*n_out = 0;
+	}
+	if (ret == 0 && *n_out)
+		ret = coarsen_ranges(*out, n_out, (size_t)nft_addr_len(family), NFT_COVER_RANGES, &added);
+	if (ret < 0) {
+		free(*out);
+		*out = NULL;
+		*n_out = 0;
+	}
+	return ret;
+}
+
+int nft_cover_make(struct nft_cover *c, const struct target_set *ts)
+{
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	ret = cover_family(ts->v4, ts->n_v4, AF_INET, &c->v4, &c->n_v4);
+	if (ret == 0)
+		ret = cover_family(ts->v6, ts->n_v6, AF_INET6, &c->v6, &c->n_v6);
+	if (ret < 0)
+		nft_cover_free(c);
+	return ret;
+}
+
+/* The union of r (n ranges, n > 0) and add, in *out (malloc'ed) */
+static int cover_union(const struct addr_range *r, size_t n, const struct addr_range *add, size_t n_add,
+		       int family, struct addr_range **out, size_t *n_out)
+{
+	struct addr_range *all;
+	int ret;
+
+	all = calloc(n + n_add, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	memcpy(all, r, n * sizeof(*all));
+	if (n_add)
+		memcpy(all + n, add, n_add * sizeof(*all));
+	ret = nft_norm_ranges(all, n + n_add, family, out, n_out);
+	free(all);
+	return ret;
+}
+
+int nft_cover_add(struct nft_cover *c, const struct target_set *add)
+{
+	struct nft_cover u = { 0 };
+	int ret = 0;
+
+	if (c->n_v4)
+		ret = cover_union(c->v4, c->n_v4, add->v4, add->n_v4, AF_INET, &u.v4, &u.n_v4);
+	if (ret == 0 && c->n_v6)
+		ret = cover_union(c->v6, c->n_v6, add->v6, add->n_v6, AF_INET6, &u.v6, &u.n_v6);
+	if (ret < 0) {
+		nft_cover_free(&u);
+		return ret;
+	}
+	nft_cover_free(c);
+	*c = u;
+	return 0;
+}
+
+void nft_cover_free(struct nft_cover *c)
+{
+	free(c->v4);
+	free(c->v6);
+	memset(c, 0, sizeof(*c));
 }
 
 static int port_cmp(const void *x, const void *y)
@@ -210,13 +295,20 @@ static void plan_prefilter(struct plan *pl, const char *chain, bool egress, bool
 	rule_op(r, OP_RETURN, 0, 0, 0, NULL);
 }
 
+/* The target lookup, behind the cover set's when the family has one
+ * (README, "Cost to other traffic"): a packet outside the cover costs one
+ * lookup in a small set instead of one in the large one. */
 static void plan_jumps(struct plan *pl, const char *chain, unsigned src, const char *target)
 {
 	struct rule_ir *r = plan_rule(pl, chain);
 
+	if (pl->cover.n_v4)
+		rule_op(r, OP_ADDR_SET, src, 0, SETID_COVER4, "cover4");
 	rule_op(r, OP_ADDR_SET, src, 0, SETID_DST4, "dst4");
 	rule_op(r, OP_JUMP, 0, 0, 0, target);
 	r = plan_rule(pl, chain);
+	if (pl->cover.n_v6)
+		rule_op(r, OP_ADDR_SET, src | F_V6, 0, SETID_COVER6, "cover6");
 	rule_op(r, OP_ADDR_SET, src | F_V6, 0, SETID_DST6, "dst6");
 	rule_op(r, OP_JUMP, 0, 0, 0, target);
 }
@@ -527,6 +619,7 @@ void nft_plan_free(struct plan *pl)
 	free(pl->dns);
 	free(pl->v4);
 	free(pl->v6);
+	nft_cover_free(&pl->cover);
 	free(pl->ports);
 	free(pl->xports);
 	free(pl->rules);
@@ -547,9 +640,11 @@ int nft_plan_make(struct plan *pl, const struct policy *p, const struct target_s
 	pl->ingress = p->direction != DIR_EGRESS && !pl->owner;
 	if (p->n_faults > 100000)
 		return -EINVAL;
-	ret = norm_ranges(ts->v4, ts->n_v4, AF_INET, &pl->v4, &pl->n_v4);
+	ret = nft_norm_ranges(ts->v4, ts->n_v4, AF_INET, &pl->v4, &pl->n_v4);
 	if (ret == 0)
-		ret = norm_ranges(ts->v6, ts->n_v6, AF_INET6, &pl->v6, &pl->n_v6);
+		ret = nft_norm_ranges(ts->v6, ts->n_v6, AF_INET6, &pl->v6, &pl->n_v6);
+	if (ret == 0)
+		ret = nft_cover_make(&pl->cover, ts);
 	if (ret == 0)
 		ret = norm_ports(p->ports, p->n_ports, &pl->ports, &pl->n_ports);
 	if (ret == 0)

@@ -256,6 +256,10 @@ void nft_render_opts(FILE *out, const struct policy *p, const struct target_set 
 		fputs("\tflags owner\n", out);
 	render_interval_set(out, "dst4", "ipv4_addr", pl.v4, NULL, pl.n_v4, AF_INET);
 	render_interval_set(out, "dst6", "ipv6_addr", pl.v6, NULL, pl.n_v6, AF_INET6);
+	if (pl.cover.n_v4)
+		render_interval_set(out, "cover4", "ipv4_addr", pl.cover.v4, NULL, pl.cover.n_v4, AF_INET);
+	if (pl.cover.n_v6)
+		render_interval_set(out, "cover6", "ipv6_addr", pl.cover.v6, NULL, pl.cover.n_v6, AF_INET6);
 	if (pl.n_ports)
 		render_interval_set(out, "ports", "inet_service", NULL, pl.ports, pl.n_ports, 0);
 	if (pl.n_xports)

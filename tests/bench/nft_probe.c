@@ -16,6 +16,8 @@
  *   counter I         -> "counter I pkts N bytes N"
  *   watch             -> "watch pkts N bytes N new N"
  *   remove            delete the table                    -> "removed"
+ *   add PREFIX        a target added at run time (targets_add, as
+ *                     resolve_every does) -> "added N" (new ranges)
  * Each line is flushed at once so a script can wait for it. --prio sets
  * the skb priority of delay fault I (hex TC handle, e.g. fa17:2 = 0xfa170002).
  * Exit 0, 1 on a failed command, 2 on usage errors.
@@ -30,6 +32,7 @@
 #include "log.h"
 #include "nft.h"
 #include "policy.h"
+#include "prefix.h"
 #include "targets.h"
 
 static int usage(void)
@@ -67,8 +70,34 @@ static int parse_prio(const char *s, uint32_t *prio, size_t n)
 	return 0;
 }
 
-static int run(struct nft_engine *e, int argc, char **argv)
+struct probe {
+	struct nft_engine *e;
+	struct policy *p;
+	struct target_set *ts;
+	const struct prefix *local;
+	size_t n_local;
+};
+
+static int add_target(const struct probe *pr, const char *s)
 {
+	struct target_set delta = { 0 };
+	struct prefix a;
+	int ret;
+
+	if (prefix_parse(s, &a, NULL) != PREFIX_OK)
+		return -EINVAL;
+	ret = targets_add(pr->ts, pr->p, pr->local, pr->n_local, &a, 1, &delta);
+	if (ret == 0)
+		ret = nft_engine_add_targets(pr->e, &delta);
+	if (ret == 0)
+		printf("added %zu\n", delta.n_v4 + delta.n_v6);
+	target_set_free(&delta);
+	return ret;
+}
+
+static int run(const struct probe *pr, int argc, char **argv)
+{
+	struct nft_engine *e = pr->e;
 	unsigned long long a, b, c;
 	uint64_t x, y;
 	int i, ret = 0;
@@ -110,6 +139,9 @@ static int run(struct nft_engine *e, int argc, char **argv)
 				printf("watch pkts %llu bytes %llu new %llu calls %llu\n", (unsigned long long)w.pkts,
 				       (unsigned long long)w.bytes, (unsigned long long)w.new_flows,
 				       (unsigned long long)w.calls);
+		} else if (!strcmp(cmd, "add") && left >= 1) {
+			ret = add_target(pr, argv[i + 1]);
+			i += 1;
 		} else if (!strcmp(cmd, "remove")) {
 			ret = nft_engine_remove(e);
 			if (ret == 0)
@@ -176,7 +208,9 @@ int main(int argc, char **argv)
 	}
 	printf("installed pid %ld\n", (long)getpid());
 	fflush(stdout);
-	rc = run(e, argc - i, argv + i);
+	struct probe pr = { e, &p, &ts, local, n_local };
+
+	rc = run(&pr, argc - i, argv + i);
 out:
 	nft_engine_close(e);
 	free(prio);

@@ -15,8 +15,8 @@
  *   pps tcp-send ADDR PORT SECS        write for SECS, then close
  *
  * Targets (N/2 IPv4 /32, the rest IPv6 /96, none adjacent) start at
- * 198.18.2.0 and 2001:2:0:100::/96: the traffic, on 198.18.0.0/24, is never
- * a target. The policy: a drop fault on both directions; SCOPE "any" puts
+ * 198.18.2.0 and 2001:2:0:100::/96: the traffic, on 198.18.0.0/24 or to
+ * 198.18.20.1 (odd: between two targets), is never a target. The policy: a drop fault on both directions; SCOPE "any" puts
  * every packet in scope but for its address (the lookup decides), "tcpP" or
  * "udpP" scopes that protocol and port P, with port 22 exempt (tcp443: the
  * bench's UDP traffic is out of scope by protocol; udp443: by port;

@@ -23,6 +23,12 @@
 #              port 22 exempt. The traffic is UDP to port 9000 and TCP to
 #              5201: tcp443 puts the UDP out of scope by protocol, udp443 by
 #              port, udp9000 in scope but for its address.
+#   CONFIG+in  the same with the traffic to 198.18.20.1 instead, an odd
+#              address between two targets when there are 4,610 or more:
+#              inside the cover set when the table has one (README, "Cost
+#              to other traffic"), so it pays both lookups; without +in the
+#              traffic goes to 198.18.0.2, below every target (outside the
+#              cover)
 #   CONFIG@alt the same with the pps program $PPS_ALT (another build of the
 #              library: before/after a change of the table, in one run)
 #
@@ -43,6 +49,7 @@ SECS=${PPS_SECS:-2}
 SCOPE=${PPS_SCOPE:-any}
 CONFIGS=${PPS_CONFIGS:-"base ct 10:wait 10:live 1000:wait 1000:live 10000:wait 10000:live 100000:wait 100000:live 10000:wait:tcp443"}
 ADDR=198.18.0.2
+INADDR=198.18.20.1   # between targets 198.18.20.0 and .2 (pps.c's generator)
 UPORT=9000
 TPORT=5201
 
@@ -56,7 +63,7 @@ case $ROUNDS in '' | *[!0-9]*) die "PPS_ROUNDS must be an integer" ;; esac
 [ "$ROUNDS" -ge 1 ] || die "PPS_ROUNDS must be >= 1"
 [[ $SCOPE =~ ^(any|tcp[0-9]+|udp[0-9]+)$ ]] || die "PPS_SCOPE must be any, tcpPORT or udpPORT"
 for c in $CONFIGS; do
-	[[ $c =~ ^(base|ct|[0-9]+:(wait|live)(:(any|tcp[0-9]+|udp[0-9]+))?)(@alt)?$ ]] || die "bad configuration '$c' in PPS_CONFIGS"
+	[[ $c =~ ^(base|ct|[0-9]+:(wait|live)(:(any|tcp[0-9]+|udp[0-9]+))?)(\+in)?(@alt)?$ ]] || die "bad configuration '$c' in PPS_CONFIGS"
 	[[ $c != *@alt ]] || [ -x "${PPS_ALT:-}" ] || die "configuration $c: PPS_ALT is not an executable"
 done
 
@@ -77,6 +84,8 @@ cleanup() {
 }
 trap cleanup EXIT
 lab_two   # 198.18.0.1 <-> 198.18.0.2, waits until the link answers
+ip -n "$SRV" addr add $INADDR/32 dev veth-s || die "cannot add $INADDR"
+ip -n "$CLI" route add $INADDR/32 dev veth-c || die "cannot route $INADDR"
 T=$LAB_TMP
 
 has_table() { ip netns exec "$CLI" nft list tables 2>/dev/null | grep -q "inet $1\$"; }
@@ -89,6 +98,7 @@ holder_up() { grep -q ready "$T/holder.out" || ! kill -0 "$HOLDER" 2>/dev/null; 
 setup() {
 	local n state scope pps=$BENCH/pps c=$1
 	[[ $c == *@alt ]] && pps=$PPS_ALT c=${c%@alt}
+	c=${c%+in}
 	case $c in
 	base) ;;
 	ct)
@@ -110,7 +120,8 @@ setup() {
 	esac
 }
 teardown() {
-	case ${1%@alt} in
+	local c=${1%@alt}
+	case ${c%+in} in
 	base) ;;
 	ct) ip netns exec "$CLI" nft delete table inet okx_bench_ct || die "cannot delete the conntrack table" ;;
 	*)
@@ -127,8 +138,9 @@ teardown() {
 # datagram: less sensitive than pps to other load on the machine) and
 # $T/tcp.F (Gbit/s)
 measure() {
-	local f r
+	local f r ADDR=$ADDR
 	f=$(fname "$1")
+	[[ $1 == *+in* ]] && ADDR=$INADDR
 	: >"$T/recv.err"
 	"${RCV[@]}" ip netns exec "$SRV" "$BENCH/pps" udp-recv $ADDR $UPORT >"$T/recv.out" 2>"$T/recv.err" &
 	r=$!
@@ -148,7 +160,7 @@ measure() {
 }
 
 # the file name of a configuration's results
-fname() { local f=${1//:/_}; echo "${f//@/_}"; }
+fname() { local f=${1//:/_}; f=${f//+/_}; echo "${f//@/_}"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 range() { sort -g "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.0f-%.0f", lo, hi }'; }
 # median over the rounds of A/B (or A-B with "diff"), each round's

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The nftables fault engine on its own (build/bench/nft_probe), in a netns
-# lab: the rendered ruleset is what the kernel holds; drop blocks a target
+# lab: the rendered ruleset is what the kernel holds (also with cover sets,
+# and targets added at run time beyond them); drop blocks a target
 # and spares a non-target and an exempt port (v4 and v6); tcp-reset refuses
 # at once; a set element expires by itself while the probe is SIGSTOPped;
 # SIGKILL removes the table at once; a second instance gets EEXIST; the
@@ -105,6 +106,46 @@ in_cli "$PROBE" "$T/tcp.policy" sleep 1 > "$T/p2.out" 2>&1 && fail "second insta
 grep -q 'another okx-faultd is running' "$T/p2.out" || { cat "$T/p2.out"; fail "no EEXIST message"; }
 wait $P1 || { cat "$T/p1.out"; fail "probe (drop) failed"; }
 open_ 198.18.0.2 443 "after the drop"
+
+# 3b. more target ranges than NFT_COVER_MIN (64): cover sets cover4/cover6
+# (README, "Cost to other traffic") looked up before dst4/dst6, as
+# rendered; addresses added at run time outside the cover join it in the
+# same transaction and are faulted
+{
+	echo "name = nft_engine_cover"
+	for i in $(seq 0 2 200); do echo "target = 198.18.$((40 + i / 128)).$((i % 128 * 2))"; done
+	for i in $(seq 256 2 456); do printf 'target = 2001:2:0:%x::/64\n' "$i"; done
+	echo "port = 443"
+	echo "fault = drop 3s"
+} > "$T/cover.policy"
+"$PROBE" "$T/cover.policy" render > "$T/cover.nft" || fail "render (cover)"
+in_cli nft -c -f "$T/cover.nft" || fail "nft -c rejects the rendered ruleset (cover)"
+for r in 'ip daddr @cover4 ip daddr @dst4 jump egress' 'ip6 daddr @cover6 ip6 daddr @dst6 jump egress' \
+	'ip saddr @cover4 ip saddr @dst4 jump ingress'; do
+	grep -qF "$r" "$T/cover.nft" || fail "no '$r' in the rendered ruleset (cover)"
+done
+in_cli "$PROBE" "$T/cover.policy" sleep 600 add 198.18.0.2 add 2001:2::2 add 198.18.40.3 on 0 4000 sleep 3000 \
+	> "$T/pc.out" 2>&1 &
+PC=$!
+wait_line "$T/pc.out" '^installed'
+in_cli nft list table inet okx_faultd > "$T/cover-listed.nft"
+# nft wraps element lists its own way: compare the lists joined, the rest by line
+elems() { awk '/elements = /,/}/' "$1" | tr -d ' \t\n'; }
+rest() { awk '/elements = /,/}/ { next } { print }' "$1" > "$1.rest"; norm "$1.rest"; }
+[ "$(elems "$T/cover.nft")" = "$(elems "$T/cover-listed.nft")" ] || fail "kernel set elements differ from the rendered ones (cover)"
+diff <(rest "$T/cover.nft") <(rest "$T/cover-listed.nft") || fail "kernel ruleset differs from the rendered one (cover)"
+grep -q 'set cover6' "$T/cover-listed.nft" || fail "no cover6 set"
+wait_line "$T/pc.out" '^on 0'
+for a in 198.18.0.2 198.18.40.3 2001:2::2; do
+	fam=4
+	[[ $a == *:* ]] && fam=6
+	in_cli nft get element inet okx_faultd cover$fam "{ $a }" >/dev/null || fail "$a (added at run time) not in cover$fam"
+done
+blocked 198.18.0.2 443 "(added at run time, outside the first cover) during drop"
+blocked 2001:2::2 443 "(added at run time, outside the first cover) during drop"
+open_ 198.18.0.3 443 "(not a target) during drop (cover)"
+wait $PC || { cat "$T/pc.out"; fail "probe (cover) failed"; }
+wait_for "the table to go with the probe (cover)" eval '! table_present'
 
 # 4. reject tcp-reset: refused at once
 in_cli "$PROBE" "$T/tcp.policy" on 1 4000 sleep 1500 > "$T/p3.out" 2>&1 &

@@ -1112,7 +1112,7 @@ Test(nft, add_targets_batch)
 	add.v4 = r4;
 	add.n_v4 = 2;
 	cr_assert_eq(nfnl_batch_init(&b, 1000), 0);
-	cr_assert_eq(nft_build_add_targets(&b, &add), 0);
+	cr_assert_eq(nft_build_add_targets(&b, &add, NULL), 0);
 	cr_assert_eq(nfnl_batch_end(&b), 0);
 	walk(&b, &ms);
 	cr_assert_eq(ms.n, 1, "dst4 only: one message");
@@ -1122,6 +1122,144 @@ Test(nft, add_targets_batch)
 	expect_key4(&l, 1, "198.18.0.4", true);
 	expect_key4(&l, 2, "255.255.255.0", false); /* to the top: no end element */
 	nfnl_batch_free(&b);
+}
+
+/* ---- cover sets (README, "Cost to other traffic") ---- */
+
+/* n /32 targets 198.18.2.0, .2, .4, ...: every gap one address wide */
+static void fixture_many(struct fixture *x, struct addr_range *r, size_t n)
+{
+	fixture_basic(x);
+	x->p.direction = DIR_BOTH;
+	for (size_t i = 0; i < n; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "198.18.%zu.%zu", 2 + i * 2 / 256, i * 2 % 256);
+		r[i] = R(a, a);
+	}
+	x->ts.v4 = r;
+	x->ts.n_v4 = n;
+}
+
+/* more than NFT_COVER_MIN ranges: cover4 holds NFT_COVER_RANGES ranges, the
+ * widest gaps kept (all equal here: the leftmost), and the base chains
+ * look it up before dst4; IPv6 with one range has no cover */
+Test(nft, cover_set_before_the_target_set)
+{
+	static const char out4[] = "meta 15; cmp == 02; payload 1,16,4; lookup @cover4; payload 1,16,4; lookup @dst4; jump egress";
+	static const char in4[] = "meta 15; cmp == 02; payload 1,12,4; lookup @cover4; payload 1,12,4; lookup @dst4; jump ingress";
+	static const char out6[] = "meta 15; cmp == 0a; payload 1,24,16; lookup @dst6; jump egress";
+	struct addr_range r[100];
+	struct fixture x;
+	struct nfnl_batch b;
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct elem_list l;
+	struct msgs ms;
+	char a[32], *text;
+	size_t i;
+
+	cr_assert_not_null(s);
+	fixture_many(&x, r, 100);
+	build_install(&b, &x, NULL);
+	walk(&b, &ms);
+	cr_assert_not_null(find_set(&ms, "cover4", s));
+	cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_INTERVAL, NFT_SET_INTERVAL);
+	cr_expect_eq(nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN), 4);
+	cr_expect_null(find_set(&ms, "cover6", s));
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "cover4", &l), 1);
+	cr_assert_eq(l.total, 1 + 2 * NFT_COVER_RANGES);
+	expect_key4(&l, 0, "0.0.0.0", true);
+	for (i = 0; i + 1 < NFT_COVER_RANGES; i++) {
+		snprintf(a, sizeof(a), "198.18.2.%zu", 2 * i);
+		expect_key4(&l, 1 + 2 * i, a, false);
+		snprintf(a, sizeof(a), "198.18.2.%zu", 2 * i + 1);
+		expect_key4(&l, 2 + 2 * i, a, true);
+	}
+	expect_key4(&l, 31, "198.18.2.30", false);
+	expect_key4(&l, 32, "198.18.2.199", true);
+	cr_expect_str_eq(chain_rule(&ms, "output", 2).s, out4);
+	cr_expect_str_eq(chain_rule(&ms, "output", 3).s, out6);
+	cr_expect_str_eq(chain_rule(&ms, "input", 2).s, in4);
+	cr_expect_str_eq(chain_rule(&ms, "forward", 2).s, out4);
+	cr_expect_str_eq(chain_rule(&ms, "forward", 4).s, in4);
+	nfnl_batch_free(&b);
+	text = render(&x, NULL, 0);
+	cr_expect_not_null(strstr(text, "\t\tip daddr @cover4 ip daddr @dst4 jump egress\n"
+				       "\t\tip6 daddr @dst6 jump egress\n"), "%s", text);
+	cr_expect_not_null(strstr(text, "\t\tip saddr @cover4 ip saddr @dst4 jump ingress\n"), "%s", text);
+	cr_expect_not_null(strstr(text, "\tset cover4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n"
+				       "\t\telements = { 198.18.2.0, 198.18.2.2,"), "%s", text);
+	cr_expect_not_null(strstr(text, "198.18.2.28, 198.18.2.30-198.18.2.198 }\n"), "%s", text);
+	cr_expect_null(strstr(text, "cover6"), "%s", text);
+	free(text);
+
+	/* NFT_COVER_MIN ranges: no cover set, the rules as without one */
+	fixture_many(&x, r, NFT_COVER_MIN);
+	build_install(&b, &x, NULL);
+	walk(&b, &ms);
+	cr_expect_null(find_set(&ms, "cover4", s));
+	cr_expect_str_eq(chain_rule(&ms, "output", 2).s, "meta 15; cmp == 02; payload 1,16,4; lookup @dst4; jump egress");
+	nfnl_batch_free(&b);
+	text = render(&x, NULL, 0);
+	cr_expect_null(strstr(text, "cover"), "%s", text);
+	free(text);
+	nftnl_set_free(s);
+}
+
+/* targets added at run time: the parts outside the cover join it in the
+ * same transaction (an interval set refuses overlaps), the cover then
+ * holds them (nft_cover_add), and a family without a cover set gets none */
+Test(nft, add_targets_grow_the_cover)
+{
+	struct addr_range r[100], a4[3], a6[1];
+	struct target_set add = { 0 };
+	struct nft_cover c;
+	struct fixture x;
+	struct nfnl_batch b;
+	struct elem_list l;
+	struct msgs ms;
+
+	fixture_many(&x, r, 100);
+	cr_assert_eq(nft_cover_make(&c, &x.ts), 0);
+	cr_assert_eq(c.n_v4, NFT_COVER_RANGES);
+	cr_assert_eq(c.n_v6, 0);
+	a4[0] = R("198.18.2.1", "198.18.2.1");     /* a gap the cover kept */
+	a4[1] = R("198.18.2.101", "198.18.2.101"); /* inside the last cover range */
+	a4[2] = R("198.18.9.0", "198.18.9.255");   /* beyond it */
+	a6[0] = R("2001:2::9", "2001:2::9");
+	add.v4 = a4;
+	add.n_v4 = 3;
+	add.v6 = a6;
+	add.n_v6 = 1;
+	cr_assert_eq(nfnl_batch_init(&b, 1000), 0);
+	cr_assert_eq(nft_build_add_targets(&b, &add, &c), 0);
+	cr_assert_eq(nfnl_batch_end(&b), 0);
+	walk(&b, &ms);
+	cr_assert_eq(ms.n, 3, "dst4, dst6, cover4");
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "dst4", &l), 1);
+	cr_expect_eq(l.total, 6);
+	cr_assert_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "cover4", &l), 1);
+	cr_assert_eq(l.total, 4);
+	expect_key4(&l, 0, "198.18.2.1", false);
+	expect_key4(&l, 1, "198.18.2.2", true);
+	expect_key4(&l, 2, "198.18.9.0", false);
+	expect_key4(&l, 3, "198.18.10.0", true);
+	cr_expect_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "cover6", &l), 0);
+	nfnl_batch_free(&b);
+
+	/* committed: .0-.2 merge, 198.18.9.0/24 joins; the same addresses
+	 * again add nothing to the cover */
+	cr_assert_eq(nft_cover_add(&c, &add), 0);
+	cr_expect_eq(c.n_v4, NFT_COVER_RANGES - 1 + 1, "%zu ranges", c.n_v4); /* .0-.2 one, + 9.0/24 */
+	cr_expect_eq(c.n_v6, 0);
+	cr_assert_eq(nfnl_batch_init(&b, 1000), 0);
+	cr_assert_eq(nft_build_add_targets(&b, &add, &c), 0);
+	cr_assert_eq(nfnl_batch_end(&b), 0);
+	walk(&b, &ms);
+	cr_expect_eq(ms.n, 2, "dst4 and dst6 only");
+	cr_expect_eq(parse_elems(&ms, NFT_MSG_NEWSETELEM, "cover4", &l), 0);
+	nfnl_batch_free(&b);
+	nft_cover_free(&c);
 }
 
 /* ---- owner scope (uid, cgroup) ---- */
