@@ -41,6 +41,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include "bench_targets.h"
 #include "log.h"
 #include "nfnl.h"
 #include "nft.h"
@@ -133,42 +134,6 @@ static void policy_init(struct bench_policy *b)
 	b->p.n_faults = 2;
 }
 
-/* n prefixes: n/2 IPv4 /32 (every other address of 198.18.0.0/15, at most
- * 65536) and the rest IPv6 /96 (every other /96 of 2001:2::/48: a /48
- * holds only 65536 /64s, too few for 50,000 non-adjacent ones). None
- * adjacent, none overlapping: every prefix is two interval elements. */
-static int targets_make(struct target_set *ts, size_t n)
-{
-	size_t n4 = n / 2 < 65536 ? n / 2 : 65536, n6 = n - n4, i;
-
-	ts->v4 = calloc(n4 + 1, sizeof(*ts->v4));
-	ts->v6 = calloc(n6 + 1, sizeof(*ts->v6));
-	if (!ts->v4 || !ts->v6 || n6 > 0x7fffffffu)
-		return -ENOMEM;
-	for (i = 0; i < n4; i++) {
-		uint32_t a = htonl(0xc6120000u + 2 * (uint32_t)i);
-
-		ts->v4[i].family = AF_INET;
-		memcpy(ts->v4[i].lo, &a, 4);
-		memcpy(ts->v4[i].hi, &a, 4);
-	}
-	for (i = 0; i < n6; i++) {
-		static const uint8_t net48[6] = { 0x20, 0x01, 0x00, 0x02, 0x00, 0x00 };
-		struct addr_range *r = &ts->v6[i];
-		uint32_t k = htonl(2 * (uint32_t)i); /* bits 64..95 */
-
-		r->family = AF_INET6;
-		memset(r->lo, 0, 16);
-		memcpy(r->lo, net48, 6);
-		memcpy(r->lo + 8, &k, 4);
-		memcpy(r->hi, r->lo, 12);
-		memset(r->hi + 12, 0xff, 4);
-	}
-	ts->n_v4 = n4;
-	ts->n_v6 = n6;
-	return 0;
-}
-
 static void report(const char *what, uint64_t *v, size_t n)
 {
 	qsort(v, n, sizeof(*v), cmp_u64);
@@ -188,7 +153,7 @@ static int bench_switch(size_t cycles)
 	int fd, ret = -ENOMEM;
 
 	policy_init(&bp);
-	if (!on || !off || !swap || !ctr || targets_make(&bp.ts, 2) < 0)
+	if (!on || !off || !swap || !ctr || bench_targets(&bp.ts, 2, 0xc6120000u, 0) < 0)
 		goto out;
 	ret = nft_engine_open(&e);
 	if (ret == 0)
@@ -463,7 +428,7 @@ static int bench_install(size_t n, size_t reps)
 	int fd = -1, ret = -ENOMEM;
 
 	policy_init(&bp);
-	if (!eng || !enc || !flo || !nft || targets_make(&bp.ts, n) < 0)
+	if (!eng || !enc || !flo || !nft || bench_targets(&bp.ts, n, 0xc6120000u, 0) < 0)
 		goto out;
 	fd = mkstemp(path);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {

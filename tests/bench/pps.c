@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_targets.h"
 #include "log.h"
 #include "nft.h"
 
@@ -99,39 +100,6 @@ static void set_timeout(int fd, int opt, unsigned ms)
 
 /* ---- the table ------------------------------------------------------- */
 
-static int targets_make(struct target_set *ts, size_t n)
-{
-	size_t n4 = n / 2, n6 = n - n4, i;
-
-	if (n4 > 65000 || n6 > 1000000) /* 198.18.2.0 up: 65280 every-other addresses */
-		return -E2BIG;
-	ts->v4 = calloc(n4 + 1, sizeof(*ts->v4));
-	ts->v6 = calloc(n6 + 1, sizeof(*ts->v6));
-	if (!ts->v4 || !ts->v6)
-		return -ENOMEM;
-	for (i = 0; i < n4; i++) {
-		uint32_t a = htonl(0xc6120200u + 2 * (uint32_t)i);
-
-		ts->v4[i].family = AF_INET;
-		memcpy(ts->v4[i].lo, &a, 4);
-		memcpy(ts->v4[i].hi, &a, 4);
-	}
-	for (i = 0; i < n6; i++) {
-		struct addr_range *r = &ts->v6[i];
-		uint32_t k = htonl(2 * (uint32_t)i);
-
-		/* 2001:2:0:100:K::/96, K = 2i: a /48 holds 65536 /64s only */
-		r->family = AF_INET6;
-		r->lo[0] = 0x20, r->lo[1] = 0x01, r->lo[3] = 0x02, r->lo[6] = 0x01;
-		memcpy(r->lo + 8, &k, 4);
-		memcpy(r->hi, r->lo, 12);
-		memset(r->hi + 12, 0xff, 4);
-	}
-	ts->n_v4 = n4;
-	ts->n_v6 = n6;
-	return 0;
-}
-
 static int cmd_table(const char *count, const char *state, const char *scope)
 {
 	struct fault faults[2] = {
@@ -167,7 +135,7 @@ static int cmd_table(const char *count, const char *state, const char *scope)
 		p.exempt_ports = &xport;
 		p.n_exempt_ports = 1;
 	}
-	ret = targets_make(&ts, n);
+	ret = bench_targets(&ts, n, 0xc6120200u, 0x100);
 	if (ret == 0)
 		ret = nft_engine_open(&e);
 	if (ret == 0)
