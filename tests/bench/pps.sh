@@ -34,7 +34,8 @@
 #
 #   PPS_ROUNDS (default 5)  PPS_SECS (default 2, per measurement)
 #   PPS_CONFIGS (default: base ct 10:wait 10:live 1000:wait 1000:live
-#     10000:wait 10000:live 100000:wait 100000:live 10000:wait:tcp443)
+#     10000:wait 10000:live 100000:wait 100000:live 10000:wait+in
+#     10000:wait:tcp443)
 #   PPS_TCP (default 1; 0: UDP only)
 #   PPS_PIN (default 1): sender on CPU 0, receiver on CPU 1 (taskset), when
 #     there are two CPUs or more
@@ -47,7 +48,7 @@ LAB=${LAB:-$TOP/build/lab}
 ROUNDS=${PPS_ROUNDS:-5}
 SECS=${PPS_SECS:-2}
 SCOPE=${PPS_SCOPE:-any}
-CONFIGS=${PPS_CONFIGS:-"base ct 10:wait 10:live 1000:wait 1000:live 10000:wait 10000:live 100000:wait 100000:live 10000:wait:tcp443"}
+CONFIGS=${PPS_CONFIGS:-"base ct 10:wait 10:live 1000:wait 1000:live 10000:wait 10000:live 100000:wait 100000:live 10000:wait+in 10000:wait:tcp443"}
 ADDR=198.18.0.2
 INADDR=198.18.20.1   # between targets 198.18.20.0 and .2 (pps.c's generator)
 UPORT=9000
