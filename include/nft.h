@@ -123,6 +123,10 @@ void nft_render_opts(FILE *out, const struct policy *p, const struct target_set 
  * caller ends it. Return 0, -EINVAL or -ENOMEM. */
 int nft_build_install(struct nfnl_batch *b, const struct policy *p, const struct target_set *ts,
 		      const uint32_t *delay_prio);
+/* The same, and on success *cover (zeroed or freed by the caller before)
+ * takes the cover sets' contents as the plan made them. */
+int nft_build_install_cover(struct nfnl_batch *b, const struct policy *p, const struct target_set *ts,
+			    const uint32_t *delay_prio, struct nft_cover *cover);
 /* Switch flags. RENEW: remove on_fault's elements first (a fresh timeout
  * when the switch may still hold them). DELETE: use DELSETELEM instead of
  * DESTROYSETELEM (kernels before 6.3; an absent element then fails). */

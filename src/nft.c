@@ -79,15 +79,12 @@ int nft_engine_install(struct nft_engine *e, const struct policy *p, const struc
 		return -ENOMEM;
 	for (i = 0; i < p->n_faults; i++)
 		e->has_switch[i] = p->faults[i].action != ACT_PAUSE;
-	/* the cover sets' contents, as the plan makes them */
+	/* the cover sets' contents, as the plan made them */
 	nft_cover_free(&e->cover);
-	ret = nft_cover_make(&e->cover, ts);
-	if (ret < 0)
-		return ret;
 	ret = nfnl_batch_init(&b, nfnl_seq(e->nl));
 	if (ret < 0)
 		return ret;
-	ret = nft_build_install(&b, p, ts, delay_prio);
+	ret = nft_build_install_cover(&b, p, ts, delay_prio, &e->cover);
 	if (ret == 0)
 		ret = nfnl_batch_end(&b);
 	if (ret < 0) {

@@ -886,6 +886,12 @@ static int build_counters(struct build *bd, const struct plan *pl)
 int nft_build_install(struct nfnl_batch *b, const struct policy *p, const struct target_set *ts,
 		      const uint32_t *delay_prio)
 {
+	return nft_build_install_cover(b, p, ts, delay_prio, NULL);
+}
+
+int nft_build_install_cover(struct nfnl_batch *b, const struct policy *p, const struct target_set *ts,
+			    const uint32_t *delay_prio, struct nft_cover *cover)
+{
 	struct build bd = { .b = b };
 	struct plan pl;
 	size_t i, c;
@@ -907,6 +913,11 @@ int nft_build_install(struct nfnl_batch *b, const struct policy *p, const struct
 		for (i = 0; ret == 0 && i < pl.n_rules; i++)
 			if (!strcmp(pl.rules[i].chain, nft_chain_order[c]))
 				ret = put_rule(&bd, &pl.rules[i]);
+	if (ret == 0 && cover) {
+		/* the plan's cover, handed over rather than computed again */
+		*cover = pl.cover;
+		memset(&pl.cover, 0, sizeof(pl.cover));
+	}
 	nft_plan_free(&pl);
 	return ret;
 }
